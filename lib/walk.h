@@ -1,0 +1,54 @@
+/*
+ * walk.h: no-follow walk over a tree the relay user may write to, and
+ * component-by-component resolution of literal paths under a root fd.
+ */
+#ifndef RELAY_WALK_H
+#define RELAY_WALK_H
+
+#include <sys/stat.h>
+
+#define WALK_MAX_DEPTH 64 /* deeper trees fail with -ELOOP */
+
+struct walk_entry {
+	int fd; /* O_PATH|O_NOFOLLOW|O_CLOEXEC fd of this object
+			     (valid during visit only) */
+	int dirfd; /* O_RDONLY|O_DIRECTORY fd of the parent */
+	const char
+	    *path; /* absolute path relative to the root: "/etc/mail/x" */
+	const char *name; /* last component */
+	struct stat st; /* fstat(fd) — the only stat taken for this entry */
+	int depth; /* 1 for entries directly under the root */
+};
+
+struct walk_ops {
+	/* 1 = walk into this directory. other_fs: st_dev differs from its
+	 * parent's. NULL = never descend. */
+	int (*descend)(
+	    const char *path, const struct stat *st, int other_fs, void *arg);
+	/* <0 stops the walk and is returned by walk_tree. */
+	int (*visit)(const struct walk_entry *e, void *arg);
+	void *arg;
+};
+
+/*
+ * Pre-order walk of the entries below rootfd (an O_PATH|O_DIRECTORY fd; the
+ * root itself is not visited), sorted by name inside each directory.
+ * Directories are entered through the visited O_PATH fd, never by name, and
+ * symlinks are never followed. Entries that vanish before they are opened
+ * are skipped. Returns 0, a negative visit() result, -ENAMETOOLONG (path
+ * longer than PATH_MAX), -ELOOP (deeper than WALK_MAX_DEPTH), -ESTALE (the
+ * directory opened for reading is not the one visited) or another -errno.
+ */
+int walk_tree(int rootfd, const struct walk_ops *ops);
+
+/*
+ * Resolve an absolute path ("/etc/mail/aliases") under rootfd, one component
+ * at a time with O_PATH|O_NOFOLLOW. A symlink at any component (the last one
+ * included) gives -ELOOP, a missing one -ENOENT, a non-directory in the middle
+ * -ENOTDIR, "." or ".." or a relative path -EINVAL. "/" gives a new fd for
+ * the root itself. On success *fdp is an O_PATH|O_CLOEXEC fd the caller
+ * closes and *st (if not NULL) its fstat.
+ */
+int walk_open(int rootfd, const char *path, int *fdp, struct stat *st);
+
+#endif /* RELAY_WALK_H */
