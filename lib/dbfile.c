@@ -1,0 +1,822 @@
+/*
+ * Colon-separated account files: load every line with its raw bytes (lines
+ * we do not change are written back byte for byte), and replace a file the
+ * shadow-utils way.  The files are root's, but their content is untrusted
+ * input: hard caps on line and file size, no NUL, strict field counts.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accountdb.h"
+#include "dbfile.h"
+
+struct dupent {
+	const char *name;
+	size_t line;
+};
+
+static int dbfile_err(struct db_error *, const char *, size_t, int,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+dbfile_err(struct db_error *err, const char *name, size_t line, int r,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return r;
+	snprintf(err->file, sizeof(err->file), "etc/%s", name);
+	err->line = line;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Quote file content in a message without passing on control bytes. */
+static const char *
+vis(char *dst, size_t dstlen, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 4 < dstlen; i++)
+		dst[i] = (s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	dst[i] = '\0';
+	if (s[i] != '\0' && dstlen > 4)
+		strlcpy(dst + i, "...", dstlen - i);
+	return dst;
+}
+
+/* Decimal only, no sign, no spaces, 0..DBFILE_ID_MAX. */
+int
+dbfile_parse_id(const char *s, unsigned long *idp)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > DBFILE_ID_MAX)
+			return -ERANGE;
+	}
+	*idp = v;
+	return 0;
+}
+
+static void
+line_clear(struct dbline *l)
+{
+	free(l->raw);
+	free(l->buf);
+	free(l->fields);
+	free(l->lbuf);
+	free(l->list);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+split(char *s, char sep, int skipempty, char ***vp, size_t *np)
+{
+	char **v, *p;
+	size_t n = 1;
+
+	for (p = s; *p != '\0'; p++)
+		n += (*p == sep);
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	n = 0;
+	for (p = s;; p++) {
+		char *q = strchr(p, sep);
+
+		if (q != NULL)
+			*q = '\0';
+		if (*p != '\0' || !skipempty)
+			v[n++] = p;
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
+/* Blank, comment and NIS compat lines are kept verbatim, never parsed. */
+static int
+line_parse(struct dbline *l, const struct dbfile_spec *spec)
+{
+	int r;
+
+	if (l->len == 0 || strchr("#+-", l->raw[0]) != NULL)
+		return 0;
+	if ((l->buf = strdup(l->raw)) == NULL)
+		return -ENOMEM;
+	if ((r = split(l->buf, ':', 0, &l->fields, &l->nfields)) < 0)
+		return r;
+	if (spec->listfield < 0 || l->nfields <= (size_t)spec->listfield)
+		return 0;
+	if ((l->lbuf = strdup(l->fields[spec->listfield])) == NULL)
+		return -ENOMEM;
+	return split(l->lbuf, ',', 1, &l->list, &l->nlist);
+}
+
+static int
+line_check(const struct dbline *l, const struct dbfile_spec *spec, char *msg,
+    size_t msglen)
+{
+	unsigned long id;
+	char v[40];
+	int r;
+
+	if (l->buf == NULL)
+		return 0;
+	if (l->nfields != spec->nfields) {
+		snprintf(msg, msglen, "bad field count (%zu, want %zu)",
+		    l->nfields, spec->nfields);
+		return -EINVAL;
+	}
+	if (l->fields[0][0] == '\0') {
+		snprintf(msg, msglen, "empty name");
+		return -EINVAL;
+	}
+	if (spec->uidfield >= 0 &&
+	    (r = dbfile_parse_id(l->fields[spec->uidfield], &id)) < 0) {
+		snprintf(msg, msglen, "bad uid '%s' (want 0-%lu)",
+		    vis(v, sizeof(v), l->fields[spec->uidfield]),
+		    DBFILE_ID_MAX);
+		return -EINVAL;
+	}
+	if (spec->gidfield >= 0 &&
+	    (r = dbfile_parse_id(l->fields[spec->gidfield], &id)) < 0) {
+		snprintf(msg, msglen, "bad gid '%s' (want 0-%lu)",
+		    vis(v, sizeof(v), l->fields[spec->gidfield]),
+		    DBFILE_ID_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	if ((np = reallocarray(*p, ncap, size)) == NULL)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static int
+line_push(struct dbfile *f, const char *raw, size_t len)
+{
+	struct dbline *l;
+	int r;
+
+	if ((r = grow((void **)&f->lines, &f->linecap, f->nlines,
+		 sizeof(*f->lines))) < 0 ||
+	    (r = grow((void **)&f->ent, &f->entcap, f->nent, sizeof(*f->ent))) <
+		0)
+		return r;
+	l = &f->lines[f->nlines];
+	memset(l, 0, sizeof(*l));
+	if ((l->raw = strndup(raw, len)) == NULL)
+		return -ENOMEM;
+	l->len = len;
+	f->nlines++;
+	if ((r = line_parse(l, f->spec)) < 0)
+		return r;
+	if (l->buf != NULL)
+		f->ent[f->nent++] = f->nlines - 1;
+	return 0;
+}
+
+static int
+dupcmp(const void *a, const void *b)
+{
+	const struct dupent *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Sorted, so a 100k-line passwd is not quadratic; report the first dup. */
+static int
+check_dups(struct dbfile *f, struct db_error *err)
+{
+	struct dupent *v;
+	size_t i, bad = 0;
+	char name[40];
+
+	if (f->nent < 2)
+		return 0;
+	if ((v = calloc(f->nent, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < f->nent; i++) {
+		v[i].name = f->lines[f->ent[i]].fields[0];
+		v[i].line = f->ent[i] + 1;
+	}
+	qsort(v, f->nent, sizeof(*v), dupcmp);
+	for (i = 1; i < f->nent; i++)
+		if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+		    (bad == 0 || v[i].line < v[bad].line))
+			bad = i;
+	if (bad != 0) {
+		for (i = bad; i > 0 && strcmp(v[i - 1].name, v[bad].name) == 0;)
+			i--;
+		dbfile_err(err, f->spec->name, v[bad].line, -EINVAL,
+		    "duplicate name '%s' (first on line %zu)",
+		    vis(name, sizeof(name), v[bad].name), v[i].line);
+	}
+	free(v);
+	return bad != 0 ? -EINVAL : 0;
+}
+
+static int
+split_lines(struct dbfile *f, struct db_error *err)
+{
+	const char *p = f->old, *end = f->old + f->oldlen, *nl;
+	char msg[sizeof(err->msg)];
+	size_t len;
+	int r;
+
+	f->final_nl = 1;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len >= DBFILE_LINE_MAX)
+			return dbfile_err(err, f->spec->name, f->nlines + 1,
+			    -EINVAL, "line too long (over %d bytes)",
+			    DBFILE_LINE_MAX);
+		if (memchr(p, '\0', len) != NULL)
+			return dbfile_err(err, f->spec->name, f->nlines + 1,
+			    -EINVAL, "NUL byte in line");
+		if ((r = line_push(f, p, len)) < 0)
+			return dbfile_err(
+			    err, f->spec->name, 0, r, "%s", strerror(-r));
+		r = line_check(
+		    &f->lines[f->nlines - 1], f->spec, msg, sizeof(msg));
+		if (r < 0)
+			return dbfile_err(
+			    err, f->spec->name, f->nlines, r, "%s", msg);
+		if (nl == NULL)
+			f->final_nl = 0;
+		p += len + 1;
+	}
+	return check_dups(f, err);
+}
+
+/* The whole of a regular file, capped; st is its fstat. */
+static int
+read_all(int fd, char **bufp, size_t *lenp, struct stat *st)
+{
+	char *buf = NULL, *nb;
+	size_t len = 0, cap;
+	ssize_t n;
+
+	if (fstat(fd, st) == -1)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if ((size_t)st->st_size > DBFILE_SIZE_MAX)
+		return -EFBIG;
+	cap = (size_t)st->st_size + 1;
+	if ((buf = malloc(cap)) == NULL)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			if (cap > DBFILE_SIZE_MAX) {
+				free(buf);
+				return -EFBIG;
+			}
+			if ((nb = realloc(buf, cap * 2)) == NULL) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static int
+open_ro(int etcfd, const char *name)
+{
+	/* O_NONBLOCK: a FIFO planted as etc/passwd must not hang us. */
+	return openat(
+	    etcfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+}
+
+int
+dbfile_load(int etcfd, const struct dbfile_spec *spec, int optional,
+    struct dbfile *f, struct db_error *err)
+{
+	int fd, r;
+
+	memset(f, 0, sizeof(*f));
+	f->spec = spec;
+	if ((fd = open_ro(etcfd, spec->name)) == -1) {
+		r = -errno;
+		if (r == -ENOENT && optional)
+			return 0;
+		if (r == -ELOOP)
+			return dbfile_err(err, spec->name, 0, r,
+			    "is a symbolic link, refusing to follow it");
+		return dbfile_err(
+		    err, spec->name, 0, r, "cannot open: %s", strerror(-r));
+	}
+	r = read_all(fd, &f->old, &f->oldlen, &f->st);
+	close(fd);
+	if (r == -EINVAL)
+		return dbfile_err(err, spec->name, 0, r, "not a regular file");
+	if (r < 0)
+		return dbfile_err(
+		    err, spec->name, 0, r, "cannot read: %s", strerror(-r));
+	f->present = 1;
+	return split_lines(f, err);
+}
+
+void
+dbfile_free(struct dbfile *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nlines; i++)
+		line_clear(&f->lines[i]);
+	free(f->lines);
+	free(f->ent);
+	free(f->old);
+	memset(f, 0, sizeof(*f));
+}
+
+ssize_t
+dbfile_find(const struct dbfile *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->nent; i++)
+		if (strcmp(f->lines[f->ent[i]].fields[0], name) == 0)
+			return (ssize_t)f->ent[i];
+	return -1;
+}
+
+/* fields[0..nfields-1] joined with ':'; no field may hold ':' or '\n'. */
+static char *
+join(const struct dbfile_spec *spec, const char *const *fields, size_t *lenp,
+    int *rp)
+{
+	size_t i, len = 0;
+	char *s, *p;
+
+	for (i = 0; i < spec->nfields; i++) {
+		if (strpbrk(fields[i], ":\n") != NULL) {
+			*rp = -EINVAL;
+			return NULL;
+		}
+		len += strlen(fields[i]) + 1;
+	}
+	if (len >= DBFILE_LINE_MAX) {
+		*rp = -EINVAL;
+		return NULL;
+	}
+	if ((s = malloc(len)) == NULL) {
+		*rp = -ENOMEM;
+		return NULL;
+	}
+	for (p = s, i = 0; i < spec->nfields; i++) {
+		size_t n = strlen(fields[i]);
+
+		memcpy(p, fields[i], n);
+		p += n;
+		*p++ = i + 1 < spec->nfields ? ':' : '\0';
+	}
+	*lenp = len - 1;
+	return s;
+}
+
+int
+dbfile_append(struct dbfile *f, const char *const *fields)
+{
+	size_t len;
+	char *raw;
+	int r = 0;
+
+	if ((raw = join(f->spec, fields, &len, &r)) == NULL)
+		return r;
+	r = line_push(f, raw, len);
+	free(raw);
+	if (r < 0)
+		return r;
+	/* The old last line gets its '\n' when we write the file out. */
+	f->final_nl = 1;
+	f->dirty = 1;
+	return 0;
+}
+
+int
+dbfile_replace_line(struct dbfile *f, size_t li, const char *const *fields)
+{
+	struct dbline nl;
+	int r = 0;
+
+	memset(&nl, 0, sizeof(nl));
+	if ((nl.raw = join(f->spec, fields, &nl.len, &r)) == NULL)
+		return r;
+	if ((r = line_parse(&nl, f->spec)) < 0 || nl.buf == NULL) {
+		line_clear(&nl);
+		return r < 0 ? r : -EINVAL;
+	}
+	line_clear(&f->lines[li]);
+	f->lines[li] = nl;
+	f->dirty = 1;
+	return 0;
+}
+
+int
+dbfile_set_field(struct dbfile *f, size_t li, size_t fi, const char *value)
+{
+	const char *v[16];
+	struct dbline *l = &f->lines[li];
+	size_t i;
+
+	if (l->buf == NULL || l->nfields > 16 || fi >= l->nfields)
+		return -EINVAL;
+	for (i = 0; i < l->nfields; i++)
+		v[i] = i == fi ? value : l->fields[i];
+	return dbfile_replace_line(f, li, v);
+}
+
+/* The bytes to write: every line raw, '\n'-joined, final '\n' as found. */
+static char *
+serialize(const struct dbfile *f, size_t *lenp)
+{
+	size_t i, len = 0;
+	char *s, *p;
+
+	for (i = 0; i < f->nlines; i++)
+		len += f->lines[i].len + 1;
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	for (p = s, i = 0; i < f->nlines; i++) {
+		memcpy(p, f->lines[i].raw, f->lines[i].len);
+		p += f->lines[i].len;
+		if (i + 1 < f->nlines || f->final_nl)
+			*p++ = '\n';
+	}
+	*lenp = (size_t)(p - s);
+	return s;
+}
+
+/* Who holds etc/.pwd.lock, for the message. */
+static int
+pwdlock_busy(int fd, struct db_error *err)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		return dbfile_err(err, ".pwd.lock", 0, -ETIMEDOUT,
+		    "is held by pid %ld", (long)fl.l_pid);
+	return dbfile_err(
+	    err, ".pwd.lock", 0, -ETIMEDOUT, "is held by another process");
+}
+
+/*
+ * lckpwdf(3): an fcntl write lock on etc/.pwd.lock, waiting at most
+ * timeout_ms.  Closing *fdp releases it; the file itself stays.
+ */
+int
+dbfile_pwdlock(
+    int etcfd, unsigned int timeout_ms, int *fdp, struct db_error *err)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	unsigned int waited = 0;
+	struct flock fl;
+	struct stat st;
+	int fd, r;
+
+	fd = openat(etcfd, ".pwd.lock",
+	    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd == -1)
+		return dbfile_err(err, ".pwd.lock", 0, -errno,
+		    "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return dbfile_err(
+		    err, ".pwd.lock", 0, -EINVAL, "not a regular file");
+	}
+	for (;;) {
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(fd, F_SETLK, &fl) == 0) {
+			*fdp = fd;
+			return 0;
+		}
+		r = -errno;
+		if ((r != -EACCES && r != -EAGAIN) || waited >= timeout_ms)
+			break;
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+	if (r == -EACCES || r == -EAGAIN)
+		r = pwdlock_busy(fd, err);
+	else
+		dbfile_err(
+		    err, ".pwd.lock", 0, r, "cannot lock: %s", strerror(-r));
+	close(fd);
+	return r;
+}
+
+/* The pid in a <file>.lock, or 0 when it holds none. */
+static pid_t
+lock_owner(int etcfd, const char *lck)
+{
+	char buf[32];
+	unsigned long pid;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open_ro(etcfd, lck)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (dbfile_parse_id(buf, &pid) < 0 || pid == 0 || pid > 0x7fffffffUL)
+		return 0;
+	return (pid_t)pid;
+}
+
+static int
+lock_names(
+    const struct dbfile *f, char *tmp, size_t tmplen, char *lck, size_t lcklen)
+{
+	int n;
+
+	n = snprintf(tmp, tmplen, "%s.%ld", f->spec->name, (long)getpid());
+	if (n < 0 || (size_t)n >= tmplen)
+		return -ENAMETOOLONG;
+	n = snprintf(lck, lcklen, "%s.lock", f->spec->name);
+	if (n < 0 || (size_t)n >= lcklen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Write our pid to <file>.<pid> and link it to <file>.lock. */
+static int
+lock_take(int etcfd, const char *tmp, const char *lck)
+{
+	struct stat st;
+	char pid[32];
+	int fd, len, r;
+
+	(void)unlinkat(etcfd, tmp, 0);
+	fd = openat(etcfd, tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -errno;
+	len = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	r = write(fd, pid, (size_t)len) == len ? 0 : -EIO;
+	if (close(fd) == -1 && r == 0)
+		r = -errno;
+	if (r == 0 && linkat(etcfd, tmp, etcfd, lck, 0) == -1)
+		r = -errno;
+	/* As shadow-utils: the link count proves the link is ours. */
+	if (r == 0 &&
+	    (fstatat(etcfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		st.st_nlink != 2))
+		r = -EBUSY;
+	(void)unlinkat(etcfd, tmp, 0);
+	return r;
+}
+
+int
+dbfile_lock(int etcfd, const struct dbfile *f, struct db_error *err)
+{
+	char tmp[64], lck[64];
+	pid_t pid = 0;
+	int r, tries;
+
+	if ((r = lock_names(f, tmp, sizeof(tmp), lck, sizeof(lck))) < 0)
+		return dbfile_err(err, f->spec->name, 0, r, "name too long");
+	for (tries = 0; tries < 2; tries++) {
+		if ((r = lock_take(etcfd, tmp, lck)) != -EEXIST)
+			break;
+		pid = lock_owner(etcfd, lck);
+		if (pid == 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			break;
+		/* Stale: its owner is gone. */
+		(void)unlinkat(etcfd, lck, 0);
+	}
+	if (r == -EEXIST && pid != 0)
+		return dbfile_err(
+		    err, lck, 0, -EBUSY, "is held by pid %ld", (long)pid);
+	if (r == -EEXIST)
+		return dbfile_err(
+		    err, lck, 0, -EBUSY, "exists and holds no valid pid");
+	if (r < 0)
+		return dbfile_err(
+		    err, lck, 0, r, "cannot lock: %s", strerror(-r));
+	return 0;
+}
+
+void
+dbfile_unlock(int etcfd, const struct dbfile *f)
+{
+	char tmp[64], lck[64];
+
+	if (lock_names(f, tmp, sizeof(tmp), lck, sizeof(lck)) == 0)
+		(void)unlinkat(etcfd, lck, 0);
+}
+
+/* Under the locks: is the file on disk still the one we read? */
+int
+dbfile_check(int etcfd, struct dbfile *f, struct db_error *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r, same;
+
+	if ((fd = open_ro(etcfd, f->spec->name)) == -1) {
+		if (errno == ENOENT && !f->present)
+			return 0;
+		if (errno != ENOENT)
+			return dbfile_err(err, f->spec->name, 0, -errno,
+			    "cannot open: %s", strerror(errno));
+		goto stale;
+	}
+	r = read_all(fd, &buf, &len, &st);
+	close(fd);
+	if (r < 0)
+		return dbfile_err(
+		    err, f->spec->name, 0, r, "cannot read: %s", strerror(-r));
+	same = f->present && st.st_dev == f->st.st_dev &&
+	    st.st_ino == f->st.st_ino && st.st_size == f->st.st_size &&
+	    st.st_mtim.tv_sec == f->st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == f->st.st_mtim.tv_nsec && len == f->oldlen &&
+	    memcmp(buf, f->old, len) == 0;
+	free(buf);
+	if (same) {
+		f->st = st; /* owner and mode as they are now */
+		return 0;
+	}
+stale:
+	return dbfile_err(err, f->spec->name, 0, -ESTALE,
+	    "changed since it was read, run again");
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A new file tmp holding data, with st's owner and mode, synced. */
+static int
+write_tmp(int etcfd, const char *tmp, const char *data, size_t len,
+    const struct stat *st, int keeptimes, struct stat *out)
+{
+	struct timespec times[2];
+	int fd = -1, r = 0, saved;
+
+	if (unlinkat(etcfd, tmp, 0) == -1 && errno != ENOENT)
+		return -errno;
+	fd = openat(etcfd, tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -errno;
+	/* chown first: it would clear set-id bits set by fchmod. */
+	if (fchown(fd, st->st_uid, st->st_gid) == -1 ||
+	    fchmod(fd, st->st_mode & 07777) == -1) {
+		r = -errno;
+		goto out;
+	}
+	if ((r = write_all(fd, data, len)) < 0)
+		goto out;
+	times[0] = st->st_atim;
+	times[1] = st->st_mtim;
+	if ((keeptimes && futimens(fd, times) == -1) || fsync(fd) == -1 ||
+	    fstat(fd, out) == -1) {
+		r = -errno;
+		goto out;
+	}
+	r = close(fd) == -1 ? -errno : 0;
+	fd = -1;
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (r < 0)
+		(void)unlinkat(etcfd, tmp, 0);
+	errno = saved;
+	return r;
+}
+
+static int
+replace(int etcfd, const char *tmp, const char *dst, const char *data,
+    size_t len, const struct stat *st, int keeptimes, struct stat *out)
+{
+	int r;
+
+	if ((r = write_tmp(etcfd, tmp, data, len, st, keeptimes, out)) < 0)
+		return r;
+	if (renameat(etcfd, tmp, etcfd, dst) == -1) {
+		r = -errno;
+		(void)unlinkat(etcfd, tmp, 0);
+		return r;
+	}
+	return fsync(etcfd) == -1 ? -errno : 0;
+}
+
+/* <file>- gets the old bytes, then <file>+ the new ones, renamed over. */
+int
+dbfile_write(int etcfd, struct dbfile *f, struct db_error *err)
+{
+	char bak[64], baktmp[64], tmp[64];
+	const char *name = f->spec->name;
+	struct stat st;
+	char *data;
+	size_t len;
+	int r;
+
+	if ((size_t)snprintf(bak, sizeof(bak), "%s-", name) >= sizeof(bak) ||
+	    (size_t)snprintf(baktmp, sizeof(baktmp), "%s-.tmp", name) >=
+		sizeof(baktmp) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s+", name) >= sizeof(tmp))
+		return dbfile_err(err, name, 0, -ENAMETOOLONG, "name too long");
+	r = replace(etcfd, baktmp, bak, f->old, f->oldlen, &f->st, 1, &st);
+	if (r < 0)
+		return dbfile_err(
+		    err, bak, 0, r, "cannot write backup: %s", strerror(-r));
+	if ((data = serialize(f, &len)) == NULL)
+		return dbfile_err(
+		    err, name, 0, -ENOMEM, "%s", strerror(ENOMEM));
+	if ((r = write_tmp(etcfd, tmp, data, len, &f->st, 0, &st)) < 0 ||
+	    (renameat(etcfd, tmp, etcfd, name) == -1 && (r = -errno) < 0)) {
+		(void)unlinkat(etcfd, tmp, 0);
+		free(data);
+		return dbfile_err(
+		    err, name, 0, r, "cannot write: %s", strerror(-r));
+	}
+	/* Renamed: from here on the new bytes are the file's. */
+	free(f->old);
+	f->old = data;
+	f->oldlen = len;
+	f->st = st;
+	f->dirty = 0;
+	if (fsync(etcfd) == -1)
+		return dbfile_err(err, name, 0, -errno,
+		    "cannot sync directory: %s", strerror(errno));
+	return 0;
+}
