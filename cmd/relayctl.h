@@ -1,0 +1,28 @@
+/*
+ * relayctl: the subcommands and the few helpers they share.  Commands
+ * return an exit status (sysexits(3) or the documented check codes).
+ */
+#ifndef RELAYCTL_H
+#define RELAYCTL_H
+
+#include <stdio.h>
+
+#include "plan.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+int cmd_setup(int argc, char **argv);
+int cmd_unbuilt(int argc, char **argv);
+const struct cmd *cmd_find(const char *name);
+void cmd_usage(FILE *fp, const struct cmd *c);
+
+/* output.c: the plan as text or as one JSON document. */
+void output_plan_text(FILE *fp, const struct plan *p);
+void output_json_string(FILE *fp, const char *s);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * relayctl setup: create the relay account and bring every path of the
+ * layout to its owner, mode and ACLs.  Prints the plan first, applies it
+ * unless --plan; a second run has nothing to do and writes nothing.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "accountdb.h"
+#include "acctplan.h"
+#include "fsplan.h"
+#include "idpolicy.h"
+#include "layout.h"
+#include "relayctl.h"
+
+#define EXIT_UNSAFE 3
+
+struct setup_opts {
+	const char *root;
+	const char *user;
+	int plan_only, json, strict;
+	struct id_request req;
+};
+
+struct setup {
+	struct setup_opts o;
+	int rootfd, datafd;
+	struct layout *layout;
+	struct accountdb *db;
+	struct id_choice ids;
+	struct plan plan;
+};
+
+static int
+parse_id(const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno == 0 && *s >= '0' && *s <= '9' && *end == '\0' &&
+		*out < 4294967295UL
+	    ? 0
+	    : -1;
+}
+
+static int
+parse_opts(int argc, char **argv, struct setup_opts *o)
+{
+	static const struct option longopts[] = { { "root", required_argument,
+						      NULL, 'r' },
+		{ "plan", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "uid", required_argument, NULL, 'u' },
+		{ "gid", required_argument, NULL, 'g' },
+		{ "strict-ids", no_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	unsigned long id;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			o->root = optarg;
+			break;
+		case 'p':
+			o->plan_only = 1;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 's':
+			o->req.strict = 1;
+			break;
+		case 'n':
+			o->user = optarg;
+			break;
+		case 'u':
+		case 'g':
+			if (parse_id(optarg, &id) < 0) {
+				warnx("--%s: '%s' is not a number",
+				    ch == 'u' ? "uid" : "gid", optarg);
+				return EX_USAGE;
+			}
+			if (ch == 'u') {
+				o->req.uid = id;
+				o->req.uid_forced = 1;
+			} else {
+				o->req.gid = id;
+				o->req.gid_forced = 1;
+			}
+			break;
+		case 'h':
+			cmd_usage(stdout, cmd_find("setup"));
+			return -1;
+		default:
+			cmd_usage(stderr, cmd_find("setup"));
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		warnx("setup: unexpected argument '%s'", argv[optind]);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static const char *
+datadir(void)
+{
+	const char *d = getenv("RELAYCTL_DATADIR");
+
+	return d != NULL && d[0] != '\0' ? d : RELAY_DATADIR;
+}
+
+/* The installed layout, or the compiled-in copy when none is installed. */
+static int
+load_layout(struct setup *s)
+{
+	struct layout_error le;
+	int r;
+
+	r = layout_load(s->datafd, "layout", &s->layout, &le);
+	if (r == -ENOENT || r == -EBADF)
+		r = layout_parse(layout_builtin, strlen(layout_builtin),
+		    "(built-in layout)", &s->layout, &le);
+	if (r == -EINVAL) {
+		warnx("%s:%zu: %s", le.file, le.line, le.msg);
+		return EX_CONFIG;
+	}
+	if (r < 0) {
+		warnx("cannot read '%s/layout': %s", datadir(), strerror(-r));
+		return EX_OSFILE;
+	}
+	return 0;
+}
+
+static int
+load_accounts(struct setup *s)
+{
+	struct db_error de;
+	struct id_range range;
+	char why[256];
+	int r;
+
+	if ((r = accountdb_load(s->rootfd, &s->db, &de)) < 0) {
+		if (de.line > 0)
+			warnx("%s:%zu: %s", de.file, de.line, de.msg);
+		else
+			warnx("cannot read '%s': %s", de.file,
+			    de.msg[0] ? de.msg : strerror(-r));
+		return r == -EINVAL ? EX_DATAERR : EX_NOINPUT;
+	}
+	if ((r = logindefs_read(s->rootfd, &range)) < 0) {
+		warnx("etc/login.defs: %s", strerror(-r));
+		return EX_DATAERR;
+	}
+	s->o.req.user = s->o.user;
+	r = idpolicy_choose(
+	    s->db, &s->o.req, &range, &s->ids, why, sizeof(why));
+	if (r == -EEXIST) {
+		warnx("%s (use --uid/--gid to choose%s)", why,
+		    s->o.req.strict ? ", or drop --strict-ids to fall back"
+				    : "");
+		return EX_CONFIG;
+	}
+	if (r < 0) {
+		warnx("%s", why[0] ? why : strerror(-r));
+		return r == -EINVAL ? EX_USAGE : EX_CONFIG;
+	}
+	if (s->ids.why[0] != '\0')
+		warnx("%s", s->ids.why);
+	return 0;
+}
+
+static int
+run_fs(struct setup *s, int apply, struct plan *plan)
+{
+	struct fsplan f = {
+		.rootfd = s->rootfd,
+		.datafd = s->datafd,
+		.datadir = datadir(),
+		.layout = s->layout,
+		.db = s->db,
+		.user = s->o.user,
+		.uid = s->ids.uid,
+		.gid = s->ids.gid,
+		.apply = apply,
+		.plan = plan,
+	};
+
+	if (fsplan_run(&f) < 0) {
+		warnx("%s", f.err[0] ? f.err : "filesystem walk failed");
+		return EX_IOERR;
+	}
+	return 0;
+}
+
+static void
+print_json(const struct setup *s, const struct plan *p, int applied)
+{
+	const struct plan_item *it;
+	size_t i, n;
+	int unsafe;
+
+	printf("{\"root\": ");
+	output_json_string(stdout, s->o.root);
+	printf(", \"user\": ");
+	output_json_string(stdout, s->o.user);
+	printf(", \"uid\": %lu, \"gid\": %lu, \"note\": ",
+	    (unsigned long)s->ids.uid, (unsigned long)s->ids.gid);
+	output_json_string(stdout, s->ids.why);
+	for (unsafe = 0; unsafe < 2; unsafe++) {
+		printf(unsafe ? "], \"unsafe\": [" : ", \"actions\": [");
+		for (i = n = 0; i < p->n; i++) {
+			it = &p->items[i];
+			if ((it->kind == PLAN_UNSAFE) != unsafe)
+				continue;
+			printf("%s{\"%s\": ", n++ ? ", " : "",
+			    unsafe ? "id" : "action");
+			output_json_string(stdout, it->action);
+			printf(", \"path\": ");
+			output_json_string(stdout, it->path);
+			printf(unsafe ? ", \"reason\": " : ", \"before\": ");
+			output_json_string(
+			    stdout, unsafe ? it->after : it->before);
+			if (!unsafe) {
+				printf(", \"after\": ");
+				output_json_string(stdout, it->after);
+			}
+			printf("}");
+		}
+	}
+	printf("], \"applied\": %s, \"changes\": %zu}\n",
+	    applied ? "true" : "false", p->nactions);
+}
+
+static int
+apply(struct setup *s)
+{
+	struct plan done = { 0 };
+	struct db_error de;
+	int r;
+
+	if (accountdb_dirty(s->db) && accountdb_commit(s->db, &de) < 0) {
+		warnx("cannot write '%s': %s", de.file, de.msg);
+		return EX_IOERR;
+	}
+	r = run_fs(s, 1, &done);
+	plan_free(&done);
+	return r;
+}
+
+static int
+setup_run(struct setup *s)
+{
+	int r;
+
+	if ((r = load_layout(s)) != 0)
+		return r;
+	/* The layout's account line gives the defaults --user/--uid/--gid override. */
+	if (s->o.user == NULL)
+		s->o.user = s->layout->account.name;
+	if (!s->o.req.uid_forced)
+		s->o.req.uid = s->layout->account.uid;
+	if (!s->o.req.gid_forced)
+		s->o.req.gid = s->layout->account.gid;
+	if ((r = load_accounts(s)) != 0)
+		return r;
+	r = acctplan_build(
+	    s->db, s->o.user, &s->layout->account, &s->ids, &s->plan);
+	if (r < 0) {
+		warnx("cannot plan the account '%s': %s", s->o.user,
+		    strerror(-r));
+		return EX_SOFTWARE;
+	}
+	if ((r = run_fs(s, 0, &s->plan)) != 0)
+		return r;
+	if (!s->o.json && s->plan.nactions + s->plan.nunsafe > 0) {
+		printf("plan for %s: %zu changes, %zu unsafe\n", s->o.root,
+		    s->plan.nactions, s->plan.nunsafe);
+		output_plan_text(stdout, &s->plan);
+	}
+	if (s->plan.nactions > 0 && !s->o.plan_only && (r = apply(s)) != 0)
+		return r;
+	if (s->o.json)
+		print_json(
+		    s, &s->plan, s->plan.nactions > 0 && !s->o.plan_only);
+	else if (s->plan.nactions == 0)
+		printf("relayctl: nothing to do\n");
+	else if (s->o.plan_only)
+		printf("not applied (--plan)\n");
+	else
+		printf("applied %zu changes\n", s->plan.nactions);
+	return s->plan.nunsafe > 0 ? EXIT_UNSAFE : 0;
+}
+
+int
+cmd_setup(int argc, char **argv)
+{
+	struct setup s = { .rootfd = -1, .datafd = -1 };
+	int r;
+
+	if ((r = parse_opts(argc, argv, &s.o)) != 0)
+		return r < 0 ? 0 : r;
+	if (s.o.root == NULL)
+		s.o.root = "/";
+	if (geteuid() != 0 && strcmp(s.o.root, "/") == 0) {
+		warnx("setup must run as root (or use --root DIR)");
+		return EX_NOPERM;
+	}
+	if ((s.rootfd = open(s.o.root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		warn("cannot open root '%s'", s.o.root);
+		return EX_NOINPUT;
+	}
+	/* A missing data dir is fine: the built-in layout takes over. */
+	s.datafd = open(datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = setup_run(&s);
+	plan_free(&s.plan);
+	accountdb_free(s.db);
+	layout_free(s.layout);
+	if (s.datafd >= 0)
+		close(s.datafd);
+	close(s.rootfd);
+	return r;
+}
