@@ -18,6 +18,7 @@
 #include "layout.h"
 
 #define MAXTOK 32
+#define LAYOUT_MAX_RULES 512
 #define MAXCOMP (PATH_MAX / 2 + 1)
 
 struct parser {
@@ -570,8 +571,6 @@ check_pattern(struct parser *p, const char *s)
 		return perr(p, "path: '.' or '..' component in '%s'", s);
 	return 0;
 }
-
-#define LAYOUT_MAX_RULES 512
 
 static int
 parse_path(struct parser *p, char **tok, size_t ntok)
