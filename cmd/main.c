@@ -48,6 +48,13 @@ cmd_usage(FILE *fp, const struct cmd *c)
 	fprintf(fp, "usage: relayctl %s\n", c->usage);
 }
 
+void
+cmd_help(FILE *fp, const struct cmd *c)
+{
+	cmd_usage(fp, c);
+	fprintf(fp, "\n%s; see relayctl(8).\n", c->summary);
+}
+
 static void
 usage(FILE *fp)
 {
@@ -84,8 +91,7 @@ help(const char *name)
 		warnx("unknown command '%s' (see 'relayctl --help')", name);
 		return EX_USAGE;
 	}
-	cmd_usage(stdout, c);
-	printf("\n%s.\n", c->summary);
+	cmd_help(stdout, c);
 	return 0;
 }
 

@@ -3,8 +3,25 @@
  * after) and the JSON string quoting the --json documents rely on.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#define LIBBSD_OPENBSD_VIS /* we use stravis() only; pick a side */
+#include <vis.h>
 
 #include "relayctl.h"
+
+/* Names under the spool are the relay user's choice: never raw to a tty. */
+static void
+put_safe(FILE *fp, const char *s, int width)
+{
+	char *v = NULL;
+
+	if (stravis(&v, s, VIS_SAFE | VIS_NL | VIS_TAB | VIS_OCTAL) < 0) {
+		fprintf(fp, "%-*s", width, "?");
+		return;
+	}
+	fprintf(fp, "%-*s", width, v);
+	free(v);
+}
 
 void
 output_plan_text(FILE *fp, const struct plan *p)
@@ -16,8 +33,10 @@ output_plan_text(FILE *fp, const struct plan *p)
 		it = &p->items[i];
 		if (it->kind != PLAN_ACTION)
 			continue;
-		fprintf(fp, "  %-14s %-28s %s%s%s\n", it->action, it->path,
-		    it->before, it->before[0] ? " -> " : "-> ", it->after);
+		fprintf(fp, "  %-14s ", it->action);
+		put_safe(fp, it->path, 28);
+		fprintf(fp, " %s%s%s\n", it->before,
+		    it->before[0] ? " -> " : "-> ", it->after);
 	}
 	for (i = 0; i < p->n; i++) {
 		it = &p->items[i];

@@ -20,6 +20,7 @@ int cmd_setup(int argc, char **argv);
 int cmd_unbuilt(int argc, char **argv);
 const struct cmd *cmd_find(const char *name);
 void cmd_usage(FILE *fp, const struct cmd *c);
+void cmd_help(FILE *fp, const struct cmd *c);
 
 /* output.c: the plan as text or as one JSON document. */
 void output_plan_text(FILE *fp, const struct plan *p);

@@ -69,7 +69,8 @@ parse_opts(int argc, char **argv, struct setup_opts *o)
 	unsigned long id;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			o->root = optarg;
@@ -102,9 +103,15 @@ parse_opts(int argc, char **argv, struct setup_opts *o)
 			}
 			break;
 		case 'h':
-			cmd_usage(stdout, cmd_find("setup"));
+			cmd_help(stdout, cmd_find("setup"));
 			return -1;
+		case ':':
+			warnx("setup: option '%s' needs an argument",
+			    argv[optind - 1]);
+			cmd_usage(stderr, cmd_find("setup"));
+			return EX_USAGE;
 		default:
+			warnx("setup: unknown option '%s'", argv[optind - 1]);
 			cmd_usage(stderr, cmd_find("setup"));
 			return EX_USAGE;
 		}
@@ -202,7 +209,7 @@ run_fs(struct setup *s, int apply, struct plan *plan)
 
 	if (fsplan_run(&f) < 0) {
 		warnx("%s", f.err[0] ? f.err : "filesystem walk failed");
-		return EX_IOERR;
+		return EXIT_FAILURE;
 	}
 	return 0;
 }
@@ -255,7 +262,7 @@ apply(struct setup *s)
 
 	if (accountdb_dirty(s->db) && accountdb_commit(s->db, &de) < 0) {
 		warnx("cannot write '%s': %s", de.file, de.msg);
-		return EX_IOERR;
+		return EXIT_FAILURE;
 	}
 	r = run_fs(s, 1, &done);
 	plan_free(&done);
@@ -283,7 +290,7 @@ setup_run(struct setup *s)
 	if (r < 0) {
 		warnx("cannot plan the account '%s': %s", s->o.user,
 		    strerror(-r));
-		return EX_SOFTWARE;
+		return EXIT_FAILURE;
 	}
 	if ((r = run_fs(s, 0, &s->plan)) != 0)
 		return r;
