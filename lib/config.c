@@ -1,0 +1,951 @@
+/*
+ * relayd.conf parser. The file is trusted (root-owned, not writable by the
+ * relay group) but still validated strictly: every value is checked here so
+ * that relayd never sees a half-valid setting, and every error names
+ * file:line: key. libinih splits lines; we feed it and count the lines.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
+
+enum ktype {
+	K_HOST,
+	K_USER,
+	K_PATH,
+	K_OPTPATH,
+	K_LISTEN,
+	K_NETS,
+	K_DOMAINS,
+	K_SMARTHOST,
+	K_RESOLVER,
+	K_SIZE,
+	K_COUNT,
+	K_DURATION,
+	K_RETRY,
+	K_BOOL,
+	K_MILTER
+};
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off; /* into struct config */
+	size_t len; /* of a string field */
+	unsigned long long min, max;
+};
+
+#define STR(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define NUM(f) offsetof(struct config, f), 0
+#define DAY 86400ULL
+
+static const struct key keys[] = {
+	{ "hostname", K_HOST, STR(hostname), 0, 0 },
+	{ "run_as", K_USER, STR(run_as), 0, 0 },
+	{ "spool", K_PATH, STR(spool), 0, 0 },
+	{ "listen", K_LISTEN, 0, 0, 0, 0 },
+	{ "relay_from", K_NETS, 0, 0, 0, 0 },
+	{ "relay_domains", K_DOMAINS, 0, 0, 0, 0 },
+	{ "smarthost", K_SMARTHOST, STR(smarthost), 0, 0 },
+	{ "resolver", K_RESOLVER, STR(resolver), 0, 0 },
+	{ "transport", K_OPTPATH, STR(transport_file), 0, 0 },
+	{ "max_message_size", K_SIZE, NUM(max_message_size), 1, 1ULL << 40 },
+	{ "max_recipients", K_COUNT, NUM(max_recipients), 1, 100000 },
+	{ "max_children", K_COUNT, NUM(max_children), 1, 100000 },
+	{ "max_per_ip", K_COUNT, NUM(max_per_ip), 1, 100000 },
+	{ "max_hops", K_COUNT, NUM(max_hops), 1, 1000 },
+	{ "timeout_greeting", K_DURATION, NUM(timeout_greeting), 1, DAY },
+	{ "timeout_command", K_DURATION, NUM(timeout_command), 1, DAY },
+	{ "timeout_data_init", K_DURATION, NUM(timeout_data_init), 1, DAY },
+	{ "timeout_data_block", K_DURATION, NUM(timeout_data_block), 1, DAY },
+	{ "timeout_data_term", K_DURATION, NUM(timeout_data_term), 1, DAY },
+	{ "queue_lifetime", K_DURATION, NUM(queue_lifetime), 1, 365 * DAY },
+	{ "retry", K_RETRY, 0, 0, 1, 30 * DAY },
+	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
+	{ "pidfile", K_PATH, STR(pidfile), 0, 0 },
+	{ "milter", K_MILTER, 0, 0, 0, 0 },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct parse {
+	const char *text;
+	size_t len, pos;
+	size_t line; /* of the line inih is working on */
+	int failed; /* err is filled */
+	int section; /* [relayd] seen */
+	size_t first[NKEYS]; /* line a key was set on, 0 = not yet */
+	struct config *c;
+	struct config_error *err;
+};
+
+/* Error text is for humans: a too-long message is cut, not refused. */
+static int __attribute__((format(printf, 3, 4)))
+perr(struct parse *ps, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ps->failed)
+		return 0;
+	ps->failed = 1;
+	ps->err->line = ps->line;
+	(void)strlcpy(ps->err->key, key, sizeof(ps->err->key));
+	va_start(ap, fmt);
+	(void)vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* A value for quoting in an error: printable ASCII only, at most 48 bytes. */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 4 < len && i < 48; i++)
+		buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (s[i] != '\0' && i + 4 <= len) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Decimal digits only, no sign, no blanks; -ERANGE above max. */
+static int
+parse_ull(
+    const char *s, size_t n, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (unsigned)(s[i] - '0'), &v))
+			return -ERANGE;
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* "42", "42s", "5m", "1h", "5d", "2w"; k/M/G sizes (1024-based). */
+static int
+parse_scaled(const char *s, const char *units, const unsigned long long *mul,
+    unsigned long long *out)
+{
+	size_t n = strlen(s);
+	const char *u;
+	unsigned long long v;
+	int rv;
+
+	if (n > 0 && !isdigit((unsigned char)s[n - 1])) {
+		if ((u = strchr(units, s[n - 1])) == NULL)
+			return -EINVAL;
+		if ((rv = parse_ull(s, n - 1, ULLONG_MAX, &v)) != 0)
+			return rv;
+		if (__builtin_mul_overflow(v, mul[u - units], &v))
+			return -ERANGE;
+		*out = v;
+		return 0;
+	}
+	return parse_ull(s, n, ULLONG_MAX, out);
+}
+
+static int
+parse_duration(const char *s, unsigned long long *out)
+{
+	static const unsigned long long mul[] = { 1, 60, 3600, DAY, 7 * DAY };
+
+	return parse_scaled(s, "smhdw", mul, out);
+}
+
+static int
+parse_size(const char *s, unsigned long long *out)
+{
+	static const unsigned long long mul[] = { 1024, 1024, 1ULL << 20,
+		1ULL << 20, 1ULL << 30, 1ULL << 30 };
+
+	return parse_scaled(s, "kKmMgG", mul, out);
+}
+
+static int
+parse_port(const char *s, in_port_t *port)
+{
+	unsigned long long v;
+
+	if (parse_ull(s, strlen(s), 65535, &v) != 0 || v == 0)
+		return -EINVAL;
+	*port = htons((in_port_t)v);
+	return 0;
+}
+
+/* RFC 1123 host name: dot-separated labels of [A-Za-z0-9-], 1..63 each. */
+static int
+valid_hostname(const char *s)
+{
+	size_t i, label = 0, n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+		if ((label == 0 && s[i] == '-') || ++label > 63)
+			return 0;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+/* Absolute, no blanks or control characters, no "." or ".." component. */
+static int
+valid_path(const char *s)
+{
+	const char *p;
+
+	if (s[0] != '/')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p))
+			return 0;
+	for (p = s; p != NULL; p = strchr(p + 1, '/'))
+		if (strncmp(p, "/./", 3) == 0 || strcmp(p, "/.") == 0 ||
+		    strncmp(p, "/../", 4) == 0 || strcmp(p, "/..") == 0)
+			return 0;
+	return 1;
+}
+
+static void
+set_addr(struct sockaddr_storage *ss, socklen_t *len, int af, const void *addr,
+    in_port_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		memcpy(&sin->sin_addr, addr, sizeof(sin->sin_addr));
+		*len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		memcpy(&sin6->sin6_addr, addr, sizeof(sin6->sin6_addr));
+		*len = sizeof(*sin6);
+	}
+}
+
+static int
+add_listen(struct config *c, int af, const void *addr, in_port_t port)
+{
+	struct config_listen *l;
+	char a[INET6_ADDRSTRLEN];
+	size_t i;
+	int n;
+
+	if (c->nlisten >= CONFIG_LISTEN_MAX)
+		return -E2BIG;
+	l = &c->listen[c->nlisten];
+	set_addr(&l->ss, &l->len, af, addr, port);
+	if (inet_ntop(af, addr, a, sizeof(a)) == NULL)
+		return -EINVAL;
+	n = snprintf(l->text, sizeof(l->text),
+	    af == AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(port));
+	if (n < 0 || (size_t)n >= sizeof(l->text))
+		return -ENAMETOOLONG;
+	for (i = 0; i < c->nlisten; i++)
+		if (strcmp(c->listen[i].text, l->text) == 0)
+			return -EEXIST;
+	c->nlisten++;
+	return 0;
+}
+
+/*
+ * "ADDR:PORT", "[V6]:PORT" or "*:PORT" (then 0: both families); numeric
+ * only, never a name lookup. Returns the family, 0 or -EINVAL.
+ */
+static int
+split_hostport(char *s, unsigned char *a, in_port_t *port)
+{
+	char *colon;
+
+	if (s[0] == '[') {
+		if ((colon = strstr(s, "]:")) == NULL)
+			return -EINVAL;
+		*colon = '\0';
+		if (parse_port(colon + 2, port) != 0 ||
+		    inet_pton(AF_INET6, s + 1, a) != 1)
+			return -EINVAL;
+		return AF_INET6;
+	}
+	if ((colon = strchr(s, ':')) == NULL || strchr(colon + 1, ':') != NULL)
+		return -EINVAL;
+	*colon = '\0';
+	if (parse_port(colon + 1, port) != 0)
+		return -EINVAL;
+	if (strcmp(s, "*") == 0)
+		return 0;
+	return inet_pton(AF_INET, s, a) == 1 ? AF_INET : -EINVAL;
+}
+
+static int
+parse_listen(struct config *c, char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)] = { 0 };
+	in_port_t port;
+	int af, rv;
+
+	if ((af = split_hostport(s, a, &port)) < 0)
+		return af;
+	if (af != 0)
+		return add_listen(c, af, a, port);
+	if ((rv = add_listen(c, AF_INET, a, port)) != 0)
+		return rv;
+	return add_listen(c, AF_INET6, a, port);
+}
+
+/* "10.0.0.0/8", "::1/128", "192.0.2.7" (a host); host bits must be 0. */
+static int
+parse_net(struct config *c, char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	unsigned long long prefix;
+	struct config_net *n;
+	socklen_t len;
+	char *slash;
+	int af, bits, i;
+
+	if (c->nrelay_from >= CONFIG_NET_MAX)
+		return -E2BIG;
+	if ((slash = strchr(s, '/')) != NULL)
+		*slash++ = '\0';
+	af = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
+	bits = af == AF_INET ? 32 : 128;
+	if (inet_pton(af, s, a) != 1)
+		return -EINVAL;
+	prefix = (unsigned long long)bits;
+	if (slash != NULL && parse_ull(slash, strlen(slash), bits, &prefix))
+		return -EINVAL;
+	if (prefix == 0)
+		return -EPERM; /* everybody: an open relay */
+	for (i = (int)prefix; i < bits; i++)
+		if (a[i / 8] & (0x80 >> (i % 8)))
+			return -EDOM;
+	n = &c->relay_from[c->nrelay_from++];
+	set_addr(&n->addr, &len, af, a, 0);
+	n->prefix = (int)prefix;
+	return 0;
+}
+
+static int
+parse_domain(struct config *c, char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (c->nrelay_domains >= CONFIG_DOMAIN_MAX)
+		return -E2BIG;
+	if (n > 1 && s[n - 1] == '.')
+		s[--n] = '\0';
+	if (!valid_hostname(s) || strchr(s, '.') == NULL)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	if (strlcpy(c->relay_domains[c->nrelay_domains], s,
+		sizeof(c->relay_domains[0])) >= sizeof(c->relay_domains[0]))
+		return -ENAMETOOLONG;
+	c->nrelay_domains++;
+	return 0;
+}
+
+static int
+parse_milter(struct config *c, char *s)
+{
+	if (c->nmilter >= CONFIG_MILTER_MAX)
+		return -E2BIG;
+	if (strncmp(s, "unix:", 5) != 0 || !valid_path(s + 5))
+		return -EINVAL;
+	if (strlcpy(c->milter[c->nmilter], s, sizeof(c->milter[0])) >=
+	    sizeof(c->milter[0]))
+		return -ENAMETOOLONG;
+	c->nmilter++;
+	return 0;
+}
+
+/* "host", "host:port", "[host]", "[host]:port", "[v4]", "[v6]:port". */
+static int
+valid_smarthost(const char *v)
+{
+	char host[300], *p;
+	unsigned char a[sizeof(struct in6_addr)];
+	in_port_t port;
+	int bracket = v[0] == '[';
+
+	if (strlcpy(host, v + bracket, sizeof(host)) >= sizeof(host))
+		return 0;
+	if (bracket) {
+		if ((p = strchr(host, ']')) == NULL)
+			return 0;
+		*p++ = '\0';
+		if (*p != '\0' && (*p != ':' || parse_port(p + 1, &port)))
+			return 0;
+		return valid_hostname(host) || inet_pton(AF_INET, host, a) ||
+		    inet_pton(AF_INET6, host, a);
+	}
+	if ((p = strchr(host, ':')) != NULL) {
+		*p++ = '\0';
+		if (parse_port(p, &port) != 0)
+			return 0;
+	}
+	return valid_hostname(host);
+}
+
+/* "ADDR", bare IPv6, "ADDR:PORT" or "[V6]:PORT"; numeric only. */
+static int
+valid_resolver(const char *v)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	in_port_t port;
+	char s[64];
+
+	if (inet_pton(AF_INET, v, a) == 1 || inet_pton(AF_INET6, v, a) == 1)
+		return 1;
+	if (strlcpy(s, v, sizeof(s)) >= sizeof(s))
+		return 0;
+	return split_hostport(s, a, &port) > 0;
+}
+
+/* Login-name characters, at most 32; never root. */
+static int
+valid_user(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 32 || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("_.-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+set_string(struct parse *ps, const struct key *k, const char *v)
+{
+	char *dst = (char *)ps->c + k->off, q[64];
+	int ok;
+
+	switch (k->type) {
+	case K_HOST:
+		ok = valid_hostname(v);
+		break;
+	case K_USER:
+		if (strcmp(v, "root") == 0)
+			return perr(ps, k->name, "refusing to run as root");
+		ok = valid_user(v);
+		break;
+	case K_PATH:
+		ok = valid_path(v);
+		break;
+	case K_OPTPATH:
+		ok = v[0] == '\0' || valid_path(v);
+		break;
+	case K_SMARTHOST:
+		ok = v[0] == '\0' || valid_smarthost(v);
+		break;
+	default: /* K_RESOLVER */
+		ok = v[0] == '\0' || valid_resolver(v);
+		break;
+	}
+	if (!ok)
+		return perr(
+		    ps, k->name, "invalid value '%s'", shown(v, q, sizeof(q)));
+	if (strlcpy(dst, v, k->len) >= k->len)
+		return perr(
+		    ps, k->name, "value too long (max %zu bytes)", k->len - 1);
+	return 1;
+}
+
+static int
+set_number(struct parse *ps, const struct key *k, const char *v)
+{
+	unsigned long long n;
+	char q[64];
+	void *dst = (char *)ps->c + k->off;
+	int rv;
+
+	if (k->type == K_BOOL) {
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+		    !strcasecmp(v, "on") || !strcmp(v, "1"))
+			n = 1;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+		    !strcasecmp(v, "off") || !strcmp(v, "0"))
+			n = 0;
+		else
+			return perr(ps, k->name, "want yes or no, not '%s'",
+			    shown(v, q, sizeof(q)));
+		*(int *)dst = (int)n;
+		return 1;
+	}
+	if (k->type == K_SIZE)
+		rv = parse_size(v, &n);
+	else if (k->type == K_DURATION)
+		rv = parse_duration(v, &n);
+	else
+		rv = parse_ull(v, strlen(v), ULLONG_MAX, &n);
+	if (rv == -EINVAL)
+		return perr(ps, k->name, "invalid %s '%s'",
+		    k->type == K_SIZE ? "size (want N, Nk, NM or NG)"
+			: k->type == K_DURATION
+			? "duration (want N, Ns, Nm, Nh, Nd or Nw)"
+			: "number",
+		    shown(v, q, sizeof(q)));
+	if (rv != 0 || n < k->min || n > k->max)
+		return perr(ps, k->name, "'%s' out of range (%llu to %llu%s)",
+		    shown(v, q, sizeof(q)), k->min, k->max,
+		    k->type == K_DURATION   ? " seconds"
+			: k->type == K_SIZE ? " bytes"
+					    : "");
+	if (k->type == K_DURATION)
+		*(unsigned *)dst = (unsigned)n;
+	else
+		*(size_t *)dst = (size_t)n;
+	return 1;
+}
+
+/* Next item of a comma- or blank-separated list, or NULL at the end. */
+static const char *
+next_item(const char *p, char *tok, size_t len, size_t *n)
+{
+	p += strspn(p, ", \t");
+	if (*p == '\0')
+		return NULL;
+	*n = strcspn(p, ", \t");
+	if (*n < len) {
+		memcpy(tok, p, *n);
+		tok[*n] = '\0';
+	}
+	return p + *n;
+}
+
+static int
+list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
+{
+	char q[64];
+
+	shown(tok, q, sizeof(q));
+	switch (rv) {
+	case -E2BIG:
+		return perr(ps, k->name, "too many items (max %d)",
+		    k->type == K_LISTEN        ? CONFIG_LISTEN_MAX
+			: k->type == K_NETS    ? CONFIG_NET_MAX
+			: k->type == K_DOMAINS ? CONFIG_DOMAIN_MAX
+					       : CONFIG_MILTER_MAX);
+	case -EEXIST:
+		return perr(ps, k->name, "'%s' listed twice", q);
+	case -EPERM:
+		return perr(ps, k->name,
+		    "'%s' matches every address: an "
+		    "open relay",
+		    q);
+	case -EDOM:
+		return perr(
+		    ps, k->name, "'%s' has bits set beyond the prefix", q);
+	}
+	switch (k->type) {
+	case K_LISTEN:
+		return perr(ps, k->name,
+		    "invalid address '%s' (want ADDR:PORT,"
+		    " [V6]:PORT or *:PORT)",
+		    q);
+	case K_NETS:
+		return perr(ps, k->name,
+		    "invalid network '%s' (want "
+		    "ADDR/PREFIX)",
+		    q);
+	case K_DOMAINS:
+		return perr(ps, k->name, "invalid domain '%s'", q);
+	default:
+		return perr(ps, k->name,
+		    "invalid milter '%s' (want "
+		    "unix:/absolute/path)",
+		    q);
+	}
+}
+
+static int
+set_list(struct parse *ps, const struct key *k, const char *v)
+{
+	struct config *c = ps->c;
+	char tok[TOKEN_MAX], work[TOKEN_MAX];
+	unsigned long long d[2];
+	size_t n, count = 0;
+	int rv = 0;
+
+	if (k->type == K_LISTEN)
+		c->nlisten = 0;
+	else if (k->type == K_NETS)
+		c->nrelay_from = 0;
+	else if (k->type == K_DOMAINS)
+		c->nrelay_domains = 0;
+	else if (k->type == K_MILTER)
+		c->nmilter = 0;
+	while ((v = next_item(v, tok, sizeof(tok), &n)) != NULL) {
+		if (n >= sizeof(tok))
+			return perr(ps, k->name, "item too long");
+		memcpy(work, tok, n + 1);
+		if (k->type == K_LISTEN)
+			rv = parse_listen(c, work);
+		else if (k->type == K_NETS)
+			rv = parse_net(c, work);
+		else if (k->type == K_DOMAINS)
+			rv = parse_domain(c, work);
+		else if (k->type == K_MILTER)
+			rv = parse_milter(c, work);
+		else if (count >= 2 || parse_duration(tok, &d[count]) != 0 ||
+		    d[count] < k->min || d[count] > k->max)
+			return perr(ps, k->name,
+			    "want two durations (1s to "
+			    "30d), minimum and maximum delay");
+		if (rv != 0)
+			return list_err(ps, k, rv, tok);
+		count++;
+	}
+	if (k->type == K_LISTEN && count == 0)
+		return perr(ps, k->name, "needs at least one address");
+	if (k->type == K_RETRY) {
+		if (count != 2 || d[0] > d[1])
+			return perr(ps, k->name,
+			    "want two durations, minimum "
+			    "then maximum delay");
+		c->retry_min = (unsigned)d[0];
+		c->retry_max = (unsigned)d[1];
+	}
+	return 1;
+}
+
+static int
+on_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *ps = user;
+	const struct key *k;
+	char q[64];
+	size_t i;
+
+	shown(name, q, sizeof(q));
+	if (strcmp(section, "relayd") != 0)
+		return perr(ps, q, "outside the [relayd] section");
+	for (i = 0; i < NKEYS && strcmp(keys[i].name, name) != 0; i++)
+		;
+	if (i == NKEYS)
+		return perr(ps, q, "unknown key");
+	if (ps->first[i] != 0)
+		return perr(ps, q, "duplicate key (first set on line %zu)",
+		    ps->first[i]);
+	ps->first[i] = ps->line;
+	k = &keys[i];
+	switch (k->type) {
+	case K_LISTEN:
+	case K_NETS:
+	case K_DOMAINS:
+	case K_MILTER:
+	case K_RETRY:
+		return set_list(ps, k, value);
+	case K_SIZE:
+	case K_COUNT:
+	case K_DURATION:
+	case K_BOOL:
+		return set_number(ps, k, value);
+	default:
+		return set_string(ps, k, value);
+	}
+}
+
+/* Only [relayd], once; inih never tells us about empty sections. */
+static int
+check_section(struct parse *ps, const char *line)
+{
+	const char *p = line + strspn(line, " \t"), *end;
+	char q[64], name[64];
+
+	if (*p != '[' || (end = strchr(p, ']')) == NULL)
+		return 0;
+	if ((size_t)(end - p) > sizeof(name) - 1)
+		end = p + sizeof(name) - 1;
+	memcpy(name, p + 1, (size_t)(end - p - 1));
+	name[end - p - 1] = '\0';
+	if (strcmp(name, "relayd") != 0)
+		return perr(ps, "", "unknown section [%s] (only [relayd])",
+			   shown(name, q, sizeof(q))) -
+		    1;
+	if (ps->section)
+		return perr(ps, "", "second [relayd] section") - 1;
+	ps->section = 1;
+	return 0;
+}
+
+/* inih's fgets-style reader: one line per call, so ps->line is exact. */
+static char *
+read_line(char *buf, int num, void *arg)
+{
+	struct parse *ps = arg;
+	const char *start, *nl;
+	size_t n;
+
+	if (ps->failed || ps->pos >= ps->len)
+		return NULL;
+	start = ps->text + ps->pos;
+	nl = memchr(start, '\n', ps->len - ps->pos);
+	n = nl != NULL ? (size_t)(nl - start) + 1 : ps->len - ps->pos;
+	ps->pos += n;
+	ps->line++;
+	if (num < 1 || n > (size_t)num - 1) {
+		/* inih would split it and parse the tail as a line. */
+		perr(ps, "", "line too long (max %d bytes)", num - 1);
+		return NULL;
+	}
+	if (memchr(start, '\0', n) != NULL) {
+		perr(ps, "", "NUL byte in line");
+		return NULL;
+	}
+	memcpy(buf, start, n);
+	buf[n] = '\0';
+	return check_section(ps, buf) == 0 ? buf : NULL;
+}
+
+/*
+ * Debian's libinih makes its dialect run-time globals. Pin the one we
+ * document (no continuation lines: an indented key would silently become
+ * part of the previous value; ';' and '#' comments; stop at the first
+ * error) and give the library back its settings afterwards.
+ */
+struct knobs {
+	int max_line;
+	bool multiline, bom, inline_comments, no_value, stop, use_stack;
+	char *start_prefixes, *inline_prefixes;
+};
+
+static void
+knobs_swap(struct knobs *k)
+{
+	struct knobs old = { ini_max_line, ini_allow_multiline, ini_allow_bom,
+		ini_allow_inline_comments, ini_allow_no_value,
+		ini_stop_on_first_error, ini_use_stack,
+		ini_start_comment_prefixes, ini_inline_comment_prefixes };
+
+	ini_max_line = k->max_line;
+	ini_allow_multiline = k->multiline;
+	ini_allow_bom = k->bom;
+	ini_allow_inline_comments = k->inline_comments;
+	ini_allow_no_value = k->no_value;
+	ini_stop_on_first_error = k->stop;
+	ini_use_stack = k->use_stack;
+	ini_start_comment_prefixes = k->start_prefixes;
+	ini_inline_comment_prefixes = k->inline_prefixes;
+	*k = old;
+}
+
+int
+config_parse(const char *text, size_t len, const char *fname, struct config *c,
+    struct config_error *err)
+{
+	static char comments[] = ";#";
+	struct knobs k = { CONFIG_LINE_MAX + 1, false, true, true, false, true,
+		true, comments, comments };
+	struct parse *ps = NULL;
+	int rv;
+
+	memset(err, 0, sizeof(*err));
+	/* Display only: a cut file name still locates the error. */
+	(void)strlcpy(
+	    err->file, fname != NULL ? fname : "-", sizeof(err->file));
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (ps->c = malloc(sizeof(*ps->c))) == NULL) {
+		(void)strlcpy(err->msg, "out of memory", sizeof(err->msg));
+		rv = -ENOMEM;
+		goto out;
+	}
+	*ps->c = *c; /* parse into a copy: c stays intact on error */
+	ps->text = text;
+	ps->len = text != NULL ? len : 0;
+	ps->err = err;
+	knobs_swap(&k);
+	rv = ini_parse_stream(read_line, ps, on_pair, ps);
+	knobs_swap(&k);
+	if (ps->failed) {
+		rv = -EINVAL;
+	} else if (rv > 0) {
+		err->line = (size_t)rv;
+		(void)strlcpy(err->msg,
+		    "syntax error (want 'key = value', "
+		    "[relayd] or a comment)",
+		    sizeof(err->msg));
+		rv = -EINVAL;
+	} else if (rv < 0) {
+		(void)strlcpy(err->msg, "out of memory", sizeof(err->msg));
+		rv = -ENOMEM;
+	} else {
+		*c = *ps->c;
+	}
+out:
+	if (ps != NULL)
+		free(ps->c);
+	free(ps);
+	return rv;
+}
+
+void
+config_defaults(struct config *c)
+{
+	char buf[256];
+
+	memset(c, 0, sizeof(*c));
+	if (gethostname(buf, sizeof(buf)) != 0)
+		buf[0] = '\0';
+	buf[sizeof(buf) - 1] = '\0';
+	(void)strlcpy(c->hostname, valid_hostname(buf) ? buf : "localhost",
+	    sizeof(c->hostname));
+	(void)strlcpy(c->run_as, "sendmail", sizeof(c->run_as));
+	(void)strlcpy(c->spool, "/var/spool/mqueue", sizeof(c->spool));
+	(void)strlcpy(c->pidfile, "/run/relayd.pid", sizeof(c->pidfile));
+	/* Constants that parse: these cannot fail. */
+	(void)strlcpy(buf, "*:25", sizeof(buf));
+	(void)parse_listen(c, buf);
+	(void)strlcpy(buf, "127.0.0.0/8", sizeof(buf));
+	(void)parse_net(c, buf);
+	(void)strlcpy(buf, "::1/128", sizeof(buf));
+	(void)parse_net(c, buf);
+	c->max_message_size = 10485760;
+	c->max_recipients = 100;
+	c->max_children = 100;
+	c->max_per_ip = 10;
+	c->max_hops = 50;
+	c->timeout_greeting = 300;
+	c->timeout_command = 300;
+	c->timeout_data_init = 120;
+	c->timeout_data_block = 180;
+	c->timeout_data_term = 600;
+	c->queue_lifetime = 5 * DAY;
+	c->retry_min = 300;
+	c->retry_max = 3600;
+	c->chroot = 0;
+}
+
+static int
+load_err(struct config_error *err, int e, const char *msg)
+{
+	if (msg == NULL)
+		msg = strerror(e);
+	(void)strlcpy(err->msg, msg, sizeof(err->msg));
+	return -e;
+}
+
+static int
+read_all(int fd, char *buf, size_t max, size_t *len)
+{
+	ssize_t n;
+
+	*len = 0;
+	for (;;) {
+		n = read(fd, buf + *len, max - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		if (n == 0)
+			return 0;
+		*len += (size_t)n;
+		if (*len == max)
+			return -EFBIG;
+	}
+}
+
+int
+config_load(
+    int rootfd, const char *path, struct config *c, struct config_error *err)
+{
+	const char *rel = path;
+	struct stat st;
+	char *buf = NULL;
+	size_t len;
+	int fd = -1, rv, saved;
+
+	memset(err, 0, sizeof(*err));
+	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
+	if (rootfd != AT_FDCWD)
+		rel += strspn(rel, "/");
+	if (*rel == '\0') {
+		rv = load_err(err, EINVAL, "empty path");
+		goto out;
+	}
+	fd = openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		rv = load_err(err, errno, NULL);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rv = load_err(err, EINVAL, "not a regular file");
+		goto out;
+	}
+	/* Whoever can write it chooses run_as, spool and relay_from. */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		rv = load_err(err, EPERM,
+		    "not owned by root (want root:<relay "
+		    "group> 0640)");
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		rv = load_err(err, EPERM,
+		    "writable by group or others (want "
+		    "root:<relay group> 0640)");
+		goto out;
+	}
+	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+		rv = load_err(err, ENOMEM, NULL);
+		goto out;
+	}
+	if ((rv = read_all(fd, buf, CONFIG_FILE_MAX + 1, &len)) != 0) {
+		(void)load_err(
+		    err, -rv, rv == -EFBIG ? "bigger than 1 MiB" : NULL);
+		goto out;
+	}
+	rv = config_parse(buf, len, path, c, err);
+out:
+	saved = errno;
+	if (fd != -1)
+		(void)close(fd);
+	free(buf);
+	errno = saved;
+	return rv;
+}

@@ -1,0 +1,92 @@
+/*
+ * relayd.conf: one [relayd] section of "key = value" lines (INI, parsed
+ * with libinih), validated into a fixed-size struct config. Every error
+ * names file, line and key; see relayd.conf(5).
+ */
+#ifndef RELAY_CONFIG_H
+#define RELAY_CONFIG_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stddef.h>
+
+#define CONFIG_FILE_MAX (1024 * 1024) /* config_load() refuses bigger */
+#define CONFIG_LINE_MAX 8190 /* bytes per line, newline included */
+
+#define CONFIG_LISTEN_MAX 16
+#define CONFIG_NET_MAX 64
+#define CONFIG_DOMAIN_MAX 64
+#define CONFIG_MILTER_MAX 8
+
+/* "0.0.0.0:25", "[::1]:10025": numeric, normalised by inet_ntop. */
+struct config_listen {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64];
+};
+
+/* A relay_from network: address with host bits clear, prefix length. */
+struct config_net {
+	struct sockaddr_storage addr; /* sin_port / sin6_port are 0 */
+	int prefix;
+};
+
+struct config {
+	char hostname[256]; /* greeting and HELO name */
+	char run_as[33]; /* relay user name (never "root") */
+	char spool[4096]; /* absolute */
+	struct config_listen listen[CONFIG_LISTEN_MAX];
+	size_t nlisten; /* >= 1 */
+	struct config_net relay_from[CONFIG_NET_MAX];
+	size_t nrelay_from;
+	/* Fixed array: lower-case, no trailing dot, exact-match domains. */
+	char relay_domains[CONFIG_DOMAIN_MAX][256];
+	size_t nrelay_domains;
+	char smarthost[300]; /* "" none; "host[:port]", "[host][:port]" */
+	char resolver[64]; /* "" system resolver; numeric address */
+	char transport_file[4096]; /* key "transport"; "" none; absolute */
+	size_t max_message_size, max_recipients, max_children, max_per_ip,
+	    max_hops;
+	/* Seconds; RFC 5321 4.5.3.2 defaults: 300, 300, 120, 180, 600. */
+	unsigned timeout_greeting, timeout_command, timeout_data_init,
+	    timeout_data_block, timeout_data_term;
+	unsigned queue_lifetime, retry_min, retry_max; /* seconds */
+	int chroot; /* 1: smtp children chroot into the spool */
+	char pidfile[4096];
+	char milter[CONFIG_MILTER_MAX][4096]; /* "unix:/path" */
+	size_t nmilter;
+};
+
+/* Rendered by callers as "FILE:LINE: KEY: MSG" (line 0 / key "": absent). */
+struct config_error {
+	char file[256];
+	size_t line;
+	char key[64];
+	char msg[160];
+};
+
+/* Built-in defaults; see relayd.conf(5) and share/relayd.conf.sample. */
+void config_defaults(struct config *c);
+
+/*
+ * Parse len bytes of text (need not be NUL-terminated) on top of what c
+ * holds (normally config_defaults()). A key replaces its default; lists are
+ * replaced, not appended to. Returns 0, or -EINVAL with err filled and c
+ * left untouched (so a bad reload keeps the running config), or -ENOMEM.
+ * Uses libinih's global dialect settings for the call and restores them:
+ * not thread-safe.
+ */
+int config_parse(const char *text, size_t len, const char *fname,
+    struct config *c, struct config_error *err);
+
+/*
+ * Open path under rootfd (leading slashes ignored; as given if rootfd is
+ * AT_FDCWD) with O_NOFOLLOW, refuse anything but a regular file owned by
+ * root (or by us) and not writable by group or others (-EPERM), or bigger
+ * than CONFIG_FILE_MAX (-EFBIG), then config_parse(). Returns 0 or -errno;
+ * err always says what went wrong.
+ */
+int config_load(
+    int rootfd, const char *path, struct config *c, struct config_error *err);
+
+#endif
