@@ -184,10 +184,12 @@ grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* Insert a line before lines[at]; ent stays sorted. */
 static int
-line_push(struct dbfile *f, const char *raw, size_t len)
+line_push(struct dbfile *f, const char *raw, size_t len, size_t at)
 {
-	struct dbline *l;
+	struct dbline l;
+	size_t i, e;
 	int r;
 
 	if ((r = grow((void **)&f->lines, &f->linecap, f->nlines,
@@ -195,16 +197,30 @@ line_push(struct dbfile *f, const char *raw, size_t len)
 	    (r = grow((void **)&f->ent, &f->entcap, f->nent, sizeof(*f->ent))) <
 		0)
 		return r;
-	l = &f->lines[f->nlines];
-	memset(l, 0, sizeof(*l));
-	if ((l->raw = strndup(raw, len)) == NULL)
+	memset(&l, 0, sizeof(l));
+	if ((l.raw = strndup(raw, len)) == NULL)
 		return -ENOMEM;
-	l->len = len;
-	f->nlines++;
-	if ((r = line_parse(l, f->spec)) < 0)
+	l.len = len;
+	if ((r = line_parse(&l, f->spec)) < 0) {
+		line_clear(&l);
 		return r;
-	if (l->buf != NULL)
-		f->ent[f->nent++] = f->nlines - 1;
+	}
+	memmove(&f->lines[at + 1], &f->lines[at],
+	    (f->nlines - at) * sizeof(*f->lines));
+	f->lines[at] = l;
+	f->nlines++;
+	e = f->nent;
+	if (at + 1 < f->nlines)
+		for (e = 0; e < f->nent && f->ent[e] < at; e++)
+			continue;
+	for (i = e; i < f->nent; i++)
+		f->ent[i]++;
+	if (l.buf != NULL) {
+		memmove(&f->ent[e + 1], &f->ent[e],
+		    (f->nent - e) * sizeof(*f->ent));
+		f->ent[e] = at;
+		f->nent++;
+	}
 	return 0;
 }
 
@@ -270,7 +286,7 @@ split_lines(struct dbfile *f, struct db_error *err)
 		if (memchr(p, '\0', len) != NULL)
 			return dbfile_err(err, f->spec->name, f->nlines + 1,
 			    -EINVAL, "NUL byte in line");
-		if ((r = line_push(f, p, len)) < 0)
+		if ((r = line_push(f, p, len, f->nlines)) < 0)
 			return dbfile_err(
 			    err, f->spec->name, 0, r, "%s", strerror(-r));
 		r = line_check(
@@ -428,21 +444,27 @@ join(const struct dbfile_spec *spec, const char *const *fields, size_t *lenp,
 	return s;
 }
 
+/* New entries go before the first NIS line, as shadow-utils puts them. */
 int
 dbfile_append(struct dbfile *f, const char *const *fields)
 {
-	size_t len;
+	size_t len, at;
 	char *raw;
 	int r = 0;
 
 	if ((raw = join(f->spec, fields, &len, &r)) == NULL)
 		return r;
-	r = line_push(f, raw, len);
+	for (at = 0; at < f->nlines; at++)
+		if (f->lines[at].len > 0 &&
+		    (f->lines[at].raw[0] == '+' || f->lines[at].raw[0] == '-'))
+			break;
+	r = line_push(f, raw, len, at);
 	free(raw);
 	if (r < 0)
 		return r;
-	/* The old last line gets its '\n' when we write the file out. */
-	f->final_nl = 1;
+	/* A new last line: the old one gets its '\n' when written out. */
+	if (at + 1 == f->nlines)
+		f->final_nl = 1;
 	f->dirty = 1;
 	return 0;
 }

@@ -276,6 +276,28 @@ t_parse_debian(void **state)
 	accountdb_free(db);
 }
 
+static void
+commit_ok(struct accountdb *db)
+{
+	struct db_error err;
+	int rc = accountdb_commit(db, &err);
+
+	if (rc != 0)
+		print_error(
+		    "commit: %s:%zu: %s\n", err.file, err.line, err.msg);
+	assert_int_equal(rc, 0);
+}
+
+static void
+assert_file(struct root *r, const char *rel, const char *want)
+{
+	char *got = get(r, rel, NULL);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
 /* Comments, NIS lines and blank lines are kept and never parsed. */
 static void
 t_parse_verbatim(void **state)
@@ -292,7 +314,24 @@ t_parse_verbatim(void **state)
 	assert_int_equal(accountdb_nusers(db), 2);
 	assert_int_equal(accountdb_user_by_name(db, "bob", &u), 0);
 	assert_string_equal(u.shell, "/bin/sh");
+	assert_int_equal(accountdb_user_at(db, 1, &u), 0);
+	assert_string_equal(u.name, "bob");
+	/* New entries go before the first NIS line; no final '\n' added. */
+	assert_int_equal(
+	    accountdb_add_user(db, "sm", 900, 900, "", "/", "/x"), 0);
+	assert_int_equal(accountdb_user_at(db, 1, &u), 0);
+	assert_string_equal(u.name, "sm");
+	assert_int_equal(accountdb_user_at(db, 2, &u), 0);
+	assert_string_equal(u.name, "bob");
+	assert_int_equal(accountdb_user_by_name(db, "bob", &u), 0);
+	assert_string_equal(u.home, "/home/bob");
+	commit_ok(db);
 	accountdb_free(db);
+	assert_file(r, "etc/passwd",
+	    "# local users\n\nroot:x:0:0:root:/root:/bin/bash\n"
+	    "sm:x:900:900::/:/x\n"
+	    "+@netgroup::::::\n-baduser\n+\nbob:x:1001:1001::/home/bob:/bin/"
+	    "sh");
 }
 
 struct bad {
@@ -427,28 +466,6 @@ add_sendmail(struct accountdb *db)
 }
 
 static void
-commit_ok(struct accountdb *db)
-{
-	struct db_error err;
-	int rc = accountdb_commit(db, &err);
-
-	if (rc != 0)
-		print_error(
-		    "commit: %s:%zu: %s\n", err.file, err.line, err.msg);
-	assert_int_equal(rc, 0);
-}
-
-static void
-assert_file(struct root *r, const char *rel, const char *want)
-{
-	char *got = get(r, rel, NULL);
-
-	assert_non_null(got);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
 assert_owner_mode(struct root *r, const char *rel, gid_t gid, mode_t mode)
 {
 	struct stat st;
@@ -464,7 +481,7 @@ static void
 t_add_commit(void **state)
 {
 	static const char pw[] = "# odd  spacing kept\nroot:x:0:0:root  :/root:"
-				 "/bin/bash\n\n+@nis::::::\n"
+				 "/bin/bash\n\n"
 				 "alice:x:1000:1000::/home/alice:/bin/sh";
 	static const char gr[] = "root:x:0:\ncdrom:x:24:alice,,bob,\n"
 				 "-nisgroup\n";
@@ -492,8 +509,9 @@ t_add_commit(void **state)
 	snprintf(want, sizeof(want), "%s\n%s", pw,
 	    "sendmail:x:999:999::/var/spool/mqueue:/usr/sbin/nologin\n");
 	assert_file(r, "etc/passwd", want);
-	snprintf(want, sizeof(want), "%s%s", gr, "sendmail:x:999:\n");
-	assert_file(r, "etc/group", want);
+	/* Before the NIS line, as shadow-utils inserts. */
+	assert_file(r, "etc/group",
+	    "root:x:0:\ncdrom:x:24:alice,,bob,\nsendmail:x:999:\n-nisgroup\n");
 	snprintf(want, sizeof(want),
 	    "root:*:19500:0:99999:7:::\n"
 	    "sendmail:!:%s::::::\n",
