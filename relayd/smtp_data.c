@@ -44,12 +44,13 @@ flush(struct emit *e)
 	e->n = 0;
 }
 
-/* Output stops at the first flag: flush what came before it. */
+/*
+ * Output stops at the first flag; octets already batched came before it
+ * and are still flushed, so the output does not depend on the split.
+ */
 static void
 flag(struct emit *e, unsigned int f)
 {
-	if (e->d->flags == 0)
-		flush(e);
 	e->d->flags |= f;
 }
 
