@@ -22,6 +22,12 @@ const struct cmd *cmd_find(const char *name);
 void cmd_usage(FILE *fp, const struct cmd *c);
 void cmd_help(FILE *fp, const struct cmd *c);
 
+/*
+ * setup.c: what 'setup --plan' would do on root, without printing it; the
+ * static audit start (and later check) run.  0, or an exit status.
+ */
+int setup_audit(const char *root, struct plan *plan);
+
 /* output.c: the plan as text or as one JSON document. */
 void output_plan_text(FILE *fp, const struct plan *p);
 void output_json_string(FILE *fp, const char *s);

@@ -29,6 +29,7 @@ struct setup_opts {
 	const char *root;
 	const char *user;
 	int plan_only, json, strict;
+	int quiet; /* no note about the ID choice (setup_audit) */
 	struct id_request req;
 };
 
@@ -186,7 +187,7 @@ load_accounts(struct setup *s)
 		warnx("%s", why[0] ? why : strerror(-r));
 		return r == -EINVAL ? EX_USAGE : EX_CONFIG;
 	}
-	if (s->ids.why[0] != '\0')
+	if (s->ids.why[0] != '\0' && !s->o.quiet)
 		warnx("%s", s->ids.why);
 	return 0;
 }
@@ -269,8 +270,9 @@ apply(struct setup *s)
 	return r;
 }
 
+/* Everything up to the plan: layout, accounts, IDs, account and fs plan. */
 static int
-setup_run(struct setup *s)
+setup_plan(struct setup *s)
 {
 	int r;
 
@@ -292,7 +294,15 @@ setup_run(struct setup *s)
 		    strerror(-r));
 		return EXIT_FAILURE;
 	}
-	if ((r = run_fs(s, 0, &s->plan)) != 0)
+	return run_fs(s, 0, &s->plan);
+}
+
+static int
+setup_run(struct setup *s)
+{
+	int r;
+
+	if ((r = setup_plan(s)) != 0)
 		return r;
 	if (!s->o.json && s->plan.nactions + s->plan.nunsafe > 0) {
 		printf("plan for %s: %zu changes, %zu unsafe\n", s->o.root,
@@ -313,6 +323,53 @@ setup_run(struct setup *s)
 	return s->plan.nunsafe > 0 ? EXIT_UNSAFE : 0;
 }
 
+static int
+setup_open(struct setup *s)
+{
+	if (s->o.root == NULL)
+		s->o.root = "/";
+	if (geteuid() != 0 && strcmp(s->o.root, "/") == 0) {
+		warnx("%s must run as root (or use --root DIR)",
+		    s->o.plan_only ? "this" : "setup");
+		return EX_NOPERM;
+	}
+	s->rootfd = open(s->o.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->rootfd < 0) {
+		warn("cannot open root '%s'", s->o.root);
+		return EX_NOINPUT;
+	}
+	/* A missing data dir is fine: the built-in layout takes over. */
+	s->datafd = open(datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return 0;
+}
+
+static void
+setup_close(struct setup *s)
+{
+	accountdb_free(s->db);
+	layout_free(s->layout);
+	if (s->datafd >= 0)
+		close(s->datafd);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+}
+
+int
+setup_audit(const char *root, struct plan *plan)
+{
+	struct setup s = { .rootfd = -1, .datafd = -1 };
+	int r;
+
+	s.o.root = root;
+	s.o.plan_only = 1;
+	s.o.quiet = 1;
+	if ((r = setup_open(&s)) == 0)
+		r = setup_plan(&s);
+	*plan = s.plan;
+	setup_close(&s);
+	return r;
+}
+
 int
 cmd_setup(int argc, char **argv)
 {
@@ -321,24 +378,9 @@ cmd_setup(int argc, char **argv)
 
 	if ((r = parse_opts(argc, argv, &s.o)) != 0)
 		return r < 0 ? 0 : r;
-	if (s.o.root == NULL)
-		s.o.root = "/";
-	if (geteuid() != 0 && strcmp(s.o.root, "/") == 0) {
-		warnx("setup must run as root (or use --root DIR)");
-		return EX_NOPERM;
-	}
-	if ((s.rootfd = open(s.o.root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		warn("cannot open root '%s'", s.o.root);
-		return EX_NOINPUT;
-	}
-	/* A missing data dir is fine: the built-in layout takes over. */
-	s.datafd = open(datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	r = setup_run(&s);
+	if ((r = setup_open(&s)) == 0)
+		r = setup_run(&s);
 	plan_free(&s.plan);
-	accountdb_free(s.db);
-	layout_free(s.layout);
-	if (s.datafd >= 0)
-		close(s.datafd);
-	close(s.rootfd);
+	setup_close(&s);
 	return r;
 }
