@@ -42,9 +42,9 @@ int logindefs_read(int rootfd, struct id_range *r);
  * and no other name's passwd line has it as primary gid (a new group on
  * that gid would adopt the user).  Fallback ids come from the top of r,
  * the same number for both when possible, as useradd -r does.
- * Returns 0; -EEXIST (strict conflict, or a forced id that belongs to another name;
- * errbuf says which); -ENOSPC no free id in range; -EINVAL bad name or
- * "smmsp".  errbuf gets one line without a hint for the options.
+ * Returns 0; -EEXIST (strict conflict, or a forced id that belongs to
+ * another name; errbuf says which); -ENOSPC no free id in range; -EINVAL
+ * bad name or "smmsp".  errbuf gets one line without the options hint.
  */
 int idpolicy_choose(const struct accountdb *db, const struct id_request *req,
     const struct id_range *r, struct id_choice *out, char *errbuf,
