@@ -325,6 +325,43 @@ accountdb_add_user(struct accountdb *db, const char *name, uid_t uid, gid_t gid,
 	return dbfile_append(sh, shline);
 }
 
+/*
+ * A user or group whose shadow or gshadow line is missing (a run killed
+ * between two renames, or a hand-made account): add the locked line that
+ * add_user/add_group would have written.  1 added, 0 nothing to do.
+ */
+int
+accountdb_complete_shadow(struct accountdb *db, const char *name)
+{
+	struct dbfile *sh = &db->f[F_SHADOW];
+	struct account_user u;
+	char days[24];
+	const char *shline[] = { name, "!", days, "", "", "", "", "", "" };
+	int r;
+
+	if (accountdb_user_by_name(db, name, &u) < 0)
+		return -ENOENT;
+	if (!sh->present || dbfile_find(sh, name) >= 0)
+		return 0;
+	snprintf(days, sizeof(days), "%lld", (long long)(time(NULL) / 86400));
+	return (r = dbfile_append(sh, shline)) < 0 ? r : 1;
+}
+
+int
+accountdb_complete_gshadow(struct accountdb *db, const char *name)
+{
+	struct dbfile *gs = &db->f[F_GSHADOW];
+	struct account_group g;
+	const char *gsline[] = { name, "!", "", "" };
+	int r;
+
+	if (accountdb_group_by_name(db, name, &g) < 0)
+		return -ENOENT;
+	if (!gs->present || dbfile_find(gs, name) >= 0)
+		return 0;
+	return (r = dbfile_append(gs, gsline)) < 0 ? r : 1;
+}
+
 int
 accountdb_set_user(struct accountdb *db, const char *name, const char *field,
     const char *value)

@@ -69,6 +69,9 @@ int accountdb_add_user(struct accountdb *db, const char *name, uid_t uid,
 int accountdb_set_user(struct accountdb *db, const char *name,
     const char *field, const char *value);
 int accountdb_lock_password(struct accountdb *db, const char *name);
+/* Add a missing shadow/gshadow line for an existing user/group: 1 added. */
+int accountdb_complete_shadow(struct accountdb *db, const char *name);
+int accountdb_complete_gshadow(struct accountdb *db, const char *name);
 int accountdb_remove_member(
     struct accountdb *db, const char *group, const char *user);
 int accountdb_dirty(const struct accountdb *db);

@@ -163,6 +163,27 @@ shared_ids(struct accountdb *db, const char *user, const struct id_choice *ids,
 	return 0;
 }
 
+/* Half-written accounts (killed between two renames) converge too. */
+static int
+complete(struct accountdb *db, const char *user, struct plan *plan)
+{
+	int r;
+
+	if ((r = accountdb_complete_gshadow(db, user)) < 0)
+		return r;
+	if (r == 1 &&
+	    (r = plan_add(
+		 plan, PLAN_ACTION, "add-group", "/etc/gshadow", "", user)) < 0)
+		return r;
+	if ((r = accountdb_complete_shadow(db, user)) < 0)
+		return r;
+	if (r == 1 &&
+	    (r = plan_add(
+		 plan, PLAN_ACTION, "add-user", "/etc/shadow", "", user)) < 0)
+		return r;
+	return 0;
+}
+
 int
 acctplan_build(struct accountdb *db, const char *user,
     const struct layout_account *want, const struct id_choice *ids,
@@ -177,6 +198,8 @@ acctplan_build(struct accountdb *db, const char *user,
 	else
 		r = fix_user(db, user, want, ids, plan);
 	if (r < 0)
+		return r;
+	if ((r = complete(db, user, plan)) < 0)
 		return r;
 	if (want->locked && (r = lock_user(db, user, plan)) < 0)
 		return r;

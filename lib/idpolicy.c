@@ -259,6 +259,19 @@ choose(const struct ctx *c, const struct id_request *req,
 		return rc;
 	need_u = !out->user_exists;
 	need_g = !out->group_exists;
+	/*
+	 * Half an account (a hand-made group, or a run killed between two
+	 * renames): the missing half takes the same number when it is free,
+	 * so an interrupted setup converges to what a whole run makes.
+	 */
+	if (need_u && !need_g && !req->uid_forced && uid_free(c, out->gid)) {
+		out->uid = out->gid;
+		return 0;
+	}
+	if (need_g && !need_u && !req->gid_forced && gid_free(c, out->uid)) {
+		out->gid = out->uid;
+		return 0;
+	}
 	ubad = need_u && !uid_free(c, req->uid);
 	gbad = need_g && !gid_free(c, req->gid);
 	if (ubad)

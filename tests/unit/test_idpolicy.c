@@ -270,11 +270,24 @@ t_user_exists_group_new(void **state)
 	    choose(*state, pw, group_deb, &q, NULL, &c, e, sizeof(e)), 0);
 	assert_true(c.user_exists);
 	assert_false(c.group_exists);
+	/* The missing half takes the existing half's number: no conflict. */
 	assert_int_equal(c.uid, 130);
 	assert_int_equal(c.gid, 130);
-	assert_string_equal(c.why,
-	    "GID 24 belongs to group 'cdrom'; using 130 (use --gid to choose, "
-	    "--strict-ids to refuse)");
+	assert_string_equal(c.why, "");
+	/* ...unless that number is taken: then the usual fallback. */
+	snprintf(pw, sizeof(pw), "%ssendmail:x:130:130::/:\n", passwd_deb);
+	{
+		char gr[1024];
+
+		snprintf(gr, sizeof(gr), "%sother:x:130:\n", group_deb);
+		assert_int_equal(
+		    choose(*state, pw, gr, &q, NULL, &c, e, sizeof(e)), 0);
+		assert_int_equal(c.uid, 130);
+		assert_int_equal(c.gid, 999);
+		assert_string_equal(c.why,
+		    "GID 24 belongs to group 'cdrom'; using 999 (use --gid to "
+		    "choose, --strict-ids to refuse)");
+	}
 }
 
 static void
@@ -288,15 +301,24 @@ t_group_exists_user_new(void **state)
 	snprintf(gr, sizeof(gr), "%ssendmail:x:140:\n", group_deb);
 	assert_int_equal(
 	    choose(*state, passwd_deb, gr, &q, NULL, &c, e, sizeof(e)), 0);
-	assert_int_equal(c.uid, 24);
-	assert_int_equal(c.gid, 140);
-	assert_true(c.group_exists);
-	snprintf(pw, sizeof(pw), "%sfoo:x:24:24::/:\n", passwd_deb);
-	assert_int_equal(choose(*state, pw, gr, &q, NULL, &c, e, sizeof(e)), 0);
+	/* Same number as the existing group, not the preferred 24. */
 	assert_int_equal(c.uid, 140);
 	assert_int_equal(c.gid, 140);
+	assert_true(c.group_exists);
+	assert_string_equal(c.why, "");
+	/* UID 140 taken: the preferred 24 when free... */
+	snprintf(pw, sizeof(pw), "%sbar:x:140:140::/:\n", passwd_deb);
+	assert_int_equal(choose(*state, pw, gr, &q, NULL, &c, e, sizeof(e)), 0);
+	assert_int_equal(c.uid, 24);
+	assert_int_equal(c.gid, 140);
+	/* ...and a fallback from the top when 24 is taken too. */
+	snprintf(pw, sizeof(pw), "%sbar:x:140:140::/:\nfoo:x:24:24::/:\n",
+	    passwd_deb);
+	assert_int_equal(choose(*state, pw, gr, &q, NULL, &c, e, sizeof(e)), 0);
+	assert_int_equal(c.uid, 999);
+	assert_int_equal(c.gid, 140);
 	assert_string_equal(c.why,
-	    "UID 24 belongs to user 'foo'; using 140 (use --uid to choose, "
+	    "UID 24 belongs to user 'foo'; using 999 (use --uid to choose, "
 	    "--strict-ids to refuse)");
 }
 
