@@ -230,7 +230,7 @@ plain_args(struct smtp_command *cmd)
 	}
 }
 
-/* Defined in smtp_parse_param below. */
+/* With the ESMTP parameter code at the end of this file. */
 static enum smtp_parse_err params_parse(
     struct smtp_command *cmd, const char *s);
 
