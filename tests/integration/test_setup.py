@@ -246,6 +246,23 @@ def test_existing_account_is_repaired(make_root, relayctl):
     assert_etc_mail(root, uid)
 
 
+def test_existing_group_alone_gets_a_matching_uid(make_root, relayctl):
+    """What an interrupted first run leaves (group written, user not):
+    the rerun must end where an uninterrupted run ends, 999/999, not
+    uid 24 with gid 999 (DESIGN: same number for uid and gid where
+    possible)."""
+    root = make_root("debian")
+    for db, line in (("group", "sendmail:x:999:"),
+                     ("gshadow", "sendmail:!::")):
+        with open(os.path.join(root, "etc", db), "a") as f:
+            f.write(line + "\n")
+    r = relayctl("setup", "--root", root)
+    assert r.rc == 0, r
+    acts = [a for a, _p in plan_lines(r.out)]
+    assert "add-group" not in acts, r
+    assert_account(root, "sendmail", 999, 999)
+
+
 def test_strict_ids_refuses_and_writes_nothing(make_root, relayctl):
     root = make_root("debian")
     before = snapshot(root)
@@ -473,6 +490,69 @@ def test_disk_full_leaves_old_databases(make_root, relayctl):
     assert left <= {".pwd.lock"}, "left behind in etc: %r" % sorted(left)
 
 
+def _leftovers(etc, names, old):
+    """New names in etc besides the lckpwdf lock file and complete
+    backups of the old databases (db-, byte-identical to the old db)."""
+    bad = []
+    for name in sorted(set(os.listdir(etc)) - names):
+        if name == ".pwd.lock":
+            continue
+        if name.endswith("-") and name[:-1] in DBS:
+            with open(os.path.join(etc, name), "rb") as f:
+                if f.read() == old[name[:-1]]:
+                    continue
+        bad.append(name)
+    return bad
+
+
+def test_disk_full_at_every_point_never_splits_the_account(make_root,
+                                                           relayctl):
+    """Leave 0, 1, 2, ... free pages on a tmpfs /etc until setup succeeds:
+    whichever write hits ENOSPC (lock, backup, temp file, relayd.conf),
+    setup exits 1 saying so, leaves no temp or lock file, and the four
+    databases are all old (failure while writing them) or all new
+    (failure later) -- never a group without its user."""
+    ref = make_root("debian")
+    fixtures.add_users(ref, 300)
+    old = db_bytes(ref)
+    r = relayctl("setup", "--root", ref)
+    assert r.rc == 0, r
+    new = db_bytes(ref)
+    problems = []  # collected, so that every point is still checked
+    for free in range(0, 120):
+        root = make_root("debian")
+        fixtures.add_users(root, 300)
+        etc = _mount_tmpfs_etc(root, 1024)
+        assert _fill(etc, free) == free
+        names = set(os.listdir(etc)) - {".filler"}
+        r = relayctl("setup", "--root", root)
+        if r.rc == 0:
+            assert db_bytes(root) == new
+            break
+        last = r.err.strip().splitlines()[-1:]
+        if r.rc != 1:
+            problems.append("%d free pages: exit %d %r" % (free, r.rc, last))
+        if not re.search(r"^relayctl: .*[Nn]o space left on device",
+                         r.err, re.M):
+            problems.append("%d free pages: message does not say the disk "
+                            "is full: %r" % (free, last))
+        got = db_bytes(root)
+        if got != old and got != new:
+            problems.append("%d free pages: databases split: %s; %r" % (
+                free, ", ".join(
+                    "%s %s" % (db, "old" if got[db] == old[db] else
+                               "new" if got[db] == new[db] else "OTHER")
+                    for db in DBS), last))
+        bad = _leftovers(etc, names | {".filler"}, old)
+        if bad:
+            problems.append("%d free pages: left behind %r" % (free, bad))
+        subprocess.run(["umount", etc], check=True)
+    else:
+        pytest.fail("setup never succeeded, even with 120 free pages")
+    assert free > 0
+    assert not problems, "with /etc nearly full:\n" + "\n".join(problems)
+
+
 def _traced(root, syscalls, n):
     """Run setup under strace, SIGKILLed when it enters the n-th call of
     one of syscalls.  Returns the return code (negative = signal)."""
@@ -523,6 +603,7 @@ def test_sigkill_at_every_step_leaves_old_or_new(make_root, relayctl,
                                                  family):
     old, new = _reference(make_root, relayctl)
     kills = 0
+    diverged = []
     for n in range(1, 400):
         root = make_root("debian")
         cp = _traced(root, family, n)
@@ -531,16 +612,25 @@ def test_sigkill_at_every_step_leaves_old_or_new(make_root, relayctl,
         assert cp.returncode == -signal.SIGKILL, (n, cp)
         kills += 1
         _assert_old_or_new(root, old, new, "%s #%d" % (family[0], n))
-        # The next run recovers (stale locks included) and converges.
+        # The next run recovers (stale locks included) and ends where an
+        # uninterrupted run ends.  Collected, so that every kill point is
+        # still checked for old-or-new first.
         r = relayctl("setup", "--root", root)
         assert r.rc == 0, ("after kill at %s #%d" % (family[0], n), r)
-        assert db_bytes(root) == new, "%s #%d: no convergence" % (
-            family[0], n)
+        got = db_bytes(root)
+        for db in DBS:
+            if got[db] != new[db]:
+                mine = [l for l in got[db].decode().splitlines()
+                        if l.startswith("sendmail:")]
+                diverged.append("kill at %s #%d, rerun: etc/%s has %r" % (
+                    family[0], n, db, mine))
         shutil.rmtree(root)
     else:
         pytest.fail("setup still killed after 400 %s calls" % family[0])
     if family[0] in ("rename", "fsync", "write"):
         assert kills >= 1, "setup made no %s call at all" % family[0]
+    assert not diverged, "a rerun after a kill does not converge:\n" + \
+        "\n".join(diverged)
 
 
 def test_sigkill_at_random_moments(make_root, relayctl):
