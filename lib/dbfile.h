@@ -1,7 +1,7 @@
 /*
  * Generic colon-separated account files (passwd, group, shadow, gshadow):
- * raw line storage, field splitting, shadow-utils locking and atomic
- * replacement.  Used only by accountdb.c.
+ * raw line storage, field splitting (dbfile.c), shadow-utils locking and
+ * atomic replacement (dbcommit.c).  Used only by accountdb.c.
  */
 #ifndef RELAY_DBFILE_H
 #define RELAY_DBFILE_H
@@ -66,5 +66,11 @@ int dbfile_lock(int etcfd, const struct dbfile *f, struct db_error *err);
 void dbfile_unlock(int etcfd, const struct dbfile *f);
 int dbfile_check(int etcfd, struct dbfile *f, struct db_error *err);
 int dbfile_write(int etcfd, struct dbfile *f, struct db_error *err);
+
+/* Internal to the module: shared by dbfile.c and dbcommit.c only. */
+int dbfile_err(struct db_error *err, const char *name, size_t line, int r,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int dbfile_open_ro(int etcfd, const char *name);
+int dbfile_read_all(int fd, char **bufp, size_t *lenp, struct stat *st);
 
 #endif
