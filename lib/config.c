@@ -1,14 +1,12 @@
 /*
  * relayd.conf parser. The file is trusted (root-owned, not writable by the
- * relay group) but still validated strictly: every value is checked here so
- * that relayd never sees a half-valid setting, and every error names
- * file:line: key. libinih splits lines; we feed it and count the lines.
+ * relay group) but still validated strictly: every value is checked (by
+ * config_value.c) so that relayd never sees a half-valid setting, and every
+ * error names file:line: key. libinih splits lines; we feed it and count.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_value.h"
 
 #define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
 
@@ -56,7 +55,6 @@ struct key {
 
 #define STR(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define NUM(f) offsetof(struct config, f), 0
-#define DAY 86400ULL
 
 static const struct key keys[] = {
 	{ "hostname", K_HOST, STR(hostname), 0, 0 },
@@ -130,336 +128,6 @@ shown(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-/* Decimal digits only, no sign, no blanks; -ERANGE above max. */
-static int
-parse_ull(
-    const char *s, size_t n, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v = 0;
-	size_t i;
-
-	if (n == 0)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (unsigned)(s[i] - '0'), &v))
-			return -ERANGE;
-	}
-	if (v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-/* "42", "42s", "5m", "1h", "5d", "2w"; k/M/G sizes (1024-based). */
-static int
-parse_scaled(const char *s, const char *units, const unsigned long long *mul,
-    unsigned long long *out)
-{
-	size_t n = strlen(s);
-	const char *u;
-	unsigned long long v;
-	int rv;
-
-	if (n > 0 && !isdigit((unsigned char)s[n - 1])) {
-		if ((u = strchr(units, s[n - 1])) == NULL)
-			return -EINVAL;
-		if ((rv = parse_ull(s, n - 1, ULLONG_MAX, &v)) != 0)
-			return rv;
-		if (__builtin_mul_overflow(v, mul[u - units], &v))
-			return -ERANGE;
-		*out = v;
-		return 0;
-	}
-	return parse_ull(s, n, ULLONG_MAX, out);
-}
-
-static int
-parse_duration(const char *s, unsigned long long *out)
-{
-	static const unsigned long long mul[] = { 1, 60, 3600, DAY, 7 * DAY };
-
-	return parse_scaled(s, "smhdw", mul, out);
-}
-
-static int
-parse_size(const char *s, unsigned long long *out)
-{
-	static const unsigned long long mul[] = { 1024, 1024, 1ULL << 20,
-		1ULL << 20, 1ULL << 30, 1ULL << 30 };
-
-	return parse_scaled(s, "kKmMgG", mul, out);
-}
-
-static int
-parse_port(const char *s, in_port_t *port)
-{
-	unsigned long long v;
-
-	if (parse_ull(s, strlen(s), 65535, &v) != 0 || v == 0)
-		return -EINVAL;
-	*port = htons((in_port_t)v);
-	return 0;
-}
-
-/* RFC 1123 host name: dot-separated labels of [A-Za-z0-9-], 1..63 each. */
-static int
-valid_hostname(const char *s)
-{
-	size_t i, label = 0, n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-			return 0;
-		if ((label == 0 && s[i] == '-') || ++label > 63)
-			return 0;
-	}
-	return label > 0 && s[n - 1] != '-';
-}
-
-/* Absolute, no blanks or control characters, no "." or ".." component. */
-static int
-valid_path(const char *s)
-{
-	const char *p;
-
-	if (s[0] != '/')
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (!isgraph((unsigned char)*p))
-			return 0;
-	for (p = s; p != NULL; p = strchr(p + 1, '/'))
-		if (strncmp(p, "/./", 3) == 0 || strcmp(p, "/.") == 0 ||
-		    strncmp(p, "/../", 4) == 0 || strcmp(p, "/..") == 0)
-			return 0;
-	return 1;
-}
-
-static void
-set_addr(struct sockaddr_storage *ss, socklen_t *len, int af, const void *addr,
-    in_port_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (af == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = port;
-		memcpy(&sin->sin_addr, addr, sizeof(sin->sin_addr));
-		*len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = port;
-		memcpy(&sin6->sin6_addr, addr, sizeof(sin6->sin6_addr));
-		*len = sizeof(*sin6);
-	}
-}
-
-static int
-add_listen(struct config *c, int af, const void *addr, in_port_t port)
-{
-	struct config_listen *l;
-	char a[INET6_ADDRSTRLEN];
-	size_t i;
-	int n;
-
-	if (c->nlisten >= CONFIG_LISTEN_MAX)
-		return -E2BIG;
-	l = &c->listen[c->nlisten];
-	set_addr(&l->ss, &l->len, af, addr, port);
-	if (inet_ntop(af, addr, a, sizeof(a)) == NULL)
-		return -EINVAL;
-	n = snprintf(l->text, sizeof(l->text),
-	    af == AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(port));
-	if (n < 0 || (size_t)n >= sizeof(l->text))
-		return -ENAMETOOLONG;
-	for (i = 0; i < c->nlisten; i++)
-		if (strcmp(c->listen[i].text, l->text) == 0)
-			return -EEXIST;
-	c->nlisten++;
-	return 0;
-}
-
-/*
- * "ADDR:PORT", "[V6]:PORT" or "*:PORT" (then 0: both families); numeric
- * only, never a name lookup. Returns the family, 0 or -EINVAL.
- */
-static int
-split_hostport(char *s, unsigned char *a, in_port_t *port)
-{
-	char *colon;
-
-	if (s[0] == '[') {
-		if ((colon = strstr(s, "]:")) == NULL)
-			return -EINVAL;
-		*colon = '\0';
-		if (parse_port(colon + 2, port) != 0 ||
-		    inet_pton(AF_INET6, s + 1, a) != 1)
-			return -EINVAL;
-		return AF_INET6;
-	}
-	if ((colon = strchr(s, ':')) == NULL || strchr(colon + 1, ':') != NULL)
-		return -EINVAL;
-	*colon = '\0';
-	if (parse_port(colon + 1, port) != 0)
-		return -EINVAL;
-	if (strcmp(s, "*") == 0)
-		return 0;
-	return inet_pton(AF_INET, s, a) == 1 ? AF_INET : -EINVAL;
-}
-
-static int
-parse_listen(struct config *c, char *s)
-{
-	unsigned char a[sizeof(struct in6_addr)] = { 0 };
-	in_port_t port;
-	int af, rv;
-
-	if ((af = split_hostport(s, a, &port)) < 0)
-		return af;
-	if (af != 0)
-		return add_listen(c, af, a, port);
-	if ((rv = add_listen(c, AF_INET, a, port)) != 0)
-		return rv;
-	return add_listen(c, AF_INET6, a, port);
-}
-
-/* "10.0.0.0/8", "::1/128", "192.0.2.7" (a host); host bits must be 0. */
-static int
-parse_net(struct config *c, char *s)
-{
-	unsigned char a[sizeof(struct in6_addr)];
-	unsigned long long prefix;
-	struct config_net *n;
-	socklen_t len;
-	char *slash;
-	int af, bits, i;
-
-	if (c->nrelay_from >= CONFIG_NET_MAX)
-		return -E2BIG;
-	if ((slash = strchr(s, '/')) != NULL)
-		*slash++ = '\0';
-	af = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
-	bits = af == AF_INET ? 32 : 128;
-	if (inet_pton(af, s, a) != 1)
-		return -EINVAL;
-	prefix = (unsigned long long)bits;
-	if (slash != NULL && parse_ull(slash, strlen(slash), bits, &prefix))
-		return -EINVAL;
-	if (prefix == 0)
-		return -EPERM; /* everybody: an open relay */
-	for (i = (int)prefix; i < bits; i++)
-		if (a[i / 8] & (0x80 >> (i % 8)))
-			return -EDOM;
-	n = &c->relay_from[c->nrelay_from++];
-	set_addr(&n->addr, &len, af, a, 0);
-	n->prefix = (int)prefix;
-	return 0;
-}
-
-static int
-parse_domain(struct config *c, char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (c->nrelay_domains >= CONFIG_DOMAIN_MAX)
-		return -E2BIG;
-	if (n > 1 && s[n - 1] == '.')
-		s[--n] = '\0';
-	if (!valid_hostname(s) || strchr(s, '.') == NULL)
-		return -EINVAL;
-	for (i = 0; i < n; i++)
-		s[i] = (char)tolower((unsigned char)s[i]);
-	if (strlcpy(c->relay_domains[c->nrelay_domains], s,
-		sizeof(c->relay_domains[0])) >= sizeof(c->relay_domains[0]))
-		return -ENAMETOOLONG;
-	c->nrelay_domains++;
-	return 0;
-}
-
-static int
-parse_milter(struct config *c, char *s)
-{
-	if (c->nmilter >= CONFIG_MILTER_MAX)
-		return -E2BIG;
-	if (strncmp(s, "unix:", 5) != 0 || !valid_path(s + 5))
-		return -EINVAL;
-	if (strlcpy(c->milter[c->nmilter], s, sizeof(c->milter[0])) >=
-	    sizeof(c->milter[0]))
-		return -ENAMETOOLONG;
-	c->nmilter++;
-	return 0;
-}
-
-/* "host", "host:port", "[host]", "[host]:port", "[v4]", "[v6]:port". */
-static int
-valid_smarthost(const char *v)
-{
-	char host[300], *p;
-	unsigned char a[sizeof(struct in6_addr)];
-	in_port_t port;
-	int bracket = v[0] == '[';
-
-	if (strlcpy(host, v + bracket, sizeof(host)) >= sizeof(host))
-		return 0;
-	if (bracket) {
-		if ((p = strchr(host, ']')) == NULL)
-			return 0;
-		*p++ = '\0';
-		if (*p != '\0' && (*p != ':' || parse_port(p + 1, &port)))
-			return 0;
-		return valid_hostname(host) || inet_pton(AF_INET, host, a) ||
-		    inet_pton(AF_INET6, host, a);
-	}
-	if ((p = strchr(host, ':')) != NULL) {
-		*p++ = '\0';
-		if (parse_port(p, &port) != 0)
-			return 0;
-	}
-	return valid_hostname(host);
-}
-
-/* "ADDR", bare IPv6, "ADDR:PORT" or "[V6]:PORT"; numeric only. */
-static int
-valid_resolver(const char *v)
-{
-	unsigned char a[sizeof(struct in6_addr)];
-	in_port_t port;
-	char s[64];
-
-	if (inet_pton(AF_INET, v, a) == 1 || inet_pton(AF_INET6, v, a) == 1)
-		return 1;
-	if (strlcpy(s, v, sizeof(s)) >= sizeof(s))
-		return 0;
-	return split_hostport(s, a, &port) > 0;
-}
-
-/* Login-name characters, at most 32; never root. */
-static int
-valid_user(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 32 || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr("_.-", s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
 static int
 set_string(struct parse *ps, const struct key *k, const char *v)
 {
@@ -468,24 +136,24 @@ set_string(struct parse *ps, const struct key *k, const char *v)
 
 	switch (k->type) {
 	case K_HOST:
-		ok = valid_hostname(v);
+		ok = config_valid_hostname(v);
 		break;
 	case K_USER:
 		if (strcmp(v, "root") == 0)
 			return perr(ps, k->name, "refusing to run as root");
-		ok = valid_user(v);
+		ok = config_valid_user(v);
 		break;
 	case K_PATH:
-		ok = valid_path(v);
+		ok = config_valid_path(v);
 		break;
 	case K_OPTPATH:
-		ok = v[0] == '\0' || valid_path(v);
+		ok = v[0] == '\0' || config_valid_path(v);
 		break;
 	case K_SMARTHOST:
-		ok = v[0] == '\0' || valid_smarthost(v);
+		ok = v[0] == '\0' || config_valid_smarthost(v);
 		break;
 	default: /* K_RESOLVER */
-		ok = v[0] == '\0' || valid_resolver(v);
+		ok = v[0] == '\0' || config_valid_resolver(v);
 		break;
 	}
 	if (!ok)
@@ -519,11 +187,11 @@ set_number(struct parse *ps, const struct key *k, const char *v)
 		return 1;
 	}
 	if (k->type == K_SIZE)
-		rv = parse_size(v, &n);
+		rv = config_parse_size(v, &n);
 	else if (k->type == K_DURATION)
-		rv = parse_duration(v, &n);
+		rv = config_parse_duration(v, &n);
 	else
-		rv = parse_ull(v, strlen(v), ULLONG_MAX, &n);
+		rv = config_parse_ull(v, strlen(v), ULLONG_MAX, &n);
 	if (rv == -EINVAL)
 		return perr(ps, k->name, "invalid %s '%s'",
 		    k->type == K_SIZE ? "size (want N, Nk, NM or NG)"
@@ -626,14 +294,15 @@ set_list(struct parse *ps, const struct key *k, const char *v)
 			return perr(ps, k->name, "item too long");
 		memcpy(work, tok, n + 1);
 		if (k->type == K_LISTEN)
-			rv = parse_listen(c, work);
+			rv = config_parse_listen(c, work);
 		else if (k->type == K_NETS)
-			rv = parse_net(c, work);
+			rv = config_parse_net(c, work);
 		else if (k->type == K_DOMAINS)
-			rv = parse_domain(c, work);
+			rv = config_parse_domain(c, work);
 		else if (k->type == K_MILTER)
-			rv = parse_milter(c, work);
-		else if (count >= 2 || parse_duration(tok, &d[count]) != 0 ||
+			rv = config_parse_milter(c, work);
+		else if (count >= 2 ||
+		    config_parse_duration(tok, &d[count]) != 0 ||
 		    d[count] < k->min || d[count] > k->max)
 			return perr(ps, k->name,
 			    "want two durations (1s to "
@@ -834,18 +503,19 @@ config_defaults(struct config *c)
 	if (gethostname(buf, sizeof(buf)) != 0)
 		buf[0] = '\0';
 	buf[sizeof(buf) - 1] = '\0';
-	(void)strlcpy(c->hostname, valid_hostname(buf) ? buf : "localhost",
+	(void)strlcpy(c->hostname,
+	    config_valid_hostname(buf) ? buf : "localhost",
 	    sizeof(c->hostname));
 	(void)strlcpy(c->run_as, "sendmail", sizeof(c->run_as));
 	(void)strlcpy(c->spool, "/var/spool/mqueue", sizeof(c->spool));
 	(void)strlcpy(c->pidfile, "/run/relayd.pid", sizeof(c->pidfile));
 	/* Constants that parse: these cannot fail. */
 	(void)strlcpy(buf, "*:25", sizeof(buf));
-	(void)parse_listen(c, buf);
+	(void)config_parse_listen(c, buf);
 	(void)strlcpy(buf, "127.0.0.0/8", sizeof(buf));
-	(void)parse_net(c, buf);
+	(void)config_parse_net(c, buf);
 	(void)strlcpy(buf, "::1/128", sizeof(buf));
-	(void)parse_net(c, buf);
+	(void)config_parse_net(c, buf);
 	c->max_message_size = 10485760;
 	c->max_recipients = 100;
 	c->max_children = 100;
