@@ -215,6 +215,9 @@ def test_debian_falls_back_to_free_system_ids(make_root, relayctl):
 
 def test_clean_root_gets_24_24(make_root, relayctl):
     root = make_root("clean")
+    r, doc = setup_json(relayctl, "--root", root, "--plan")
+    assert r.rc == 0, r
+    assert (doc["uid"], doc["gid"], doc["note"]) == (24, 24, ""), doc
     r = relayctl("setup", "--root", root)
     assert r.rc == 0, r
     assert "belongs to" not in r.err + r.out, r
@@ -244,6 +247,40 @@ def test_existing_account_is_repaired(make_root, relayctl):
     assert_account(root, "sendmail", uid, uid)
     assert_spool(root, uid, uid)
     assert_etc_mail(root, uid)
+    before = snapshot(root)
+    r = relayctl("setup", "--root", root)
+    assert r.rc == 0 and "relayctl: nothing to do" in r.out.splitlines(), r
+    assert_unchanged(before, root)
+
+
+def test_spool_acls_are_stripped(make_root, relayctl):
+    root = make_root("debian")
+    spool = os.path.join(root, SPOOL)
+    qf = os.path.join(spool, "qfA1B2C3")
+    subprocess.run(["setfacl", "-m", "u:65534:rw", qf], check=True)
+    subprocess.run(["setfacl", "-d", "-m", "u:65534:rwx", spool], check=True)
+    assert _acl_xattrs(qf) == ["system.posix_acl_access"]
+    assert _acl_xattrs(spool) == ["system.posix_acl_default"]
+    r = relayctl("setup", "--root", root)
+    assert r.rc == 0, r
+    acts = plan_lines(r.out)
+    assert ("acl", "/var/spool/mqueue") in acts, r
+    assert ("acl", "/var/spool/mqueue/qfA1B2C3") in acts, r
+    for dirpath, dirnames, filenames in os.walk(spool):
+        for path in [dirpath] + [os.path.join(dirpath, n) for n in filenames]:
+            assert _acl_xattrs(path) == [], path
+    assert_spool(root, 999, 999)
+
+
+def _acl_xattrs(path):
+    names = []
+    for name in ("system.posix_acl_access", "system.posix_acl_default"):
+        try:
+            os.getxattr(path, name, follow_symlinks=False)
+            names.append(name)
+        except OSError:
+            pass
+    return names
 
 
 def test_existing_group_alone_gets_a_matching_uid(make_root, relayctl):
