@@ -1,13 +1,13 @@
 /*
- * The manifest parser and its path matcher.  The manifest decides owners
- * and modes that root applies, so parsing is strict: every unknown, doubled
- * or contradictory key is an error naming file, line and key, never a guess.
+ * The manifest parser (the path matcher is layout_match.c).  The manifest
+ * decides owners and modes that root applies, so parsing is strict: every
+ * unknown, doubled or contradictory key is an error naming file, line and
+ * key, never a guess.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +19,6 @@
 
 #define MAXTOK 32
 #define LAYOUT_MAX_RULES 512
-#define MAXCOMP (PATH_MAX / 2 + 1)
 
 struct parser {
 	struct layout *l;
@@ -32,13 +31,6 @@ struct parser {
 struct key {
 	const char *name;
 	int value; /* 1: key=VALUE, 0: bare flag */
-};
-
-/* A clean absolute path split into components ("/" has none). */
-struct comps {
-	char buf[PATH_MAX];
-	const char *c[MAXCOMP];
-	size_t n;
 };
 
 static int perr(struct parser *, const char *, ...)
@@ -77,155 +69,6 @@ valid_name(const char *s)
 	return 1;
 }
 
-/*
- * Splits an absolute path into components.  Refuses relative paths, empty
- * components ("//", trailing '/') and "." or "..": a rule about /etc/mail
- * must never be matched by /etc/mail/../shadow.
- */
-static int
-comps_split(const char *path, struct comps *cp)
-{
-	char *s, *slash;
-
-	cp->n = 0;
-	if (path[0] != '/')
-		return -EINVAL;
-	if (strlcpy(cp->buf, path, sizeof(cp->buf)) >= sizeof(cp->buf))
-		return -ENAMETOOLONG;
-	if (path[1] == '\0')
-		return 0;
-	for (s = cp->buf + 1; s != NULL; s = slash) {
-		if ((slash = strchr(s, '/')) != NULL)
-			*slash++ = '\0';
-		if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-			return -EINVAL;
-		cp->c[cp->n++] = s;
-	}
-	return 0;
-}
-
-static int
-is_globstar(const char *c)
-{
-	return strcmp(c, "**") == 0;
-}
-
-/* Glob-free: no fnmatch(3) special character (a '\\' counts as one). */
-static int
-is_literal_comp(const char *c)
-{
-	return strpbrk(c, "*?[\\") == NULL;
-}
-
-/* A "**" at a reachable position may also match zero components. */
-static void
-nfa_close(const struct comps *pat, unsigned char *st)
-{
-	size_t i;
-
-	for (i = 0; i < pat->n; i++)
-		if (st[i] && is_globstar(pat->c[i]))
-			st[i + 1] = 1;
-}
-
-/*
- * Runs pattern pat over path as a set of positions (an NFA), so "**"
- * costs O(components^2) at worst, never exponential backtracking.  st
- * (pat->n + 1 entries) ends holding the positions reached; returns 0 when
- * none is.
- */
-static int
-nfa_run(const struct comps *pat, const struct comps *path, unsigned char *st)
-{
-	unsigned char next[MAXCOMP + 1];
-	size_t i, j;
-	int any;
-
-	memset(st, 0, pat->n + 1);
-	st[0] = 1;
-	nfa_close(pat, st);
-	for (j = 0; j < path->n; j++) {
-		memset(next, 0, pat->n + 1);
-		any = 0;
-		for (i = 0; i < pat->n; i++) {
-			if (!st[i])
-				continue;
-			if (is_globstar(pat->c[i]))
-				next[i] = any = 1;
-			else if (fnmatch(pat->c[i], path->c[j], 0) == 0)
-				next[i + 1] = any = 1;
-		}
-		if (!any)
-			return 0;
-		nfa_close(pat, next);
-		memcpy(st, next, pat->n + 1);
-	}
-	return 1;
-}
-
-const struct layout_rule *
-layout_match(const struct layout *l, const char *path, enum layout_type type)
-{
-	struct comps pc, rc;
-	unsigned char st[MAXCOMP + 1];
-	size_t i;
-
-	if (comps_split(path, &pc) != 0)
-		return NULL;
-	for (i = l->nrules; i-- > 0;) {
-		if (l->rules[i].type != type ||
-		    comps_split(l->rules[i].pattern, &rc) != 0)
-			continue;
-		if (nfa_run(&rc, &pc, st) && st[rc.n])
-			return &l->rules[i];
-	}
-	return NULL;
-}
-
-int
-layout_may_descend(const struct layout *l, const char *dirpath)
-{
-	struct comps pc, rc;
-	unsigned char st[MAXCOMP + 1];
-	size_t i, k;
-
-	if (comps_split(dirpath, &pc) != 0)
-		return 0;
-	for (i = 0; i < l->nrules; i++) {
-		if (comps_split(l->rules[i].pattern, &rc) != 0 ||
-		    !nfa_run(&rc, &pc, st))
-			continue;
-		/* A position short of the end can consume one more. */
-		for (k = 0; k < rc.n; k++)
-			if (st[k])
-				return 1;
-	}
-	return 0;
-}
-
-int
-layout_is_literal(const struct layout *l, const char *path)
-{
-	struct comps pc, rc;
-	size_t i, k;
-
-	if (comps_split(path, &pc) != 0)
-		return 0;
-	for (i = 0; i < l->nrules; i++) {
-		if (strcmp(l->rules[i].pattern, path) == 0)
-			return 1;
-		if (comps_split(l->rules[i].pattern, &rc) != 0 || pc.n > rc.n)
-			continue;
-		for (k = 0; k < pc.n; k++)
-			if (!is_literal_comp(rc.c[k]) ||
-			    strcmp(rc.c[k], pc.c[k]) != 0)
-				break;
-		if (k == pc.n)
-			return 1;
-	}
-	return 0;
-}
-
 /* Digits only, no sign, below the reserved (uid_t)-1. */
 static int
 parse_id(const char *s, uint32_t *out)
@@ -249,9 +92,9 @@ static int
 parse_abspath(
     struct parser *p, const char *key, const char *s, char *dst, size_t len)
 {
-	struct comps cp;
+	struct layout_comps cp;
 
-	if (comps_split(s, &cp) != 0 || strchr(s, ':') != NULL)
+	if (layout_comps_split(s, &cp) != 0 || strchr(s, ':') != NULL)
 		return perr(p, "%s: '%s' is not a clean absolute path", key, s);
 	if (strlcpy(dst, s, len) >= len)
 		return perr(p, "%s: path too long", key);
@@ -491,13 +334,13 @@ parse_path_key(struct parser *p, struct layout_rule *r, int k, const char *v)
 static int
 pattern_literal(const char *pattern)
 {
-	struct comps cp;
+	struct layout_comps cp;
 	size_t i;
 
-	if (comps_split(pattern, &cp) != 0)
+	if (layout_comps_split(pattern, &cp) != 0)
 		return 0;
 	for (i = 0; i < cp.n; i++)
-		if (!is_literal_comp(cp.c[i]))
+		if (!layout_is_literal_comp(cp.c[i]))
 			return 0;
 	return 1;
 }
@@ -557,7 +400,7 @@ check_rule(struct parser *p, const struct layout_rule *r, unsigned int seen)
 static int
 check_pattern(struct parser *p, const char *s)
 {
-	struct comps cp;
+	struct layout_comps cp;
 	size_t i;
 
 	if (s[0] != '/')
@@ -567,7 +410,7 @@ check_pattern(struct parser *p, const char *s)
 	for (i = 1; s[i] != '\0'; i++)
 		if (s[i] == '/' && (s[i - 1] == '/' || s[i + 1] == '\0'))
 			return perr(p, "path: empty component in '%s'", s);
-	if (comps_split(s, &cp) != 0)
+	if (layout_comps_split(s, &cp) != 0)
 		return perr(p, "path: '.' or '..' component in '%s'", s);
 	return 0;
 }

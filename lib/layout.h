@@ -102,4 +102,20 @@ int layout_may_descend(const struct layout *l, const char *dirpath);
  */
 int layout_is_literal(const struct layout *l, const char *path);
 
+/*
+ * Internal to the module: shared by layout.c (parser) and layout_match.c
+ * (matcher) only.
+ */
+#define LAYOUT_MAXCOMP (PATH_MAX / 2 + 1)
+
+/* A clean absolute path split into components ("/" has none). */
+struct layout_comps {
+	char buf[PATH_MAX];
+	const char *c[LAYOUT_MAXCOMP];
+	size_t n;
+};
+
+int layout_comps_split(const char *path, struct layout_comps *cp);
+int layout_is_literal_comp(const char *c);
+
 #endif
