@@ -230,8 +230,8 @@ odd_object(
 		return 0;
 	/* The target is the relay's text: not followed, not printed. */
 	if (S_ISLNK(e->st.st_mode))
-		return unsafe(f, "path.symlink", e->path,
-		    "symlink, not followed");
+		return unsafe(
+		    f, "path.symlink", e->path, "symlink, not followed");
 	return unsafe(f, "path.type", e->path,
 	    S_ISFIFO(e->st.st_mode)       ? "fifo, not changed"
 		: S_ISSOCK(e->st.st_mode) ? "socket, not changed"
