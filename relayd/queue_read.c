@@ -1,0 +1,420 @@
+/*
+ * Strict queue file reader (relayd-queue(5)).  Trust boundary: the files
+ * are written by the unprivileged relay user and read by root (relayctl)
+ * and the delivery side, so every octet is untrusted: no symlinks, no
+ * hard links, size caps, each line checked against what the writer makes.
+ */
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "queue.h"
+
+struct cursor {
+	const char *p, *end;
+};
+
+/* Next line without its LF; no CR, no NUL, within QUEUE_LINE_MAX. */
+static int
+line_next(struct cursor *c, const char **line, size_t *len)
+{
+	const char *s = c->p;
+	size_t n;
+
+	for (n = 0; s + n < c->end && s[n] != '\n'; n++)
+		if (n + 1 >= QUEUE_LINE_MAX || s[n] == '\r' || s[n] == '\0')
+			return -1;
+	if (s + n == c->end)
+		return -1;
+	*line = s;
+	*len = n;
+	c->p = s + n + 1;
+	return 0;
+}
+
+/* "key value" with the value copied into v (cap octets incl. NUL). */
+static int
+field(struct cursor *c, const char *key, char *v, size_t cap)
+{
+	const char *l;
+	size_t n, k = strlen(key);
+
+	if (line_next(c, &l, &n) == -1 || n <= k + 1 ||
+	    memcmp(l, key, k) != 0 || l[k] != ' ' || n - k - 1 >= cap)
+		return -1;
+	memcpy(v, l + k + 1, n - k - 1);
+	v[n - k - 1] = '\0';
+	return 0;
+}
+
+/* Decimal without sign or leading zeros, <= max. */
+static int
+num_parse(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (max - (s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+num_field(struct cursor *c, const char *key, uint64_t max, uint64_t *out)
+{
+	char v[24];
+
+	return field(c, key, v, sizeof(v)) == -1 ? -1 : num_parse(v, max, out);
+}
+
+/* 1..max octets of printable ASCII without space. */
+static int
+token_ok(const char *s, size_t n, size_t max)
+{
+	size_t i;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* A path at s, copied to out; *s advanced past it. */
+static int
+path_take(const char **s, enum smtp_addr_kind kind, char *out)
+{
+	struct smtp_path p;
+	size_t used = 0;
+
+	if (smtp_addr_parse(*s, strlen(*s), kind, 1, &p, &used) !=
+		SMTP_ADDR_OK ||
+	    used > SMTP_PATH_MAX)
+		return -1;
+	memcpy(out, *s, used);
+	out[used] = '\0';
+	*s += used;
+	return p.utf8;
+}
+
+/* Take " KEY=" + token (or " KEY" alone when max is 0) if it is next. */
+static int
+param_take(const char **s, const char *key, char *v, size_t max)
+{
+	size_t k = strlen(key), n;
+
+	if ((*s)[0] != ' ' || strncmp(*s + 1, key, k) != 0)
+		return 0;
+	n = strcspn(*s + 1 + k, " ");
+	if (max == 0 ? n != 0 : !token_ok(*s + 1 + k, n, max))
+		return -1;
+	if (v != NULL) {
+		memcpy(v, *s + 1 + k, n);
+		v[n] = '\0';
+	}
+	*s += 1 + k + n;
+	return 1;
+}
+
+static int
+client_parse(const char *v, struct queue_file *qf)
+{
+	unsigned char a[16];
+	const char *sp = strchr(v, ' ');
+	size_t n;
+
+	if (sp == NULL || (n = (size_t)(sp - v)) > QUEUE_ADDR_MAX)
+		return -1;
+	memcpy(qf->client, v, n);
+	qf->client[n] = '\0';
+	if (strcmp(qf->client, "unknown") != 0 &&
+	    inet_pton(AF_INET, qf->client, a) != 1 &&
+	    inet_pton(AF_INET6, qf->client, a) != 1)
+		return -1;
+	if (!token_ok(sp + 1, strlen(sp + 1), QUEUE_HELO_MAX))
+		return -1;
+	memcpy(qf->helo, sp + 1, strlen(sp + 1) + 1);
+	return 0;
+}
+
+static int
+sender_parse(const char *s, struct queue_file *qf)
+{
+	char v[16];
+	int utf8, r;
+
+	if ((utf8 = path_take(&s, SMTP_ADDR_REVERSE, qf->sender)) == -1)
+		return -1;
+	if ((r = param_take(&s, "BODY=", v, 8)) == -1)
+		return -1;
+	if (r == 1 && strcmp(v, "8BITMIME") == 0)
+		qf->flags |= QUEUE_F_8BITMIME;
+	else if (r == 1 && strcmp(v, "7BIT") == 0)
+		qf->flags |= QUEUE_F_7BIT;
+	else if (r == 1)
+		return -1;
+	if ((r = param_take(&s, "SMTPUTF8", NULL, 0)) == -1)
+		return -1;
+	if (r == 1)
+		qf->flags |= QUEUE_F_SMTPUTF8;
+	if ((r = param_take(&s, "RET=", v, 4)) == -1)
+		return -1;
+	if (r == 1 && strcmp(v, "FULL") == 0)
+		qf->flags |= QUEUE_F_RET_FULL;
+	else if (r == 1 && strcmp(v, "HDRS") == 0)
+		qf->flags |= QUEUE_F_RET_HDRS;
+	else if (r == 1)
+		return -1;
+	if (param_take(&s, "ENVID=", qf->envid, SMTP_ENVID_MAX) == -1)
+		return -1;
+	if (*s != '\0' || (utf8 && !(qf->flags & QUEUE_F_SMTPUTF8)))
+		return -1;
+	return 0;
+}
+
+/* NOTIFY=: "NEVER" or SUCCESS,FAILURE,DELAY (a subset, in this order). */
+static int
+notify_parse(const char *v, unsigned int *out)
+{
+	static const char *const names[] = { "SUCCESS", "FAILURE", "DELAY" };
+	static const unsigned int bits[] = { SMTP_NOTIFY_SUCCESS,
+		SMTP_NOTIFY_FAILURE, SMTP_NOTIFY_DELAY };
+	size_t i, k;
+
+	*out = 0;
+	if (strcmp(v, "NEVER") == 0) {
+		*out = SMTP_NOTIFY_NEVER;
+		return 0;
+	}
+	for (i = 0; i < 3 && *v != '\0'; i++) {
+		k = strlen(names[i]);
+		if (strncmp(v, names[i], k) != 0 ||
+		    (v[k] != ',' && v[k] != '\0'))
+			continue;
+		*out |= bits[i];
+		v += k;
+		if (*v == ',' && *++v == '\0')
+			return -1;
+	}
+	return *v == '\0' && *out != 0 ? 0 : -1;
+}
+
+static int
+rcpt_parse(const char *s, const struct queue_file *qf, struct queue_rcpt *r)
+{
+	static const char *const states[] = { "pending", "sent", "failed" };
+	char v[SMTP_ORCPT_MAX + 1];
+	size_t i, n;
+	int utf8, got;
+
+	memset(r, 0, sizeof(*r));
+	if ((utf8 = path_take(&s, SMTP_ADDR_FORWARD, r->path)) == -1 ||
+	    (utf8 && !(qf->flags & QUEUE_F_SMTPUTF8)) || *s++ != ' ')
+		return -1;
+	n = strcspn(s, " ");
+	for (i = 0; i < 3; i++)
+		if (strlen(states[i]) == n && strncmp(s, states[i], n) == 0)
+			break;
+	if (i == 3)
+		return -1;
+	r->state = (enum queue_rcpt_state)i;
+	s += n;
+	if ((got = param_take(&s, "NOTIFY=", v, 32)) == -1 ||
+	    (got == 1 && notify_parse(v, &r->notify) == -1))
+		return -1;
+	if (param_take(&s, "ORCPT=", r->orcpt, SMTP_ORCPT_MAX) == -1 ||
+	    (r->orcpt[0] != '\0' && strchr(r->orcpt, ';') == NULL))
+		return -1;
+	return *s == '\0' ? 0 : -1;
+}
+
+static int
+rcpts_parse(struct cursor *c, struct queue_file *qf)
+{
+	char v[QUEUE_LINE_MAX];
+	struct queue_rcpt *nr;
+	struct cursor save;
+	size_t cap = 0;
+
+	for (;;) {
+		save = *c;
+		if (field(c, "rcpt", v, sizeof(v)) == -1) {
+			*c = save;
+			return qf->nrcpt > 0 ? 0 : -EINVAL;
+		}
+		if (qf->nrcpt == QUEUE_RCPT_MAX)
+			return -EINVAL;
+		if (qf->nrcpt == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((nr = reallocarray(qf->rcpt, cap, sizeof(*nr))) ==
+			    NULL)
+				return -ENOMEM;
+			qf->rcpt = nr;
+		}
+		if (rcpt_parse(v, qf, &qf->rcpt[qf->nrcpt]) == -1)
+			return -EINVAL;
+		qf->nrcpt++;
+	}
+}
+
+/* CRLF line ends only, and a non-empty message ends in CRLF. */
+static int
+msg_ok(const char *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (m[i] == '\r' && (i + 1 == n || m[i + 1] != '\n'))
+			return 0;
+		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
+			return 0;
+	}
+	return n == 0 || m[n - 1] == '\n';
+}
+
+static int
+parse(struct cursor *c, struct queue_file *qf)
+{
+	char v[QUEUE_LINE_MAX];
+	uint64_t n;
+	const char *l;
+	size_t len;
+	int rv;
+
+	if (line_next(c, &l, &len) == -1 || len != 14 ||
+	    memcmp(l, "relayd-queue 1", 14) != 0)
+		return -EINVAL;
+	if (field(c, "id", qf->id, sizeof(qf->id)) == -1 ||
+	    !queue_id_valid(qf->id) || num_field(c, "arrival", INT64_MAX, &n))
+		return -EINVAL;
+	qf->arrival = (int64_t)n;
+	if (field(c, "client", v, sizeof(v)) == -1 || client_parse(v, qf) ||
+	    field(c, "sender", v, sizeof(v)) == -1 || sender_parse(v, qf))
+		return -EINVAL;
+	if ((rv = rcpts_parse(c, qf)) != 0)
+		return rv;
+	if (num_field(c, "attempts", QUEUE_ATTEMPTS_MAX, &n))
+		return -EINVAL;
+	qf->attempts = (unsigned int)n;
+	if (num_field(c, "next-try", INT64_MAX, &n))
+		return -EINVAL;
+	qf->next_try = (int64_t)n;
+	if (num_field(c, "size", SIZE_MAX, &n) ||
+	    line_next(c, &l, &len) == -1 || len != 0)
+		return -EINVAL;
+	if (n != (uint64_t)(c->end - c->p) || !msg_ok(c->p, (size_t)n))
+		return -EINVAL;
+	if ((qf->msg = malloc(n > 0 ? (size_t)n : 1)) == NULL)
+		return -ENOMEM;
+	memcpy(qf->msg, c->p, (size_t)n);
+	qf->size = (size_t)n;
+	return 0;
+}
+
+int
+queue_parse(const char *buf, size_t len, struct queue_file **out)
+{
+	struct cursor c = { buf, buf + len };
+	struct queue_file *qf;
+	int rv;
+
+	*out = NULL;
+	if (len > QUEUE_READ_MAX)
+		return -EFBIG;
+	if ((qf = calloc(1, sizeof(*qf))) == NULL)
+		return -ENOMEM;
+	if ((rv = parse(&c, qf)) != 0) {
+		queue_free(qf);
+		return rv;
+	}
+	*out = qf;
+	return 0;
+}
+
+static int
+read_all(int fd, char *buf, size_t want, size_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	while (*got < want) {
+		if ((n = read(fd, buf + *got, want - *got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+int
+queue_read(int dirfd, const char *name, struct queue_file **out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got;
+	int fd = -1, rv;
+
+	*out = NULL;
+	if (!queue_id_valid(name))
+		return -EINVAL;
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1) {
+		rv = -errno;
+		goto out;
+	}
+	rv = -EPERM; /* a device, fifo or hard link is never a queue file */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		goto out;
+	rv = -EFBIG;
+	if ((uint64_t)st.st_size > QUEUE_READ_MAX)
+		goto out;
+	rv = -ENOMEM;
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	/* One octet more than stat said: a file still growing is refused. */
+	if ((rv = read_all(fd, buf, (size_t)st.st_size + 1, &got)) != 0)
+		goto out;
+	rv = -EINVAL;
+	if (got != (size_t)st.st_size)
+		goto out;
+	if ((rv = queue_parse(buf, got, out)) == 0 &&
+	    strcmp((*out)->id, name) != 0) {
+		queue_free(*out);
+		*out = NULL;
+		rv = -EINVAL;
+	}
+out:
+	free(buf);
+	if (fd != -1)
+		(void)close(fd);
+	return rv;
+}
+
+void
+queue_free(struct queue_file *qf)
+{
+	if (qf == NULL)
+		return;
+	free(qf->rcpt);
+	free(qf->msg);
+	free(qf);
+}
