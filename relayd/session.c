@@ -1,0 +1,239 @@
+/*
+ * The smtp child's session loop (after the privilege drop): pre-greeting
+ * check, greeting, the command loop and its timeouts.  Trust boundary:
+ * the peer is an unauthenticated client; every byte goes through
+ * smtp_parse / smtp_data and the hard limits before it reaches the queue.
+ * Timeouts (RFC 5321 4.5.3.2, server side): timeout_command while waiting
+ * for a command and for writes, timeout_data_block for each read in DATA
+ * and BDAT.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "session_int.h"
+
+void
+session_title(struct session *s, const char *state)
+{
+	setproctitle("server %s [%s] %s",
+	    s->helo[0] != '\0' ? s->helo : "unknown", s->addr, state);
+}
+
+void
+session_reply(struct session *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    sio_reply(&s->io, "%s", line) != 0) {
+		syslog(LOG_MAIL | LOG_ERR, "cannot queue a reply to [%s]",
+		    s->addr);
+		s->rc = 1;
+		s->quit = 1;
+	}
+}
+
+void
+session_timeout(struct session *s)
+{
+	session_reply(
+	    s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->hostname);
+	s->quit = 1;
+}
+
+void
+session_lost(struct session *s, const char *when)
+{
+	syslog(
+	    LOG_MAIL | LOG_INFO, "lost connection %s from [%s]", when, s->addr);
+	s->quit = 1;
+}
+
+/* Count a refused command; 1 if the session is over. */
+int
+session_error(struct session *s)
+{
+	if (++s->errors < SESSION_ERRORS_MAX)
+		return 0;
+	session_reply(
+	    s, "421 4.7.0 %s Error: too many errors", s->cfg->hostname);
+	s->quit = 1;
+	return 1;
+}
+
+/* Forget the transaction (RSET, HELO, after DATA); keep the buffers. */
+void
+session_reset(struct session *s)
+{
+	struct queue_file *qf = &s->qf;
+
+	s->in_mail = 0;
+	s->bdat = 0;
+	s->body = 0;
+	memset(&s->bc, 0, sizeof(s->bc));
+	qf->id[0] = qf->envid[0] = '\0';
+	qf->flags = 0;
+	qf->nrcpt = 0;
+	qf->size = 0;
+}
+
+static void
+addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	const char *r = NULL;
+
+	if (ss->ss_family == AF_INET)
+		r = inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
+	else if (ss->ss_family == AF_INET6)
+		r = inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)len);
+	if (r == NULL)
+		(void)strlcpy(buf, "unknown", len);
+}
+
+/*
+ * Wait up to a second before the greeting: a client that talks first is
+ * a spambot or a smuggler (RFC 5321 4.3.1: the client waits for 220).
+ * Returns 1 to greet, 0 if the session is already over.
+ */
+static int
+pregreet(struct session *s)
+{
+	struct pollfd pfd = { s->io.fd, POLLIN, 0 };
+	char c;
+	int r;
+
+	while ((r = poll(&pfd, 1, SESSION_PREGREET_MS)) == -1 && errno == EINTR)
+		;
+	if (r == 0)
+		return 1;
+	if (r == -1 || recv(s->io.fd, &c, 1, MSG_PEEK) <= 0) {
+		session_lost(s, "before greeting");
+		return 0;
+	}
+	syslog(LOG_MAIL | LOG_NOTICE, "pregreet from [%s]: client talks first",
+	    s->addr);
+	session_reply(s, "554 5.5.1 Protocol error: talking too soon");
+	s->quit = 1;
+	return 0;
+}
+
+static void
+loop(struct session *s)
+{
+	char line[SMTP_LINE_MAX];
+	size_t len;
+	int r;
+
+	while (!s->quit) {
+		session_title(s, "cmd read");
+		r = sio_getline(&s->io, line, sizeof(line), &len,
+		    (int)s->cfg->timeout_command * 1000);
+		if (r == 1) {
+			session_command(s, line, len);
+		} else if (r == -E2BIG) {
+			session_reply(s, "%s",
+			    smtp_parse_reply(
+				SMTP_PARSE_ETOOLONG, SMTP_VERB_NONE)
+				->line);
+			(void)session_error(s);
+		} else if (r == -ETIMEDOUT) {
+			session_timeout(s);
+		} else {
+			session_lost(s, "after command");
+		}
+	}
+}
+
+/*
+ * Close without a reset: unread client input at close() makes TCP send
+ * RST, which can destroy our last reply (554, 421) before the client
+ * reads it.  Half-close, then discard input for at most a second.
+ */
+static void
+lingering_close(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char junk[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	(void)shutdown(fd, SHUT_WR);
+	while (total < 65536 && poll(&pfd, 1, 1000) == 1) {
+		if ((n = read(fd, junk, sizeof(junk))) <= 0)
+			break;
+		total += (size_t)n;
+	}
+	(void)close(fd);
+}
+
+static struct session *
+session_new(int fd, const struct session_env *env)
+{
+	const struct config *cfg = env->cfg;
+	struct session *s;
+	size_t i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->env = env;
+	s->cfg = cfg;
+	sio_init(&s->io, fd);
+	addr_format(&env->peer, s->addr, sizeof(s->addr));
+	for (i = 0; i < cfg->nrelay_from && i < CONFIG_NET_MAX; i++) {
+		s->nets[i].addr = cfg->relay_from[i].addr;
+		s->nets[i].prefix = cfg->relay_from[i].prefix;
+	}
+	for (i = 0; i < cfg->nrelay_domains && i < CONFIG_DOMAIN_MAX; i++)
+		s->domains[i] = cfg->relay_domains[i];
+	return s;
+}
+
+int
+session_run(int fd, const struct session_env *env)
+{
+	struct session *s;
+	int fl, rc;
+
+	if ((s = session_new(fd, env)) == NULL) {
+		syslog(LOG_MAIL | LOG_ERR, "session: %m");
+		(void)close(fd);
+		return 1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		syslog(LOG_MAIL | LOG_ERR, "session: fcntl: %m");
+		s->rc = 1;
+		s->quit = 1;
+	}
+	session_title(s, "greeting");
+	if (!s->quit && pregreet(s)) {
+		session_reply(s, "220 %s ESMTP relayd", env->cfg->hostname);
+		loop(s);
+	}
+	(void)sio_flush(&s->io, (int)env->cfg->timeout_command * 1000);
+	lingering_close(fd);
+	rc = s->rc;
+	sio_free(&s->io);
+	free(s->qf.rcpt);
+	free(s->qf.msg);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * The SMTP server session of one connection: runs in the smtp child after
+ * privdrop_apply(), talks to the untrusted client and enqueues accepted
+ * messages in the spool.
+ */
+#ifndef RELAYD_SESSION_H
+#define RELAYD_SESSION_H
+
+#include <sys/socket.h>
+
+#include "config.h"
+
+struct session_env {
+	const struct config *cfg;
+	int spoolfd; /* the spool directory (tmp/, queue/, hold/) */
+	struct sockaddr_storage peer; /* the client, for relay_from */
+	socklen_t peerlen;
+	struct sockaddr_storage local;
+	socklen_t locallen;
+};
+
+/*
+ * Run the whole dialogue on the connected socket fd (made non-blocking;
+ * closed on return): pre-greeting check, greeting, commands, DATA/BDAT,
+ * enqueue.  Returns the child's exit code: 0 when the session ended (QUIT,
+ * client gone, timeout, protocol error), 1 on an internal error (no
+ * memory, socket error).
+ */
+int session_run(int fd, const struct session_env *env);
+
+#endif /* RELAYD_SESSION_H */

@@ -1,0 +1,314 @@
+/*
+ * DATA and BDAT for the smtp child: the message is decoded (smtp_data for
+ * DATA, the same checks done here for raw BDAT chunks), kept in memory up
+ * to max_message_size, prefixed with our Received: field and enqueued.
+ * Trust boundary: message octets are client data; a flagged message is
+ * refused whole and nothing of it is stored.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "session_int.h"
+#include "smtp_data.h"
+
+static int
+msg_append(struct session *s, const char *buf, size_t len)
+{
+	struct queue_file *qf = &s->qf;
+	size_t ncap;
+	char *nm;
+
+	if (len > SIZE_MAX / 2 - qf->size)
+		return -ENOMEM;
+	if (qf->size + len > s->mcap) {
+		ncap = s->mcap == 0 ? 16384 : s->mcap;
+		while (ncap < qf->size + len)
+			ncap *= 2;
+		if ((nm = realloc(qf->msg, ncap)) == NULL)
+			return -ENOMEM;
+		qf->msg = nm;
+		s->mcap = ncap;
+	}
+	memcpy(qf->msg + qf->size, buf, len);
+	qf->size += len;
+	return 0;
+}
+
+/* smtp_data output callback */
+static int
+data_out(void *arg, const char *buf, size_t len)
+{
+	return msg_append(arg, buf, len);
+}
+
+/* A new id and our Received: field (RFC 5321 4.4) as the first octets. */
+static int
+message_start(struct session *s)
+{
+	struct queue_file *qf = &s->qf;
+	const char *proto, *v6 = "";
+	char date[64], hdr[1200];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	queue_id_new(qf->id);
+	qf->arrival = (int64_t)now;
+	qf->attempts = 0;
+	qf->next_try = 0;
+	qf->size = 0;
+	(void)strlcpy(qf->client, s->addr, sizeof(qf->client));
+	(void)strlcpy(qf->helo, s->helo, sizeof(qf->helo));
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) ==
+		0)
+		return -EINVAL;
+	proto = qf->flags & QUEUE_F_SMTPUTF8 ? "UTF8SMTP"
+	    : s->esmtp                       ? "ESMTP"
+					     : "SMTP";
+	if (strchr(s->addr, ':') != NULL)
+		v6 = "IPv6:";
+	n = snprintf(hdr, sizeof(hdr),
+	    "Received: from %s ([%s%s])\r\n"
+	    "\tby %s (relayd) with %s id %s%s%s;\r\n"
+	    "\t%s\r\n",
+	    s->helo, v6, s->addr, s->cfg->hostname, proto, qf->id,
+	    qf->nrcpt == 1 ? "\r\n\tfor " : "",
+	    qf->nrcpt == 1 ? qf->rcpt[0].path : "", date);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		return -EINVAL;
+	return msg_append(s, hdr, (size_t)n);
+}
+
+/* Store the message and answer; the transaction is over either way. */
+static void
+message_commit(struct session *s)
+{
+	struct queue_file *qf = &s->qf;
+	int rv;
+
+	session_title(s, "enqueue");
+	if ((rv = queue_enqueue(s->env->spoolfd, qf)) != 0) {
+		syslog(LOG_MAIL | LOG_ERR, "%s: queue file write error: %s",
+		    qf->id, strerror(-rv));
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+	} else {
+		syslog(LOG_MAIL | LOG_INFO,
+		    "%s: client=[%s], helo=%s, from=%s, nrcpt=%zu, size=%zu",
+		    qf->id, s->addr, s->helo, qf->sender, qf->nrcpt, qf->size);
+		session_reply(s, "250 2.0.0 Ok: queued as %s", qf->id);
+	}
+	session_reset(s);
+}
+
+/* The reply for a refused message, and the log line. */
+static void
+message_refuse(struct session *s, const struct smtp_reply *r)
+{
+	syslog(LOG_MAIL | LOG_NOTICE, "%s: reject from [%s]: %s", s->qf.id,
+	    s->addr, r->line);
+	session_reply(s, "%s", r->line);
+	session_reset(s);
+}
+
+static const char *
+data_refusal(const struct session *s)
+{
+	if (!s->in_mail)
+		return "503 5.5.1 Error: need MAIL command";
+	if (s->qf.nrcpt == 0)
+		return "503 5.5.1 Error: need RCPT command";
+	if (s->bdat)
+		return "503 5.5.1 Error: DATA after BDAT";
+	return NULL;
+}
+
+void
+session_data(struct session *s)
+{
+	const struct smtp_reply *rep;
+	struct smtp_data d;
+	const char *p, *no;
+	size_t avail, used;
+	int r;
+
+	if ((no = data_refusal(s)) != NULL) {
+		session_reply(s, "%s", no);
+		(void)session_error(s);
+		return;
+	}
+	if (message_start(s) != 0) {
+		session_reply(s, "451 4.3.0 Error: local error");
+		session_reset(s);
+		return;
+	}
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	session_title(s, "data");
+	smtp_data_init(&d, s->cfg->max_message_size, (unsigned)s->cfg->max_hops,
+	    data_out, s);
+	for (;;) {
+		p = sio_peek(&s->io, &avail);
+		r = smtp_data_feed(&d, p, avail, &used);
+		sio_consume(&s->io, used);
+		if (r == 1)
+			break;
+		if (r < 0) {
+			/* We lost our place in the stream: close. */
+			session_reply(s, "451 4.3.0 Error: out of memory");
+			s->rc = 1;
+			s->quit = 1;
+			return;
+		}
+		r = sio_fill(&s->io, (int)s->cfg->timeout_data_block * 1000);
+		if (r == -ETIMEDOUT) {
+			session_timeout(s);
+			return;
+		}
+		if (r <= 0) {
+			session_lost(s, "during DATA");
+			return;
+		}
+	}
+	if ((rep = smtp_data_reply(&d)) != NULL)
+		message_refuse(s, rep);
+	else
+		message_commit(s);
+}
+
+/* One BDAT octet through the checks smtp_data does for DATA lines. */
+static void
+bdat_octet(struct bdat_check *b, unsigned char c, unsigned int max_hops)
+{
+	static const char name[] = "received";
+
+	if (b->prev_cr && c != '\n')
+		b->flags |= SMTP_DATA_BARE_CR;
+	if (c == '\n' && !b->prev_cr)
+		b->flags |= SMTP_DATA_BARE_LF;
+	b->prev_cr = c == '\r';
+	if (++b->line_len > SMTP_DATA_LINE_MAX)
+		b->flags |= SMTP_DATA_LONG_LINE;
+	if (c == '\n') {
+		if (b->line_len == 2)
+			b->in_header = 0;
+		b->line_len = 0;
+		b->hdr_pos = 0;
+		return;
+	}
+	if (!b->in_header || b->hdr_pos < 0)
+		return;
+	if (b->hdr_pos < (int)sizeof(name) - 1) {
+		if (c >= 'A' && c <= 'Z')
+			c = c - 'A' + 'a';
+		b->hdr_pos =
+		    c == (unsigned char)name[b->hdr_pos] ? b->hdr_pos + 1 : -1;
+	} else if (c != ' ' && c != '\t') {
+		if (c == ':' && ++b->hops > max_hops)
+			b->flags |= SMTP_DATA_HOPS;
+		b->hdr_pos = -1;
+	}
+}
+
+/* Check and keep len chunk octets (nothing is kept once flagged). */
+static int
+bdat_take(struct session *s, const char *p, size_t len)
+{
+	struct bdat_check *b = &s->bc;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		bdat_octet(b, (unsigned char)p[i], (unsigned)s->cfg->max_hops);
+	s->body += len;
+	if (s->body > (uint64_t)s->cfg->max_message_size)
+		b->flags |= SMTP_DATA_TOO_BIG;
+	if (b->flags != 0)
+		return 0;
+	return msg_append(s, p, len);
+}
+
+/* Read and pass on (or drop, with no) size octets; -1 if the session ends. */
+static int
+bdat_read(struct session *s, uint64_t size, const char *no)
+{
+	const char *p;
+	size_t avail, n;
+	int r;
+
+	while (size > 0) {
+		p = sio_peek(&s->io, &avail);
+		if (avail == 0) {
+			r = sio_fill(
+			    &s->io, (int)s->cfg->timeout_data_block * 1000);
+			if (r == -ETIMEDOUT)
+				session_timeout(s);
+			else if (r <= 0)
+				session_lost(s, "during BDAT");
+			if (r <= 0)
+				return -1;
+			continue;
+		}
+		n = avail < size ? avail : (size_t)size;
+		if (no == NULL && bdat_take(s, p, n) != 0) {
+			session_reply(s, "451 4.3.0 Error: out of memory");
+			s->rc = 1;
+			s->quit = 1;
+			return -1;
+		}
+		sio_consume(&s->io, n);
+		size -= n;
+	}
+	return 0;
+}
+
+static void
+bdat_last(struct session *s)
+{
+	const struct smtp_reply *rep;
+	struct smtp_data flagged;
+
+	if (s->bc.prev_cr)
+		s->bc.flags |= SMTP_DATA_BARE_CR; /* CR as the last octet */
+	/* A last line without CRLF gets one, as for DATA's final CRLF. */
+	if (s->bc.flags == 0 && s->body > 0 && s->bc.line_len > 0 &&
+	    msg_append(s, "\r\n", 2) != 0)
+		s->bc.flags |= SMTP_DATA_TOO_BIG;
+	memset(&flagged, 0, sizeof(flagged));
+	flagged.flags = s->bc.flags;
+	if ((rep = smtp_data_reply(&flagged)) != NULL)
+		message_refuse(s, rep);
+	else
+		message_commit(s);
+}
+
+void
+session_bdat(struct session *s, const struct smtp_command *cmd)
+{
+	const char *no = NULL;
+
+	if (!s->in_mail)
+		no = "503 5.5.1 Error: need MAIL command";
+	else if (s->qf.nrcpt == 0)
+		no = "503 5.5.1 Error: need RCPT command";
+	else if (!s->bdat) {
+		if (message_start(s) != 0)
+			no = "451 4.3.0 Error: local error";
+		s->bdat = 1;
+		s->bc.in_header = 1;
+	}
+	session_title(s, "data");
+	/* The chunk is read even when refused: it is never a command. */
+	if (bdat_read(s, cmd->bdat_size, no) == -1)
+		return;
+	if (no != NULL) {
+		session_reply(s, "%s", no);
+		(void)session_error(s);
+	} else if (cmd->bdat_last)
+		bdat_last(s);
+	else
+		session_reply(s, "250 2.0.0 Ok: %" PRIu64 " octets received",
+		    cmd->bdat_size);
+}

@@ -1,0 +1,67 @@
+/*
+ * State shared by the session_*.c files of the smtp child; not an API for
+ * anything else (the public one is session.h).
+ */
+#ifndef RELAYD_SESSION_INT_H
+#define RELAYD_SESSION_INT_H
+
+#include "config.h"
+#include "queue.h"
+#include "session.h"
+#include "session_io.h"
+#include "smtp_addr.h"
+#include "smtp_parse.h"
+
+#define SESSION_ERRORS_MAX 20 /* 5xx for bad commands, then 421 (Postfix) */
+#define SESSION_PREGREET_MS 1000 /* postscreen-style wait before 220 */
+
+/* BDAT chunks are raw octets: the checks smtp_data does for DATA. */
+struct bdat_check {
+	unsigned int flags; /* SMTP_DATA_* */
+	int prev_cr; /* last octet was CR */
+	int in_header;
+	int hdr_pos; /* matched octets of "received", -1 none */
+	size_t line_len;
+	unsigned int hops;
+};
+
+struct session {
+	const struct session_env *env;
+	const struct config *cfg;
+	struct sio io;
+	char addr[QUEUE_ADDR_MAX + 1]; /* numeric client address */
+	char helo[QUEUE_HELO_MAX + 1]; /* "" before HELO/EHLO */
+	int esmtp; /* EHLO, not HELO */
+	int quit; /* flush and close */
+	int rc; /* session_run() result */
+	unsigned int errors;
+
+	/* the transaction */
+	int in_mail;
+	int bdat; /* BDAT chunks seen: no DATA, no RCPT */
+	struct queue_file qf; /* rcpt[rcap], msg[mcap] */
+	size_t rcap, mcap;
+	uint64_t body; /* client octets so far (no Received:) */
+	struct bdat_check bc;
+
+	struct smtp_net nets[CONFIG_NET_MAX];
+	const char *domains[CONFIG_DOMAIN_MAX];
+};
+
+/* session.c */
+void session_title(struct session *s, const char *state);
+void session_reset(struct session *s);
+void session_reply(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void session_timeout(struct session *s);
+void session_lost(struct session *s, const char *when);
+int session_error(struct session *s);
+
+/* session_cmd.c */
+void session_command(struct session *s, const char *line, size_t len);
+
+/* session_data.c */
+void session_data(struct session *s);
+void session_bdat(struct session *s, const struct smtp_command *cmd);
+
+#endif /* RELAYD_SESSION_INT_H */
