@@ -501,14 +501,22 @@ accountdb_commit(struct accountdb *db, struct db_error *err)
 	for (i = 0; i < F_COUNT; i++)
 		if ((r = dbfile_check(db->etcfd, &db->f[i], err)) < 0)
 			goto out;
+	/* Every new file is written before any is renamed: ENOSPC changes
+	 * nothing.  Only a crash between two renames leaves a mix, which the
+	 * next setup run completes. */
 	for (i = 0; i < F_COUNT; i++) {
 		if (!db->f[order[i]].dirty)
 			continue;
-		if ((r = dbfile_write(db->etcfd, &db->f[order[i]], err)) < 0)
+		if ((r = dbfile_prepare(db->etcfd, &db->f[order[i]], err)) < 0)
 			goto out;
 	}
+	for (i = 0; i < F_COUNT; i++)
+		if ((r = dbfile_install(db->etcfd, &db->f[order[i]], err)) < 0)
+			goto out;
 out:
 	saved = errno;
+	for (i = 0; i < F_COUNT; i++)
+		dbfile_discard(db->etcfd, &db->f[i]);
 	for (i = 0; i < F_COUNT; i++)
 		if (locked[i])
 			dbfile_unlock(db->etcfd, &db->f[i]);

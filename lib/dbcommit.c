@@ -139,6 +139,23 @@ lock_names(
 	return 0;
 }
 
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Write our pid to <file>.<pid> and link it to <file>.lock. */
 static int
 lock_take(int etcfd, const char *tmp, const char *lck)
@@ -153,7 +170,7 @@ lock_take(int etcfd, const char *tmp, const char *lck)
 	if (fd == -1)
 		return -errno;
 	len = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	r = write(fd, pid, (size_t)len) == len ? 0 : -EIO;
+	r = write_all(fd, pid, (size_t)len);
 	if (close(fd) == -1 && r == 0)
 		r = -errno;
 	if (r == 0 && linkat(etcfd, tmp, etcfd, lck, 0) == -1)
@@ -243,23 +260,6 @@ stale:
 	    "changed since it was read, run again");
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* A new file tmp holding data, with st's owner and mode, synced. */
 static int
 write_tmp(int etcfd, const char *tmp, const char *data, size_t len,
@@ -317,9 +317,19 @@ replace(int etcfd, const char *tmp, const char *dst, const char *data,
 	return fsync(etcfd) == -1 ? -errno : 0;
 }
 
-/* <file>- gets the old bytes, then <file>+ the new ones, renamed over. */
+static int
+tmp_names(const char *name, char *bak, char *baktmp, char *tmp, size_t len)
+{
+	if ((size_t)snprintf(bak, len, "%s-", name) >= len ||
+	    (size_t)snprintf(baktmp, len, "%s-.tmp", name) >= len ||
+	    (size_t)snprintf(tmp, len, "%s+", name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* <file>- gets the old bytes, <file>+ the new ones; nothing live changes. */
 int
-dbfile_write(int etcfd, struct dbfile *f, struct db_error *err)
+dbfile_prepare(int etcfd, struct dbfile *f, struct db_error *err)
 {
 	char bak[64], baktmp[64], tmp[64];
 	const char *name = f->spec->name;
@@ -328,10 +338,7 @@ dbfile_write(int etcfd, struct dbfile *f, struct db_error *err)
 	size_t len;
 	int r;
 
-	if ((size_t)snprintf(bak, sizeof(bak), "%s-", name) >= sizeof(bak) ||
-	    (size_t)snprintf(baktmp, sizeof(baktmp), "%s-.tmp", name) >=
-		sizeof(baktmp) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s+", name) >= sizeof(tmp))
+	if (tmp_names(name, bak, baktmp, tmp, sizeof(bak)) < 0)
 		return dbfile_err(err, name, 0, -ENAMETOOLONG, "name too long");
 	r = replace(etcfd, baktmp, bak, f->old, f->oldlen, &f->st, 1, &st);
 	if (r < 0)
@@ -340,21 +347,54 @@ dbfile_write(int etcfd, struct dbfile *f, struct db_error *err)
 	if ((data = serialize(f, &len)) == NULL)
 		return dbfile_err(
 		    err, name, 0, -ENOMEM, "%s", strerror(ENOMEM));
-	if ((r = write_tmp(etcfd, tmp, data, len, &f->st, 0, &st)) < 0 ||
-	    (renameat(etcfd, tmp, etcfd, name) == -1 && (r = -errno) < 0)) {
-		(void)unlinkat(etcfd, tmp, 0);
+	if ((r = write_tmp(etcfd, tmp, data, len, &f->st, 0, &st)) < 0) {
 		free(data);
 		return dbfile_err(
 		    err, name, 0, r, "cannot write: %s", strerror(-r));
 	}
+	free(f->pending);
+	f->pending = data;
+	f->pendlen = len;
+	f->pendst = st;
+	return 0;
+}
+
+/* Rename the prepared <file>+ over the file and sync the directory. */
+int
+dbfile_install(int etcfd, struct dbfile *f, struct db_error *err)
+{
+	char bak[64], baktmp[64], tmp[64];
+	const char *name = f->spec->name;
+
+	if (f->pending == NULL)
+		return 0;
+	if (tmp_names(name, bak, baktmp, tmp, sizeof(bak)) < 0)
+		return dbfile_err(err, name, 0, -ENAMETOOLONG, "name too long");
+	if (renameat(etcfd, tmp, etcfd, name) == -1)
+		return dbfile_err(
+		    err, name, 0, -errno, "cannot write: %s", strerror(errno));
 	/* Renamed: from here on the new bytes are the file's. */
 	free(f->old);
-	f->old = data;
-	f->oldlen = len;
-	f->st = st;
+	f->old = f->pending;
+	f->oldlen = f->pendlen;
+	f->st = f->pendst;
+	f->pending = NULL;
 	f->dirty = 0;
 	if (fsync(etcfd) == -1)
 		return dbfile_err(err, name, 0, -errno,
 		    "cannot sync directory: %s", strerror(errno));
 	return 0;
+}
+
+void
+dbfile_discard(int etcfd, struct dbfile *f)
+{
+	char bak[64], baktmp[64], tmp[64];
+
+	if (f->pending == NULL)
+		return;
+	if (tmp_names(f->spec->name, bak, baktmp, tmp, sizeof(bak)) == 0)
+		(void)unlinkat(etcfd, tmp, 0);
+	free(f->pending);
+	f->pending = NULL;
 }

@@ -391,6 +391,7 @@ dbfile_free(struct dbfile *f)
 	free(f->lines);
 	free(f->ent);
 	free(f->old);
+	free(f->pending);
 	memset(f, 0, sizeof(*f));
 }
 

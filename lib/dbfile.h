@@ -50,6 +50,9 @@ struct dbfile {
 	char *old; /* the bytes on disk, for the backup and -ESTALE */
 	size_t oldlen;
 	struct stat st;
+	char *pending; /* new bytes written to <file>+, not renamed yet */
+	size_t pendlen;
+	struct stat pendst;
 };
 
 int dbfile_parse_id(const char *s, unsigned long *idp);
@@ -65,7 +68,14 @@ int dbfile_pwdlock(
 int dbfile_lock(int etcfd, const struct dbfile *f, struct db_error *err);
 void dbfile_unlock(int etcfd, const struct dbfile *f);
 int dbfile_check(int etcfd, struct dbfile *f, struct db_error *err);
-int dbfile_write(int etcfd, struct dbfile *f, struct db_error *err);
+/*
+ * Commit in two steps so that a full disk changes no database: prepare
+ * writes the backup and <file>+ for every file, install then renames each
+ * <file>+ over its file; discard removes a prepared <file>+.
+ */
+int dbfile_prepare(int etcfd, struct dbfile *f, struct db_error *err);
+int dbfile_install(int etcfd, struct dbfile *f, struct db_error *err);
+void dbfile_discard(int etcfd, struct dbfile *f);
 
 /* Internal to the module: shared by dbfile.c and dbcommit.c only. */
 int dbfile_err(struct db_error *err, const char *name, size_t line, int r,
