@@ -20,14 +20,6 @@
 
 #define SAMPLE_MAX (1024 * 1024)
 
-static int
-fail(struct fsplan *f, int r, const char *what, const char *path)
-{
-	snprintf(
-	    f->err, sizeof(f->err), "%s '%s': %s", what, path, strerror(-r));
-	return r;
-}
-
 /* Owner, group and mode a new object of rule r gets (base: a 0755 dir). */
 static int
 new_attrs(struct fsplan *f, const struct layout_rule *r, mode_t base,
@@ -69,7 +61,7 @@ mkdir_one(struct fsplan *f, int dirfd, const char *path, const char *name,
 	if (!f->apply)
 		return 0;
 	if ((rc = fsfix_mkdir(dirfd, name, uid, gid, mode, fdp)) < 0)
-		return fail(f, rc, "cannot create", path);
+		return fsplan_fail(f, rc, "cannot create", path);
 	return 0;
 }
 
@@ -80,7 +72,7 @@ usable_dir(struct fsplan *f, int fd, const char *path)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return fail(f, -errno, "cannot stat", path);
+		return fsplan_fail(f, -errno, "cannot stat", path);
 	if (S_ISDIR(st.st_mode))
 		return 1;
 	if (plan_add(f->plan, PLAN_UNSAFE,
@@ -101,7 +93,7 @@ make_path(struct fsplan *f, const struct layout_rule *r)
 	if (strlcpy(buf, r->pattern, sizeof(buf)) >= sizeof(buf))
 		return -ENAMETOOLONG;
 	if ((fd = fcntl(f->rootfd, F_DUPFD_CLOEXEC, 0)) < 0)
-		return fail(f, -errno, "cannot open", "/");
+		return fsplan_fail(f, -errno, "cannot open", "/");
 	for (name = strtok_r(buf, "/", &save); name != NULL;
 	     name = strtok_r(NULL, "/", &save)) {
 		if (strlcat(path, "/", sizeof(path)) >= sizeof(path) ||
@@ -119,7 +111,7 @@ make_path(struct fsplan *f, const struct layout_rule *r)
 		}
 		next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno != ENOENT) {
-			rc = fail(f, -errno, "cannot open", path);
+			rc = fsplan_fail(f, -errno, "cannot open", path);
 			break;
 		}
 		if (next >= 0 && (rc = usable_dir(f, next, path)) <= 0)
@@ -163,7 +155,7 @@ install_sample(struct fsplan *f, const struct layout_rule *r)
 		/* Present (the walk checks it) or a symlink (left alone). */
 		return rc == 0 || rc == -ELOOP
 		    ? 0
-		    : fail(f, rc, "cannot open", r->pattern);
+		    : fsplan_fail(f, rc, "cannot open", r->pattern);
 	}
 	if (strlcpy(dir, r->pattern, sizeof(dir)) >= sizeof(dir) ||
 	    (slash = strrchr(dir, '/')) == NULL)
@@ -179,14 +171,14 @@ install_sample(struct fsplan *f, const struct layout_rule *r)
 	rc = fsfix_read_file(f->datafd, r->sample, SAMPLE_MAX, &buf, &len);
 	if (rc < 0) {
 		snprintf(dir, sizeof(dir), "%s/%s", f->datadir, r->sample);
-		return fail(f, rc, "cannot read sample", dir);
+		return fsplan_fail(f, rc, "cannot read sample", dir);
 	}
 	if (f->apply &&
 	    (rc = walk_open(f->rootfd, dir[0] ? dir : "/", &fd, &st)) < 0)
-		fail(f, rc, "cannot open", dir);
+		fsplan_fail(f, rc, "cannot open", dir);
 	else if (f->apply &&
 	    (rc = fsfix_install(fd, slash + 1, buf, len, uid, gid, mode)) < 0)
-		fail(f, rc, "cannot install", r->pattern);
+		fsplan_fail(f, rc, "cannot install", r->pattern);
 	free(buf);
 	if (fd >= 0)
 		close(fd);

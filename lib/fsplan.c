@@ -20,10 +20,9 @@
 #include "mode.h"
 #include "walk.h"
 
-#define SAMPLE_MAX (1024 * 1024)
-
-static int
-fail(struct fsplan *f, int r, const char *what, const char *path)
+/* Record what failed for the caller's message; returns r. */
+int
+fsplan_fail(struct fsplan *f, int r, const char *what, const char *path)
 {
 	snprintf(
 	    f->err, sizeof(f->err), "%s '%s': %s", what, path, strerror(-r));
@@ -101,12 +100,12 @@ fsplan_rule_ids(struct fsplan *f, const struct layout_rule *r, uid_t cu,
 	if (want_uid(f, r->owner, cu, uid) < 0) {
 		snprintf(
 		    what, sizeof(what), "unknown owner '%s' for", r->owner);
-		return fail(f, -ENOENT, what, r->pattern);
+		return fsplan_fail(f, -ENOENT, what, r->pattern);
 	}
 	if (want_gid(f, r->group, cg, gid) < 0) {
 		snprintf(
 		    what, sizeof(what), "unknown group '%s' for", r->group);
-		return fail(f, -ENOENT, what, r->pattern);
+		return fsplan_fail(f, -ENOENT, what, r->pattern);
 	}
 	return 0;
 }
@@ -121,11 +120,13 @@ rule_acl(struct fsplan *f, const struct layout_rule *r, gid_t *gid,
 
 	if (strlcpy(name, r->default_acl, sizeof(name)) >= sizeof(name) ||
 	    (colon = strrchr(name, ':')) == NULL)
-		return fail(f, -EINVAL, "bad default-acl for", r->pattern);
+		return fsplan_fail(
+		    f, -EINVAL, "bad default-acl for", r->pattern);
 	*colon = '\0';
 	if (want_gid(f, name, 0, gid) < 0 ||
 	    aclfix_parse_perms(colon + 1, perms, &capx) < 0)
-		return fail(f, -EINVAL, "bad default-acl for", r->pattern);
+		return fsplan_fail(
+		    f, -EINVAL, "bad default-acl for", r->pattern);
 	*permtext = r->default_acl + (colon + 1 - name);
 	return 0;
 }
@@ -143,7 +144,8 @@ fix_acl(struct fsplan *f, const struct walk_entry *e,
 
 	if (r->noacl) {
 		if ((rc = aclfix_inspect(e->fd, &as)) < 0)
-			return fail(f, rc, "cannot read ACL of", e->path);
+			return fsplan_fail(
+			    f, rc, "cannot read ACL of", e->path);
 		if (as.supported && (as.access_extended || as.has_default)) {
 			rc = plan_add(f->plan, PLAN_ACTION, "acl", e->path,
 			    "extended", "none");
@@ -159,7 +161,7 @@ fix_acl(struct fsplan *f, const struct walk_entry *e,
 	if ((rc = rule_acl(f, r, &gid, &perms, &permtext)) < 0)
 		return rc;
 	if ((rc = aclfix_inspect_group(e->fd, gid, perms, &as)) < 0)
-		return fail(f, rc, "cannot read ACL of", e->path);
+		return fsplan_fail(f, rc, "cannot read ACL of", e->path);
 	if (!as.supported || as.default_group_ok)
 		return 0;
 	fsplan_owner_text(f, 0, gid, who, sizeof(who));
@@ -171,7 +173,7 @@ fix_acl(struct fsplan *f, const struct walk_entry *e,
 		return rc;
 	if (f->apply &&
 	    (rc = aclfix_set_default_group(e->fd, gid, perms, mode)) < 0)
-		return fail(f, rc, "cannot set default ACL on", e->path);
+		return fsplan_fail(f, rc, "cannot set default ACL on", e->path);
 	return 0;
 }
 
@@ -217,7 +219,7 @@ fix_object(
 	if (f->apply &&
 	    (want != cur || e->st.st_uid != uid || e->st.st_gid != gid) &&
 	    (rc = fsfix_owner_mode(e->fd, &e->st, uid, gid, want)) < 0)
-		return fail(f, rc, "cannot change", e->path);
+		return fsplan_fail(f, rc, "cannot change", e->path);
 	return fix_acl(f, e, r, want);
 }
 
@@ -291,6 +293,6 @@ fsplan_run(struct fsplan *f)
 	if ((r = fsplan_create(f)) < 0)
 		return r;
 	if ((r = walk_tree(f->rootfd, &ops)) < 0 && f->err[0] == '\0')
-		fail(f, r, "cannot walk", "/");
+		fsplan_fail(f, r, "cannot walk", "/");
 	return r;
 }

@@ -31,6 +31,7 @@ int fsplan_run(struct fsplan *f);
 
 /* Shared by fsplan.c and fscreate.c (one module in two files). */
 int fsplan_create(struct fsplan *f);
+int fsplan_fail(struct fsplan *f, int r, const char *what, const char *path);
 int fsplan_rule_ids(struct fsplan *f, const struct layout_rule *r, uid_t cu,
     gid_t cg, uid_t *uid, gid_t *gid);
 void fsplan_owner_text(
