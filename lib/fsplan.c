@@ -152,7 +152,7 @@ fix_acl(struct fsplan *f, const struct walk_entry *e,
 			if (rc < 0)
 				return rc;
 			if (f->apply && (rc = aclfix_strip(e->fd, mode)) < 0)
-				return fail(
+				return fsplan_fail(
 				    f, rc, "cannot strip ACL of", e->path);
 		}
 	}
