@@ -1,0 +1,150 @@
+/*
+ * relayd smtp child. Trust boundary: until privdrop_apply() returns this
+ * process is root with the master's capabilities, so it must not read or
+ * write a byte of the connection before then; afterwards it is the relay
+ * user with no capabilities and may talk to the (hostile) client.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/fsuid.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libutil.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "master_log.h"
+#include "master_table.h"
+#include "privdrop.h"
+#include "session.h"
+
+void
+child_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void *a = NULL;
+
+	if (ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (a == NULL || inet_ntop(ss->ss_family, a, buf, len) == NULL)
+		(void)strlcpy(buf, "unknown", len);
+}
+
+/* The master's handlers and mask must not survive into the child. */
+static int
+child_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct sigaction sa;
+	sigset_t none;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			return -1;
+	/* SIGPIPE stays ignored: a gone client is EPIPE, not a crash. */
+	(void)sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * The spool is the relay user's 0700 directory and the master kept no
+ * CAP_DAC_*: open it for chroot with the relay user's filesystem ids.
+ * privdrop_apply() then sets every id (the fs ones included) for good.
+ */
+static int
+child_fsids(const struct master *m)
+{
+	(void)setfsgid(m->gid);
+	(void)setfsuid(m->uid);
+	/* Both return the previous id; an invalid id reads the current. */
+	if ((uid_t)setfsuid((uid_t)-1) != m->uid ||
+	    (gid_t)setfsgid((gid_t)-1) != m->gid)
+		return -1;
+	return 0;
+}
+
+/* Everything of the master's but the connection, the spool and syslog. */
+static void
+child_close(struct master *m)
+{
+	listen_close_all(&m->ls);
+	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
+		log_warn("pidfile close");
+	m->pfh = NULL;
+	if (m->rootfd != -1)
+		(void)close(m->rootfd);
+	m->rootfd = -1;
+	master_table_free(m->children);
+	m->children = NULL;
+}
+
+static void
+child_fail(const struct master *m, int fd)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof(line),
+	    "421 4.3.0 %s Service not available\r\n", m->cfg.hostname);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)write(fd, line, (size_t)n);
+	_exit(1);
+}
+
+void
+child_run(struct master *m, int fd, const struct sockaddr_storage *peer,
+    socklen_t peerlen)
+{
+	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
+	struct session_env env;
+	char why[256], addr[INET6_ADDRSTRLEN];
+	int flags;
+
+	child_close(m);
+	if (child_signals() == -1) {
+		log_warn("child signals");
+		child_fail(m, fd);
+	}
+	if (m->cfg.chroot && child_fsids(m) == -1) {
+		log_warnx("setfsuid/setfsgid failed");
+		child_fail(m, fd);
+	}
+	if (m->cfg.chroot)
+		pd.chroot_dir = m->spooldir;
+	if (privdrop_apply(&pd, why, sizeof(why)) < 0) {
+		log_warnx("privilege drop failed: %s", why);
+		child_fail(m, fd);
+	}
+	/* The listener was non-blocking; the session chooses for itself. */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
+		log_warn("fcntl");
+		child_fail(m, fd);
+	}
+	child_addr(peer, addr, sizeof(addr));
+	setproctitle("server unknown [%s] greeting", addr);
+	memset(&env, 0, sizeof(env));
+	env.cfg = &m->cfg;
+	env.spoolfd = m->spoolfd;
+	env.peer = *peer;
+	env.peerlen = peerlen;
+	env.locallen = sizeof(env.local);
+	if (getsockname(fd, (struct sockaddr *)&env.local, &env.locallen) ==
+	    -1) {
+		log_warn("getsockname");
+		child_fail(m, fd);
+	}
+	_exit(session_run(fd, &env));
+}

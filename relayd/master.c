@@ -1,0 +1,365 @@
+/*
+ * relayd master event loop: one ppoll() over the listeners with TERM,
+ * INT, HUP and CHLD blocked outside it, so handlers only set flags and
+ * all work happens here. The master never reads from a connection: it
+ * counts, forks, or writes one fixed 421 line and closes.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <libutil.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "master.h"
+#include "master_log.h"
+#include "master_start.h"
+#include "master_table.h"
+
+#define GRACE_SECONDS 10 /* TERM: children may finish their session */
+#define KILL_SECONDS 5 /* then SIGTERM, and SIGKILL this much later */
+#define ACCEPT_PAUSE_MS 1000 /* after EMFILE and the like */
+#define ACCEPT_BURST 16 /* accepts per listener per wake-up */
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+
+struct loop {
+	sigset_t waitmask; /* the mask inside ppoll(): our signals open */
+	struct timespec pause_until; /* accepting paused before this */
+};
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	else if (got_term < 2)
+		got_term++;
+}
+
+static int
+master_signals(struct loop *lp)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
+	(void)sigemptyset(&block);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaddset(&block, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &block, &lp->waitmask) == -1)
+		return -1;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigdelset(&lp->waitmask, sigs[i]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_mask = block;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			return -1;
+	sa.sa_handler = SIG_IGN; /* a 421 to a gone client is EPIPE */
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static struct timespec
+now(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+/* Milliseconds from a to b, 0 if b is not later. */
+static long
+ms_until(struct timespec a, struct timespec b)
+{
+	long ms = (long)(b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000;
+
+	return ms > 0 ? ms : 0;
+}
+
+static void
+master_title(struct master *m)
+{
+	char addrs[CONFIG_LISTEN_MAX * 66];
+
+	if (listen_describe(&m->ls, addrs, sizeof(addrs)) < 0)
+		(void)strlcpy(addrs, "(many addresses)", sizeof(addrs));
+	setproctitle("accepting connections on %s", addrs);
+}
+
+static void
+master_reap(struct master *m)
+{
+	char desc[64];
+	pid_t pid;
+	int status;
+
+	got_chld = 0;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (!master_table_remove(m->children, pid))
+			continue;
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
+			(void)snprintf(
+			    desc, sizeof(desc), "signal %d", WTERMSIG(status));
+			log_warnx("child %ld killed by %s", (long)pid, desc);
+		}
+	}
+	if (pid == -1 && errno != ECHILD)
+		log_warn("waitpid");
+}
+
+/* Best effort on a non-blocking socket: the master never waits for it. */
+static void
+master_refuse(
+    const struct master *m, int fd, const char *code, const char *text)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(
+	    line, sizeof(line), "%s %s %s\r\n", code, m->cfg.hostname, text);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)close(fd);
+}
+
+static int
+master_over_limit(const struct master *m, const struct sockaddr_storage *peer)
+{
+	char addr[INET6_ADDRSTRLEN];
+	size_t n;
+
+	child_addr(peer, addr, sizeof(addr));
+	if ((n = master_table_count(m->children)) >= m->cfg.max_children) {
+		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
+		return 1;
+	}
+	if ((n = master_table_count_peer(m->children, peer)) >=
+	    m->cfg.max_per_ip) {
+		log_warnx(
+		    "refused %s: %zu sessions from it (max_per_ip)", addr, n);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
+    socklen_t peerlen)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		master_refuse(m, fd, "421 4.3.0", "Service not available");
+		return;
+	}
+	if (pid == 0)
+		child_run(m, fd, peer, peerlen);
+	(void)close(fd);
+	if (master_table_add(m->children, pid, peer) < 0) {
+		/* An uncounted child would slip past max_children. */
+		log_warnx("out of memory: killing child %ld", (long)pid);
+		(void)kill(pid, SIGKILL);
+	}
+}
+
+/* 1: accept more from this listener, 0: stop for now. */
+static int
+master_accept(struct master *m, struct loop *lp, int lfd)
+{
+	struct sockaddr_storage peer;
+	socklen_t peerlen = sizeof(peer);
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		if (errno == ECONNABORTED)
+			return 1;
+		log_warn("accept");
+		/* EMFILE, ENFILE, ENOBUFS: do not spin on a full backlog. */
+		lp->pause_until = now();
+		lp->pause_until.tv_sec += ACCEPT_PAUSE_MS / 1000;
+		return 0;
+	}
+	if (master_over_limit(m, &peer))
+		master_refuse(m, fd, "421 4.7.0",
+		    "Too many connections, try again later");
+	else
+		master_fork(m, fd, &peer, peerlen);
+	return 1;
+}
+
+/* Keys bound at start-up (spool fd, account, pidfile lock). */
+static void
+keep_startup_keys(const struct config *old, struct config *next)
+{
+	if (strcmp(old->spool, next->spool) != 0)
+		log_warnx("reload: 'spool' needs a restart; keeping '%s'",
+		    old->spool);
+	if (strcmp(old->run_as, next->run_as) != 0)
+		log_warnx("reload: 'run_as' needs a restart; keeping '%s'",
+		    old->run_as);
+	if (strcmp(old->pidfile, next->pidfile) != 0)
+		log_warnx("reload: 'pidfile' needs a restart; keeping '%s'",
+		    old->pidfile);
+	memcpy(next->spool, old->spool, sizeof(next->spool));
+	memcpy(next->run_as, old->run_as, sizeof(next->run_as));
+	memcpy(next->pidfile, old->pidfile, sizeof(next->pidfile));
+}
+
+static void
+master_reload(struct master *m)
+{
+	struct config next;
+	struct config_error ce;
+	char why[512];
+
+	got_hup = 0;
+	config_defaults(&next);
+	memset(&ce, 0, sizeof(ce));
+	if (config_load(m->rootfd, m->cfgpath, &next, &ce) < 0) {
+		master_config_error(&ce, why, sizeof(why));
+		log_warnx(
+		    "reload failed: %s; keeping the old configuration", why);
+		return;
+	}
+	keep_startup_keys(&m->cfg, &next);
+	if (listen_update(&m->ls, &next, why, sizeof(why)) < 0) {
+		log_warnx(
+		    "reload failed: %s; keeping the old configuration", why);
+		return;
+	}
+	m->cfg = next;
+	master_title(m);
+	log_info("configuration reloaded");
+}
+
+static nfds_t
+master_pollfds(
+    struct master *m, struct loop *lp, struct pollfd *pfd, int *timeout)
+{
+	struct timespec t = now();
+	nfds_t i;
+
+	*timeout = -1;
+	if (ms_until(t, lp->pause_until) > 0) {
+		*timeout = (int)ms_until(t, lp->pause_until);
+		return 0;
+	}
+	for (i = 0; i < m->ls.n; i++) {
+		pfd[i].fd = m->ls.l[i].fd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	return i;
+}
+
+static int
+master_wait(struct loop *lp, struct pollfd *pfd, nfds_t n, int timeout)
+{
+	struct timespec ts, *tsp = NULL;
+	int rv;
+
+	if (timeout >= 0) {
+		ts.tv_sec = timeout / 1000;
+		ts.tv_nsec = (long)(timeout % 1000) * 1000000;
+		tsp = &ts;
+	}
+	rv = ppoll(pfd, n, tsp, &lp->waitmask);
+	if (rv == -1 && errno != EINTR) {
+		log_warn("ppoll");
+		return -1;
+	}
+	return rv;
+}
+
+/* TERM/INT: stop accepting, let sessions finish, then end them. */
+static int
+master_shutdown(struct master *m, struct loop *lp)
+{
+	struct timespec start = now(), t;
+	long waited;
+	int sent = 0;
+
+	listen_close_all(&m->ls);
+	if (m->pfh != NULL && pidfile_remove(m->pfh) == -1)
+		log_warn("cannot remove pidfile '%s'", m->pidpath);
+	m->pfh = NULL;
+	log_info("stopping: %zu sessions to finish",
+	    master_table_count(m->children));
+	for (;;) {
+		master_reap(m);
+		if (master_table_count(m->children) == 0)
+			break;
+		t = now();
+		waited = ms_until(start, t);
+		if (sent == 0 &&
+		    (waited >= GRACE_SECONDS * 1000 || got_term > 1)) {
+			(void)master_table_signal(m->children, SIGTERM);
+			start = t;
+			sent = 1;
+			continue;
+		}
+		if (sent == 1 && waited >= KILL_SECONDS * 1000) {
+			log_warnx("killing %zu sessions",
+			    master_table_count(m->children));
+			(void)master_table_signal(m->children, SIGKILL);
+			sent = 2;
+		}
+		(void)master_wait(lp, NULL, 0, 200);
+	}
+	log_info("stopped");
+	return 0;
+}
+
+int
+master_run(struct master *m)
+{
+	struct pollfd pfd[CONFIG_LISTEN_MAX];
+	struct loop lp;
+	nfds_t i, n;
+	int timeout, k;
+
+	memset(&lp, 0, sizeof(lp));
+	if (master_signals(&lp) == -1) {
+		log_warn("signals");
+		return 1;
+	}
+	master_title(m);
+	log_info("accepting connections (pid %ld)", (long)getpid());
+	while (!got_term) {
+		if (got_chld)
+			master_reap(m);
+		if (got_hup)
+			master_reload(m);
+		n = master_pollfds(m, &lp, pfd, &timeout);
+		if (master_wait(&lp, pfd, n, timeout) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if ((pfd[i].revents & (POLLIN | POLLERR)) == 0)
+				continue;
+			for (k = 0; k < ACCEPT_BURST; k++)
+				if (!master_accept(m, &lp, pfd[i].fd))
+					break;
+		}
+	}
+	return master_shutdown(m, &lp);
+}

@@ -1,0 +1,39 @@
+/*
+ * relayd master: the root process that owns the listeners, forks one
+ * child per connection and never reads a byte from a client.
+ */
+#ifndef RELAYD_MASTER_H
+#define RELAYD_MASTER_H
+
+#include <sys/types.h>
+#include <limits.h>
+
+#include "config.h"
+#include "listen.h"
+
+struct pidfh;
+struct master_table;
+
+struct master {
+	const char *root; /* "/" or --root DIR */
+	int rootfd; /* O_PATH directory fd of root */
+	char cfgpath[PATH_MAX]; /* -c FILE, taken under root */
+	struct config cfg;
+	uid_t uid; /* run_as, from ROOT/etc/passwd */
+	gid_t gid;
+	int spoolfd; /* O_RDONLY|O_DIRECTORY, checked like ckdir() */
+	char spooldir[PATH_MAX]; /* ROOT + cfg.spool, for chroot */
+	char pidpath[PATH_MAX]; /* ROOT + cfg.pidfile */
+	struct pidfh *pfh;
+	struct listen_set ls;
+	struct master_table *children;
+};
+
+/*
+ * The event loop: accept, fork, reap, reload on HUP, stop on TERM/INT.
+ * Expects listeners bound, the pidfile written and capabilities dropped.
+ * Returns the exit status (0 after a graceful stop).
+ */
+int master_run(struct master *m);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * relayd start-up steps run as full root before the master drops its
+ * capabilities: account lookup, spool check (OpenSMTPD ckdir()), pidfile
+ * path, and the capability drop itself. Each returns 0 or -errno with a
+ * one-line reason in err; main decides the exit status.
+ */
+#ifndef RELAYD_MASTER_START_H
+#define RELAYD_MASTER_START_H
+
+#include <stddef.h>
+
+#include "master.h"
+
+/* Path p (absolute) under m->root into out; -ENAMETOOLONG on overflow. */
+int master_path(const struct master *m, const char *p, char *out, size_t len);
+
+/* cfg.run_as in ROOT/etc/passwd into m->uid/gid (never getpwnam). */
+int master_account(struct master *m, char *err, size_t errlen);
+
+/*
+ * Open cfg.spool under the root without following symlinks; refuse it
+ * unless it is a directory owned by run_as with mode 0700 holding tmp/
+ * and queue/ directories. Sets m->spoolfd and m->spooldir.
+ */
+int master_spool(struct master *m, char *err, size_t errlen);
+
+/*
+ * Empty the bounding and ambient sets, then keep exactly
+ * CAP_NET_BIND_SERVICE, CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT and
+ * CAP_KILL permitted and effective (inheritable empty). uid stays 0.
+ */
+int master_caps(char *err, size_t errlen);
+
+/* "FILE:LINE: KEY: MSG" (line and key left out when absent). */
+void master_config_error(const struct config_error *e, char *buf, size_t len);
+
+#endif
