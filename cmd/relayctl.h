@@ -17,6 +17,12 @@ struct cmd {
 };
 
 int cmd_setup(int argc, char **argv);
+/* daemon.c: relayd start/stop with LSB exit codes. */
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_unbuilt(int argc, char **argv);
 const struct cmd *cmd_find(const char *name);
 void cmd_usage(FILE *fp, const struct cmd *c);
