@@ -1,0 +1,635 @@
+"""Shared helpers for the relayd end-to-end tests (test_relayd_*.py).
+
+A Relay is one throw-away installation: a Debian fixture root (conftest's
+make_root), `relayctl setup --root ROOT`, our own ROOT/etc/mail/relayd.conf
+(root:<relay group> 0640, listen on a free high port) and a relayd started
+either with `relayctl start` (daemon) or as `relayd -f` (foreground, stderr
+captured).  The `relay` fixture stops every daemon it started, kills what is
+left of their process groups and removes the root, even when a test fails.
+
+Also: a raw SMTP client that reads replies line by line, a strict reader of
+the queue file format of relayd-queue(5), /proc readers (children of the
+master, status fields, titles) and `userns-exec`, a launcher that runs a
+command in a new user namespace whose setgroups(2) is denied.
+
+    /usr/bin/python3 relayd_harness.py userns-exec ARGV...
+"""
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conftest  # noqa: E402
+
+HOSTNAME = "relay.test"
+SPOOL = "var/spool/mqueue"
+CONF = "etc/mail/relayd.conf"
+PIDFILE = "run/relayd.pid"
+QUEUE_ID_RE = re.compile(r"^[0-9A-Z]{12,32}$")
+QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]{12,32})$")
+# KILL, SETGID, SETUID, NET_BIND_SERVICE, SYS_CHROOT
+MASTER_CAPS = "00000000000404e0"
+NO_CAPS = "0000000000000000"
+
+
+# ------------------------------------------------------------ binaries
+
+def relayd_path():
+    d = os.environ.get("RELAY_BUILD_DIR")
+    if not d:
+        pytest.fail("RELAY_BUILD_DIR is not set: run the tests through "
+                    "ctest (tests/run)")
+    path = os.path.join(d, "relayd")
+    if not os.access(path, os.X_OK):
+        pytest.fail("%s is not an executable: relayd is not built" % path)
+    return path
+
+
+def peers_dir():
+    """Where tests/peers/get-postfix-tools put smtp-source (as test_cli)."""
+    d = os.environ.get("RELAY_PEERS_DIR")
+    if not d:
+        src = os.environ.get("RELAY_SOURCE_DIR") or os.path.dirname(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        d = os.path.join(src, "build", "peers")
+    return d
+
+
+def peer(name):
+    d = peers_dir()
+    path = os.path.join(d, "usr/sbin", name)
+    if not os.access(path, os.X_OK):
+        pytest.fail("%s missing: run tests/peers/get-postfix-tools "
+                    "(tests/run does)" % path)
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(d, "usr/lib/postfix"))
+    return path, env
+
+
+def free_port():
+    """A free high TCP port on 127.0.0.1 (never 2024)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port != 2024:
+            return port
+
+
+# ------------------------------------------------------------ /proc
+
+def proc_stat(pid):
+    """(ppid, pgrp) of pid, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = data[data.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[2])
+
+
+def all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def children_of(ppid):
+    kids = []
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st is not None and st[0] == ppid:
+            kids.append(pid)
+    return sorted(kids)
+
+
+def descendants_of(pid):
+    out, todo = [], [pid]
+    while todo:
+        kids = children_of(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def proc_status(pid):
+    """/proc/PID/status as {key: value string}."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def proc_title(pid):
+    """The process title (setproctitle rewrites argv): NULs and padding
+    folded, trailing blanks dropped."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        raw = f.read()
+    return raw.replace(b"\0", b" ").decode(errors="replace").rstrip()
+
+
+def alive(pid):
+    st = proc_stat(pid)
+    if st is None:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def listening(port, pid=None, addr="127.0.0.1"):
+    """True if addr:port is in LISTEN state in pid's network namespace
+    (ours if pid is None).  Looks at /proc, so it opens no session."""
+    want = "%s:%04X" % ("".join("%02X" % int(b) for b in
+                                reversed(addr.split("."))), port)
+    path = "/proc/%s/net/tcp" % (pid if pid else "self")
+    try:
+        with open(path) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":
+                    return True
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
+
+
+def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(step)
+
+
+# ------------------------------------------------------------ queue files
+
+def parse_queue_file(data):
+    """Parse relayd-queue(5) bytes strictly; returns a dict with id,
+    arrival, client, helo, sender, sender_params, rcpts [(path, state,
+    params)], attempts, next_try, size, message (bytes)."""
+    head, sep, message = data.partition(b"\n\n")
+    assert sep, "no empty line after the envelope: %r" % data[:500]
+    lines = head.decode("ascii").split("\n")
+    assert lines[0] == "relayd-queue 1", lines
+    q = {"rcpts": []}
+    i = 1
+
+    def field(name):
+        nonlocal i
+        assert i < len(lines), "envelope ends before %r: %r" % (name, lines)
+        key, _, val = lines[i].partition(" ")
+        assert key == name, "line %d: expected %r, got %r" % (
+            i + 1, name, lines[i])
+        i += 1
+        return val
+
+    q["id"] = field("id")
+    assert QUEUE_ID_RE.match(q["id"]), q["id"]
+    q["arrival"] = int(field("arrival"))
+    q["client"], q["helo"] = field("client").split(" ")
+    sender = field("sender").split(" ")
+    q["sender"], q["sender_params"] = sender[0], sender[1:]
+    while i < len(lines) and lines[i].startswith("rcpt "):
+        parts = field("rcpt").split(" ")
+        assert len(parts) >= 2, parts
+        q["rcpts"].append((parts[0], parts[1], parts[2:]))
+    assert q["rcpts"], "no rcpt line: %r" % lines
+    q["attempts"] = int(field("attempts"))
+    q["next_try"] = int(field("next-try"))
+    q["size"] = int(field("size"))
+    assert i == len(lines), "unexpected envelope lines: %r" % lines[i:]
+    assert q["size"] == len(message), (
+        "size %d but %d message octets follow" % (q["size"], len(message)))
+    q["message"] = message
+    return q
+
+
+def split_received(message):
+    """(our Received: field unfolded, the rest of the message)."""
+    assert message.startswith(b"Received: "), message[:200]
+    lines = message.split(b"\r\n")
+    n = 1
+    while n < len(lines) and lines[n][:1] in (b" ", b"\t"):
+        n += 1
+    field = b" ".join(x.strip() for x in lines[:n]).decode()
+    rest = b"\r\n".join(lines[n:])
+    return field, rest
+
+
+# ------------------------------------------------------------ SMTP client
+
+class Client:
+    """A raw SMTP client: bytes in, reply lines out, nothing hidden."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.timeout = timeout
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        """One reply line without CRLF, or None at EOF (or reset)."""
+        while b"\r\n" not in self.buf:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                if self.buf:
+                    raise AssertionError("partial line before EOF: %r"
+                                         % self.buf)
+                return None
+            self.buf += chunk
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        return ln.decode("utf-8", errors="replace")
+
+    def reply(self):
+        """(code, [lines]) of one (multi-line) reply; (None, []) at EOF."""
+        lines = []
+        while True:
+            ln = self.line()
+            if ln is None:
+                assert not lines, "EOF inside a reply: %r" % lines
+                return None, []
+            assert re.match(r"^\d{3}[ -]", ln) or re.match(r"^\d{3}$", ln), \
+                "not a reply line: %r" % ln
+            lines.append(ln)
+            if len(ln) == 3 or ln[3] == " ":
+                return int(ln[:3]), lines
+
+    def expect(self, code, pattern=None):
+        c, lines = self.reply()
+        assert c == code, "expected %d, got %r" % (code, lines)
+        if pattern is not None:
+            assert re.search(pattern, lines[-1]), (pattern, lines)
+        return lines
+
+    def greet(self):
+        return self.expect(220, r"^220 %s ESMTP relayd$" % re.escape(
+            HOSTNAME))
+
+    def ehlo(self, name="client.test"):
+        self.send("EHLO %s\r\n" % name)
+        return self.expect(250)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def eof(self, timeout=5.0):
+        """True if the server closes (no more data) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            ln = self.line()
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(self.timeout)
+        assert ln is None, "expected EOF, got %r" % ln
+        return True
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------ the relay
+
+def passwd_ids(root, name="sendmail"):
+    with open(os.path.join(root, "etc/passwd")) as f:
+        for line in f:
+            p = line.rstrip("\n").split(":")
+            if p[0] == name:
+                return int(p[2]), int(p[3])
+    raise AssertionError("no %s account in %s/etc/passwd" % (name, root))
+
+
+class Relay:
+    def __init__(self, root):
+        self.root = root
+        self.port = free_port()
+        self.uid, self.gid = passwd_ids(root)
+        self.procs = []       # Popen objects we started
+        self.masters = set()  # master pids ever seen
+        self.logdir = tempfile.mkdtemp(prefix="relayd-e2e-log-")
+        self.stderr_path = None
+        self.proc = None
+        self.conf_lines = []
+
+    # -- configuration
+    def conf_text(self, listen=None, **kv):
+        settings = {
+            "hostname": HOSTNAME,
+            "listen": listen or "127.0.0.1:%d" % self.port,
+            "run_as": "sendmail",
+            "spool": "/" + SPOOL,
+            "pidfile": "/" + PIDFILE,
+            "timeout_command": "20s",
+            "timeout_data_block": "20s",
+        }
+        settings.update({k: str(v) for k, v in kv.items()})
+        return "[relayd]\n" + "".join("%s = %s\n" % (k, v)
+                                      for k, v in settings.items())
+
+    def configure(self, text=None, **kv):
+        """Write ROOT/etc/mail/relayd.conf (root:relay group 0640)."""
+        if text is None:
+            text = self.conf_text(**kv)
+        self.conf_lines = text.split("\n")
+        path = os.path.join(self.root, CONF)
+        tmp = path + ".e2e"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                     os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, text.encode())
+            os.fchown(fd, 0, self.gid)
+            os.fchmod(fd, 0o640)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+        os.makedirs(os.path.join(self.root, "run"), mode=0o755, exist_ok=True)
+
+    # -- processes
+    def spawn(self, argv, **kw):
+        """Popen in a new session (its own process group), tracked."""
+        self.stderr_path = os.path.join(self.logdir, "stderr.%d"
+                                        % len(self.procs))
+        err = open(self.stderr_path, "wb")
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                 stdout=err, stderr=err,
+                                 start_new_session=True,
+                                 env=conftest.relay_env(), **kw)
+        finally:
+            err.close()
+        self.procs.append(p)
+        return p
+
+    def start_fg(self, wait=True, argv_prefix=(), extra=()):
+        """relayd -f --root ROOT; returns the Popen.  With wait, returns
+        only once the listener is up (seen in /proc, no connection)."""
+        p = self.spawn(list(argv_prefix) + [relayd_path(), "-f", "--root",
+                                            self.root] + list(extra))
+        self.proc = p
+        if wait:
+            self.wait_listening(p)
+        return p
+
+    def wait_listening(self, p, pid=None, timeout=10.0):
+        def up():
+            if p.poll() is not None:
+                raise AssertionError("relayd exited with %r; stderr:\n%s"
+                                     % (p.returncode, self.stderr()))
+            return listening(self.port, pid or p.pid)
+        wait_for(up, timeout, what="relayd to listen on %d" % self.port)
+        self.masters.add(pid or p.pid)
+
+    def stderr(self):
+        if not self.stderr_path:
+            return ""
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def relayctl(self, *args, timeout=60):
+        return conftest.run_relayctl(*args, "--root", self.root,
+                                     timeout=timeout)
+
+    def pidfile_pid(self):
+        try:
+            with open(os.path.join(self.root, PIDFILE)) as f:
+                return int(f.read().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return None
+
+    def master_pid(self):
+        if self.proc is not None and self.proc.poll() is None:
+            return self.proc.pid
+        return self.pidfile_pid()
+
+    def children(self, master=None):
+        return children_of(master or self.master_pid())
+
+    def kill9_group(self, p=None):
+        """SIGKILL relayd's whole process group (master and children)."""
+        p = p or self.proc
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        wait_for(lambda: not any(proc_stat(pid) and proc_stat(pid)[1] ==
+                                 p.pid for pid in all_pids()),
+                 5, what="process group %d to die" % p.pid)
+
+    def stop(self):
+        """SIGTERM every master we know, then SIGKILL what is left of
+        their process groups and of our Popen sessions."""
+        pids = set(self.masters)
+        pf = self.pidfile_pid()
+        if pf:
+            pids.add(pf)
+        for p in self.procs:
+            if p.poll() is None:
+                pids.add(p.pid)
+        groups, ours = set(), os.getpgid(0)
+        for pid in pids:
+            st = proc_stat(pid)
+            if st is None:
+                continue
+            try:
+                tt = proc_title(pid)
+            except OSError:
+                continue
+            if "relayd" not in tt and pid not in {p.pid for p in self.procs}:
+                continue  # a recycled pid: not ours
+            for d in descendants_of(pid):
+                dst = proc_stat(d)
+                if dst and dst[1] != ours:
+                    groups.add(dst[1])
+            if st[1] != ours:
+                groups.add(st[1])
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + 3
+        while time.monotonic() < end and any(alive(x) for x in pids):
+            time.sleep(0.05)
+        for p in self.procs:
+            if p.poll() is None:
+                groups.add(p.pid)
+        for g in groups:
+            if g == ours or g <= 1:
+                continue
+            try:
+                os.killpg(g, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    # -- the spool
+    def spool(self, *parts):
+        return os.path.join(self.root, SPOOL, *parts)
+
+    def queue_ids(self):
+        return sorted(os.listdir(self.spool("queue")))
+
+    def tmp_files(self):
+        return sorted(os.listdir(self.spool("tmp")))
+
+    def read_queue(self, qid):
+        path = self.spool("queue", qid)
+        st = os.lstat(path)
+        with open(path, "rb") as f:
+            q = parse_queue_file(f.read())
+        q["st"] = st
+        assert q["id"] == qid, (q["id"], qid)
+        return q
+
+    def client(self, greet=True, ehlo="client.test"):
+        c = Client(self.port)
+        self.clients.append(c)
+        if greet:
+            c.greet()
+        if ehlo:
+            c.ehlo(ehlo)
+        return c
+
+
+@pytest.fixture
+def relay(make_root):
+    """A set-up root with a Relay for it; relayd stopped and the root
+    removed afterwards (make_root's finalizer runs after ours)."""
+    root = make_root("debian")
+    r = conftest.run_relayctl("setup", "--root", root)
+    assert r.rc == 0, r
+    rl = Relay(root)
+    rl.clients = []
+    rl.configure()
+    try:
+        yield rl
+    finally:
+        for c in rl.clients:
+            c.close()
+        rl.stop()
+        shutil.rmtree(rl.logdir, ignore_errors=True)
+
+
+def send_message(c, sender, rcpts, body, expect_queued=True):
+    """MAIL/RCPT/DATA on an open session; returns the queue id (or the
+    final reply lines if not expect_queued).  body: bytes, CRLF lines,
+    sent with dot-stuffing and the end marker."""
+    c.send("MAIL FROM:<%s>\r\n" % sender)
+    c.expect(250)
+    for r in rcpts:
+        c.send("RCPT TO:<%s>\r\n" % r)
+        c.expect(250)
+    c.send("DATA\r\n")
+    c.expect(354)
+    c.send(dot_stuff(body) + b".\r\n")
+    code, lines = c.reply()
+    if not expect_queued:
+        return code, lines
+    assert code == 250, lines
+    m = QUEUED_RE.match(lines[-1])
+    assert m, lines
+    return m.group(1)
+
+
+def dot_stuff(body):
+    out = []
+    for ln in body.split(b"\r\n"):
+        out.append(b"." + ln if ln.startswith(b".") else ln)
+    data = b"\r\n".join(out)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data
+
+
+# ------------------------------------------------------------ user namespace
+
+CLONE_NEWUSER = 0x10000000
+
+
+def userns_exec(argv):
+    """Run argv in a new user namespace that maps ids 0..65535 to
+    themselves and denies setgroups(2): the program is root with every
+    capability there, but no process in it may ever call setgroups."""
+    r, w = os.pipe()
+    r2, w2 = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.close(w2)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWUSER) != 0:
+            os.write(2, b"unshare: %s\n" % os.strerror(
+                ctypes.get_errno()).encode())
+            os._exit(1)
+        os.write(w, b"u")
+        os.close(w)
+        if os.read(r2, 1) != b"g":
+            os._exit(1)
+        os.close(r2)
+        os.execvp(argv[0], argv)
+    os.close(w)
+    os.close(r2)
+    if os.read(r, 1) != b"u":
+        os.waitpid(pid, 0)
+        return 1
+    with open("/proc/%d/setgroups" % pid, "w") as f:
+        f.write("deny")
+    with open("/proc/%d/uid_map" % pid, "w") as f:
+        f.write("0 0 65536\n")
+    with open("/proc/%d/gid_map" % pid, "w") as f:
+        f.write("0 0 65536\n")
+    os.write(w2, b"g")
+    os.close(w2)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda s, f: os.kill(pid, s))
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    return os.waitstatus_to_exitcode(status)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "userns-exec":
+        return userns_exec(argv[2:])
+    sys.stderr.write("usage: relayd_harness.py userns-exec ARGV...\n")
+    return 64
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
+
