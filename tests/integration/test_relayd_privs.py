@@ -1,0 +1,149 @@
+"""relayd end to end: what the processes really hold.  The master keeps
+uid 0 and five capabilities; every smtp child is the relay account with
+no capability, no supplementary group and no_new_privs, read from
+/proc/PID/status while real sessions are open; the drop also holds on the
+real port 25; a drop that cannot complete gives 421 and no session."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from relayd_harness import (HOSTNAME, MASTER_CAPS, NO_CAPS,  # noqa: F401
+                            QUEUED_RE, Client, children_of, listening,
+                            proc_status, proc_title, relay, relayd_path,
+                            wait_for)
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "relayd_harness.py")
+CAPS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+
+
+def assert_dropped(st, uid, gid):
+    """One smtp child's /proc status: the relay account, nothing more."""
+    ids = "\t".join([str(uid)] * 4)
+    assert st["Uid"] == ids, st["Uid"]
+    assert st["Gid"] == "\t".join([str(gid)] * 4), st["Gid"]
+    assert st["Groups"] == "", st["Groups"]
+    for cap in CAPS:
+        assert st[cap] == NO_CAPS, (cap, st[cap])
+    assert st["NoNewPrivs"] == "1", st["NoNewPrivs"]
+
+
+def test_twenty_sessions_children_dropped_master_capped(relay):
+    relay.configure(max_per_ip=30)
+    p = relay.start_fg()
+    master = p.pid
+    clients = [relay.client(greet=False, ehlo=None) for _ in range(20)]
+    for i, c in enumerate(clients):
+        c.greet()
+        c.ehlo("e2e%d.test" % i)
+    kids = children_of(master)
+    assert len(kids) == 20, kids
+    titles = set()
+    for pid in kids:
+        assert_dropped(proc_status(pid), relay.uid, relay.gid)
+        t = proc_title(pid)
+        m = re.match(r"^relayd: server (e2e\d+\.test) \[127\.0\.0\.1\] "
+                     r"cmd read$", t)
+        assert m, t
+        titles.add(m.group(1))
+    assert titles == {"e2e%d.test" % i for i in range(20)}
+    st = proc_status(master)
+    assert st["Uid"] == "0\t0\t0\t0", st["Uid"]
+    assert st["CapPrm"] == MASTER_CAPS, st["CapPrm"]
+    assert st["CapEff"] == MASTER_CAPS, st["CapEff"]
+    assert st["CapBnd"] == NO_CAPS, st["CapBnd"]  # emptied at start
+    assert st["CapAmb"] == NO_CAPS, st["CapAmb"]
+    assert proc_title(master) == \
+        "relayd: accepting connections on 127.0.0.1:%d" % relay.port
+    for c in clients:
+        assert c.cmd("QUIT")[0] == 221
+        assert c.eof()
+    wait_for(lambda: children_of(master) == [], 5, what="children to exit")
+
+
+# Runs inside the network namespace: one session on port 25, the status
+# of the child serving it read while the session is open.
+PORT25_CLIENT = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from relayd_harness import Client, children_of, proc_status, proc_title
+master = int(sys.argv[2])
+c = Client(25)
+out = {"greeting": c.greet()}
+out["ehlo"] = c.ehlo("ns.test")
+kids = children_of(master)
+out["kids"] = kids
+out["status"] = [proc_status(k) for k in kids]
+out["titles"] = [proc_title(k) for k in kids]
+c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")
+out["replies"] = [c.reply()[1], c.reply()[1], c.reply()[1]]
+c.send("Subject: port 25\r\n\r\nhello\r\n.\r\n")
+out["replies"].append(c.reply()[1])
+out["replies"].append(c.cmd("QUIT")[1])
+print(json.dumps(out))
+"""
+
+
+def test_port_25_in_a_network_namespace(relay):
+    relay.port = 25  # a private network namespace: nobody else's port 25
+    relay.configure()
+    p = relay.start_fg(wait=False, argv_prefix=[
+        "unshare", "-n", "sh", "-c",
+        'ip link set lo up && exec "$0" "$@"'])
+    # unshare and sh exec: p.pid is relayd, in the new namespace
+    relay.wait_listening(p)
+    assert os.readlink("/proc/self/ns/net") != \
+        os.readlink("/proc/%d/ns/net" % p.pid)
+    cp = subprocess.run(
+        ["nsenter", "--net=/proc/%d/ns/net" % p.pid, sys.executable, "-c",
+         PORT25_CLIENT, os.path.dirname(HARNESS), str(p.pid)],
+        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 0, (cp.stdout, cp.stderr, relay.stderr())
+    out = json.loads(cp.stdout)
+    assert len(out["kids"]) == 1, out
+    assert_dropped(out["status"][0], relay.uid, relay.gid)
+    assert out["titles"][0] == \
+        "relayd: server ns.test [127.0.0.1] cmd read", out["titles"]
+    r = out["replies"]
+    assert r[0][-1].startswith("250 2.1.0") and \
+        r[1][-1].startswith("250 2.1.5") and r[2][-1].startswith("354"), r
+    m = QUEUED_RE.match(r[3][-1])
+    assert m, r
+    assert r[4][-1].startswith("221"), r
+    assert relay.queue_ids() == [m.group(1)]
+    st = proc_status(p.pid)
+    assert st["Uid"] == "0\t0\t0\t0"
+    assert st["CapEff"] == MASTER_CAPS, st["CapEff"]
+    assert proc_title(p.pid) == \
+        "relayd: accepting connections on 127.0.0.1:25"
+
+
+def test_drop_that_cannot_complete_gives_421_and_no_session(relay):
+    # In a user namespace whose setgroups is denied the master starts
+    # (it is root there), but no child can setgroups(0, NULL): the drop
+    # fails before a byte of SMTP.
+    p = relay.spawn([sys.executable, HARNESS, "userns-exec", relayd_path(),
+                     "-f", "--root", relay.root])
+    relay.proc = p
+    relay.wait_listening(p)
+    master = wait_for(lambda: children_of(p.pid), 5,
+                      what="relayd under userns-exec")[0]
+    relay.masters.add(master)
+    assert open("/proc/%d/setgroups" % master).read().strip() == "deny"
+    c = Client(relay.port)
+    relay.clients.append(c)
+    first = c.line()
+    assert first == "421 4.3.0 %s Service not available" % HOSTNAME, first
+    assert c.eof()
+    wait_for(lambda: children_of(master) == [], 5, what="the child to exit")
+    assert relay.queue_ids() == []
+    assert relay.tmp_files() == []
+    assert "setgroups" in relay.stderr(), relay.stderr()
+    # the master itself is unharmed and keeps refusing the same way
+    c2 = Client(relay.port)
+    relay.clients.append(c2)
+    assert c2.line() == first
+    assert c2.eof()
