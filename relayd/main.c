@@ -30,8 +30,7 @@
 static int status_fd = -1; /* daemon side of the start-up status pipe */
 static struct pidfh *start_pfh; /* removed if start-up fails late */
 
-static void
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	(void)fprintf(stderr, "usage: relayd [-f] [-c FILE] [--root DIR]\n");
 	exit(EX_USAGE);
@@ -66,7 +65,8 @@ parse_args(int argc, char **argv, struct master *m, int *fg)
 	const char *cfg = DEFAULT_CONFIG;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "fc:", longopts, NULL)) != -1) {
+	opterr = 0; /* our own message, without argv[0]'s path */
+	while ((ch = getopt_long(argc, argv, ":fc:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			*fg = 1;
@@ -77,7 +77,14 @@ parse_args(int argc, char **argv, struct master *m, int *fg)
 		case 'r':
 			m->root = optarg;
 			break;
+		case ':':
+			(void)fprintf(stderr,
+			    "relayd: option '%s' needs an argument\n",
+			    argv[optind - 1]);
+			usage();
 		default:
+			(void)fprintf(stderr, "relayd: unknown option '%s'\n",
+			    argv[optind - 1]);
 			usage();
 		}
 	}
@@ -190,7 +197,7 @@ main(int argc, char **argv, char **envp)
 {
 	struct master m = { .root = "/", .rootfd = -1, .spoolfd = -1 };
 	char why[256];
-	int fg = 0;
+	int fg = 0, rv;
 
 	setproctitle_init(argc, argv, envp);
 	parse_args(argc, argv, &m, &fg);
@@ -216,5 +223,9 @@ main(int argc, char **argv, char **envp)
 		(void)close(status_fd);
 		status_fd = -1;
 	}
-	return master_run(&m);
+	rv = master_run(&m);
+	master_table_free(m.children);
+	(void)close(m.spoolfd);
+	(void)close(m.rootfd);
+	return rv;
 }

@@ -1,0 +1,535 @@
+"""relayd's master and `relayctl start|stop|restart|reload|status`.
+
+Each test builds a fixture root, runs `relayctl setup --root` on it, writes
+a relayd.conf listening on a free loopback port and runs the real relayd as
+root against that root.  Asserted: LSB exit codes, start-up refusals and
+their one-line reasons, the master's and a child's ids and capabilities in
+/proc, process titles, the 421 limits, reload and graceful TERM.
+"""
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import relay_env, run_relayctl
+
+# CAP_KILL(5) SETGID(6) SETUID(7) NET_BIND_SERVICE(10) SYS_CHROOT(18)
+MASTER_CAPS = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
+HOST = "mx.example.org"
+
+
+def relayd_path():
+    build = os.environ.get("RELAY_BUILD_DIR")
+    if not build:
+        pytest.fail("RELAY_BUILD_DIR is not set: run through ctest")
+    path = os.path.join(build, "relayd")
+    assert os.access(path, os.X_OK), "%s is not built" % path
+    return path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert port != 2024
+    return port
+
+
+def relay_ids(root):
+    with open(os.path.join(root, "etc/passwd")) as f:
+        for line in f:
+            p = line.split(":")
+            if p[0] == "sendmail":
+                return int(p[2]), int(p[3])
+    raise AssertionError("setup did not create sendmail")
+
+
+def write_conf(root, text):
+    path = os.path.join(root, "etc/mail/relayd.conf")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                 0o600)
+    try:
+        os.write(fd, text.encode())
+        os.fchown(fd, 0, relay_ids(root)[1])
+        os.fchmod(fd, 0o640)
+    finally:
+        os.close(fd)
+
+
+def conf(port, **extra):
+    lines = ["[relayd]", "listen = 127.0.0.1:%d" % port,
+             "hostname = %s" % HOST]
+    lines += ["%s = %s" % kv for kv in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def status_of(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+
+def cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().split(b"\0")[0].decode()
+
+
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(d))
+    return kids
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout,
+                                                                 what))
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.settimeout(10)
+    return s
+
+
+def read_line(s):
+    buf = b""
+    while not buf.endswith(b"\r\n"):
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode()
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+class Daemon:
+    """A set-up root with a relayd.conf; stops whatever relayd it ran."""
+
+    def __init__(self, root):
+        self.root = root
+        self.port = free_port()
+        self.pidfile = os.path.join(root, "run/relayd.pid")
+        self.procs = []
+        os.makedirs(os.path.join(root, "run"), exist_ok=True)
+        r = run_relayctl("setup", "--root", root)
+        assert r.rc == 0, r
+        write_conf(root, conf(self.port))
+
+    def ctl(self, *args):
+        return run_relayctl(*args, "--root", self.root,
+                            env={"RELAYD": relayd_path()})
+
+    def relayd(self, *args):
+        cp = subprocess.run([relayd_path(), "--root", self.root] +
+                            list(args), capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=60)
+        return cp
+
+    def foreground(self):
+        """relayd -f; returns once it logged that it accepts."""
+        p = subprocess.Popen([relayd_path(), "-f", "--root", self.root],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=relay_env())
+        self.procs.append(p)
+        self.expect_log(p, r"accepting connections \(pid %d\)" % p.pid)
+        return p
+
+    @staticmethod
+    def expect_log(p, pattern, timeout=10):
+        end = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < end:
+            ready, _, _ = select.select([p.stderr], [], [], 0.2)
+            if ready:
+                line = p.stderr.readline().decode()
+                if not line:
+                    break
+                seen.append(line)
+                if re.search(pattern, line):
+                    assert line.startswith("relayd: "), line
+                    return line
+        raise AssertionError("no log line %r in %r" % (pattern, seen))
+
+    def start(self):
+        """relayctl start, then wait until the session of its connect
+        probe has ended, so tests count only their own children."""
+        r = self.ctl("start")
+        assert r.rc == 0, r
+        pid = self.pid()
+        wait_for(lambda: children(pid) == [], 10, "the probe session")
+        return pid
+
+    def pid(self):
+        with open(self.pidfile) as f:
+            return int(f.read().strip())
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=20)
+            p.stderr.close()
+        if os.path.exists(self.pidfile):
+            pid = self.pid()
+            if alive(pid) and cmdline(pid).startswith("relayd"):
+                os.kill(pid, signal.SIGKILL)
+                wait_for(lambda: not alive(pid), 10, "relayd to die")
+
+
+@pytest.fixture
+def daemon(make_root):
+    d = Daemon(make_root("debian"))
+    yield d
+    d.stop_all()
+
+
+def test_start_status_stop_lsb_codes(daemon):
+    r = daemon.ctl("status")
+    assert r.rc == 3 and "relayd is not running" in r.out, r
+    r = daemon.ctl("reload")
+    assert r.rc == 7, r
+    r = daemon.ctl("stop")
+    assert r.rc == 0 and "relayd is not running" in r.out, r
+
+    r = daemon.ctl("start")
+    assert r.rc == 0, r
+    pid = daemon.pid()
+    assert r.out == "relayd started (pid %d)\n" % pid
+    assert alive(pid)
+    s = connect(daemon.port)
+    assert read_line(s) == "220 %s ESMTP relayd\r\n" % HOST
+    s.close()
+
+    r = daemon.ctl("start")
+    assert r.rc == 0 and r.out == \
+        "relayd is already running (pid %d)\n" % pid, r
+    r = daemon.ctl("status")
+    assert r.rc == 0 and "relayd is running (pid %d)" % pid in r.out, r
+    r = daemon.ctl("status", "--json")
+    assert r.rc == 0, r
+    assert r.out == ('{"running": true, "pid": %d, "sessions": 0, '
+                     '"queue": 0, "listen": ["127.0.0.1:%d"]}\n'
+                     % (pid, daemon.port))
+    r = daemon.ctl("reload")
+    assert r.rc == 0 and alive(pid), r
+
+    r = daemon.ctl("stop")
+    assert r.rc == 0 and r.out == "relayd stopped\n", r
+    assert not alive(pid)
+    assert not os.path.exists(daemon.pidfile)
+    assert refused(daemon.port)
+    r = daemon.ctl("status", "--json")
+    assert r.rc == 3 and '"running": false, "pid": null' in r.out, r
+
+
+def test_status_counts_sessions_and_queue(daemon):
+    qdir = os.path.join(daemon.root, "var/spool/mqueue/queue")
+    uid, gid = relay_ids(daemon.root)
+    for name in ("0000000000000A", "0000000000000B"):
+        fd = os.open(os.path.join(qdir, name), os.O_CREAT | os.O_WRONLY,
+                     0o600)
+        os.fchown(fd, uid, gid)
+        os.close(fd)
+    daemon.start()
+    socks = [connect(daemon.port) for _ in range(3)]
+    wait_for(lambda: len(children(daemon.pid())) == 3, 5, "3 children")
+    r = daemon.ctl("status", "--json")
+    assert r.rc == 0, r
+    assert '"sessions": 3, "queue": 2,' in r.out, r
+    for s in socks:
+        s.close()
+
+
+def test_stale_pidfile_is_status_1(daemon):
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()
+    with open(daemon.pidfile, "w") as f:
+        f.write("%d\n" % p.pid)
+    r = daemon.ctl("status")
+    assert r.rc == 1 and "is gone" in r.out, r
+    # A stale pidfile does not stop a start, and stop leaves strangers.
+    r = daemon.ctl("stop")
+    assert r.rc == 0 and "not running" in r.out, r
+    r = daemon.ctl("start")
+    assert r.rc == 0, r
+    assert daemon.pid() != p.pid
+
+
+def test_restart_gives_a_new_master(daemon):
+    daemon.start()
+    old = daemon.pid()
+    r = daemon.ctl("restart")
+    assert r.rc == 0, r
+    assert "relayd stopped\n" in r.out and "relayd started" in r.out
+    new = daemon.pid()
+    assert new != old and alive(new) and not alive(old)
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    s.close()
+
+
+def test_bad_config_is_exit_78_with_file_line_key(daemon):
+    write_conf(daemon.root, conf(daemon.port) + "max_children = lots\n")
+    cp = daemon.relayd()
+    assert cp.returncode == 78, cp
+    want = r"^relayd: /etc/mail/relayd\.conf:4: max_children: .+\n$"
+    assert re.match(want, cp.stderr), cp.stderr
+    r = daemon.ctl("start")
+    assert r.rc == 1, r
+    assert re.search(r"relayd\.conf:4: max_children: ", r.err), r
+    assert not os.path.exists(daemon.pidfile)
+
+
+def test_missing_run_as_is_exit_78(daemon):
+    write_conf(daemon.root, conf(daemon.port, run_as="nosuchuser"))
+    cp = daemon.relayd()
+    assert cp.returncode == 78, cp
+    assert cp.stderr == ("relayd: run_as account 'nosuchuser' not found "
+                         "in %s/etc/passwd\n" % daemon.root)
+
+
+def test_port_in_use_says_why(daemon):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", daemon.port))
+        s.listen(1)
+        cp = daemon.relayd()
+        assert cp.returncode == 1, cp
+        assert cp.stderr == ("relayd: cannot listen on 127.0.0.1:%d: bind: "
+                             "Address already in use\n" % daemon.port)
+        r = daemon.ctl("start")
+        assert r.rc == 1 and "Address already in use" in r.err, r
+    assert not os.path.exists(daemon.pidfile)
+
+
+def test_spool_with_wrong_mode_refused(daemon):
+    os.chmod(os.path.join(daemon.root, "var/spool/mqueue"), 0o755)
+    cp = daemon.relayd()
+    assert cp.returncode == 1, cp
+    assert "must be a directory owned by 'sendmail' with mode 0700" in \
+        cp.stderr and "mode 0755" in cp.stderr, cp.stderr
+    assert refused(daemon.port)
+
+
+def test_start_refuses_unsafe_root(daemon):
+    os.symlink("/etc/shadow",
+               os.path.join(daemon.root, "var/spool/mqueue/evil"))
+    r = daemon.ctl("start")
+    assert r.rc == 3, r
+    assert "unsafe /var/spool/mqueue/evil: " in r.err, r
+    assert "refusing to start relayd" in r.err, r
+    assert not os.path.exists(daemon.pidfile)
+    assert refused(daemon.port)
+
+
+def test_stale_tmp_files_removed_at_start(daemon):
+    tmp = os.path.join(daemon.root, "var/spool/mqueue/tmp/0000STALE000")
+    with open(tmp, "w") as f:
+        f.write("half a message")
+    daemon.start()
+    assert not os.path.exists(tmp)
+
+
+def test_master_keeps_uid_0_and_exactly_five_caps(daemon):
+    daemon.start()
+    pid = daemon.pid()
+    st = status_of(pid)
+    assert st["Uid"] == ["0"] * 4
+    assert int(st["CapPrm"][0], 16) == MASTER_CAPS == 0x404e0
+    assert int(st["CapEff"][0], 16) == MASTER_CAPS
+    assert int(st["CapBnd"][0], 16) == 0
+    assert int(st["CapInh"][0], 16) == 0
+    assert int(st["CapAmb"][0], 16) == 0
+    assert cmdline(pid) == \
+        "relayd: accepting connections on 127.0.0.1:%d" % daemon.port
+    # Daemonized: its own session, not our child.
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    assert int(fields[3]) == pid  # session id
+
+
+def test_child_is_dropped_before_it_talks(daemon):
+    uid, gid = relay_ids(daemon.root)
+    daemon.start()
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 %s " % HOST)
+    kids = children(daemon.pid())
+    assert len(kids) == 1
+    st = status_of(kids[0])
+    assert st["Uid"] == [str(uid)] * 4
+    assert st["Gid"] == [str(gid)] * 4
+    assert st["Groups"] == []
+    for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(st[k][0], 16) == 0, (k, st[k])
+    assert st["NoNewPrivs"] == ["1"]
+    assert re.match(r"relayd: server \S+ \[127\.0\.0\.1\] ",
+                    cmdline(kids[0])), cmdline(kids[0])
+    s.close()
+
+
+def test_chroot_child_runs_in_the_spool(daemon):
+    write_conf(daemon.root, conf(daemon.port, chroot="yes"))
+    daemon.start()
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    kid = children(daemon.pid())[0]
+    assert os.readlink("/proc/%d/root" % kid) == \
+        os.path.join(daemon.root, "var/spool/mqueue")
+    s.close()
+
+
+def test_421_when_max_children_is_reached(daemon):
+    write_conf(daemon.root, conf(daemon.port, max_children=2))
+    daemon.start()
+    held = [connect(daemon.port) for _ in range(2)]  # never read
+    wait_for(lambda: len(children(daemon.pid())) == 2, 5, "2 children")
+    s = connect(daemon.port)
+    t0 = time.monotonic()
+    assert read_line(s) == \
+        "421 4.7.0 %s Too many connections, try again later\r\n" % HOST
+    assert time.monotonic() - t0 < 0.5  # at once: no session, no pregreet
+    assert s.recv(1) == b""
+    s.close()
+    assert len(children(daemon.pid())) == 2
+    held[0].close()
+    wait_for(lambda: len(children(daemon.pid())) == 1, 10, "a child reaped")
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    s.close()
+    held[1].close()
+
+
+def test_421_when_max_per_ip_is_reached(daemon):
+    write_conf(daemon.root, conf(daemon.port, max_per_ip=1))
+    daemon.start()
+    held = connect(daemon.port)
+    wait_for(lambda: len(children(daemon.pid())) == 1, 5, "a child")
+    s = connect(daemon.port)
+    assert read_line(s).startswith("421 4.7.0 %s Too many connections" %
+                                   HOST)
+    s.close()
+    held.close()
+
+
+def test_term_is_graceful(daemon):
+    p = daemon.foreground()
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    kid = children(p.pid)[0]
+    p.send_signal(signal.SIGTERM)
+    wait_for(lambda: refused(daemon.port), 5, "listener closed")
+    wait_for(lambda: not os.path.exists(daemon.pidfile), 5,
+             "pidfile removed")
+    # The session in progress may finish; the master waits for it.
+    assert p.poll() is None and alive(kid)
+    s.sendall(b"QUIT\r\n")
+    assert read_line(s).startswith("221 ")
+    s.close()
+    assert p.wait(timeout=5) == 0
+    assert not alive(kid)
+
+
+def test_second_term_ends_sessions_now(daemon):
+    p = daemon.foreground()
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    p.send_signal(signal.SIGTERM)
+    daemon.expect_log(p, r"stopping: 1 sessions to finish")
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=5) == 0
+    assert s.recv(100) == b""
+    s.close()
+
+
+def test_hup_reload_keeps_old_config_when_bad(daemon):
+    p = daemon.foreground()
+    write_conf(daemon.root, conf(daemon.port) + "max_children = lots\n")
+    p.send_signal(signal.SIGHUP)
+    line = daemon.expect_log(p, r"reload failed")
+    assert re.match(r"relayd: reload failed: /etc/mail/relayd\.conf:4: "
+                    r"max_children: .+; keeping the old configuration\n$",
+                    line), line
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    s.close()
+    assert p.poll() is None
+
+
+def test_hup_rebinds_changed_listeners(daemon):
+    p = daemon.foreground()
+    new = free_port()
+    write_conf(daemon.root, conf(new))
+    p.send_signal(signal.SIGHUP)
+    daemon.expect_log(p, r"configuration reloaded")
+    assert refused(daemon.port)
+    s = connect(new)
+    assert read_line(s).startswith("220 ")
+    s.close()
+    assert cmdline(p.pid) == "relayd: accepting connections on " \
+        "127.0.0.1:%d" % new
+
+
+def test_hup_with_port_in_use_keeps_old_listener(daemon):
+    p = daemon.foreground()
+    new = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", new))
+        busy.listen(1)
+        write_conf(daemon.root, conf(new))
+        p.send_signal(signal.SIGHUP)
+        line = daemon.expect_log(p, r"reload failed")
+        assert "cannot listen on 127.0.0.1:%d: bind: Address already in " \
+            "use; keeping the old configuration" % new in line, line
+    s = connect(daemon.port)
+    assert read_line(s).startswith("220 ")
+    s.close()
+
+
+def test_usage_errors():
+    r = run_relayctl("status", "--bogus")
+    assert r.rc == 64, r
+    r = run_relayctl("start", "extra")
+    assert r.rc == 64, r
+    cp = subprocess.run([relayd_path(), "-x"], capture_output=True,
+                        text=True)
+    assert cp.returncode == 64
+    assert cp.stderr == ("relayd: unknown option '-x'\n"
+                         "usage: relayd [-f] [-c FILE] [--root DIR]\n")
