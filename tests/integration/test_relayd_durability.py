@@ -1,0 +1,132 @@
+"""relayd end to end: crashes and start-up failures.  A child killed in
+the middle of DATA leaves nothing in queue/ and start-up cleans tmp/; a
+message is in queue/ as soon as its 250 was sent, whatever is killed
+afterwards; `relayctl start` fails loudly on a bad config or a busy
+port."""
+
+import os
+import re
+import signal
+import socket
+import time
+
+from relayd_harness import (QUEUED_RE, children_of, relay,  # noqa: F401
+                            split_received, wait_for)
+
+
+def stale_tmp_file(relay, name):
+    """What a writer killed during enqueue leaves: a file in tmp/ owned
+    by the relay account."""
+    path = relay.spool("tmp", name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                 0o600)
+    try:
+        os.write(fd, b"relayd-queue 1\nid %s\narrival 1\n" % name.encode())
+        os.fchown(fd, relay.uid, relay.gid)
+    finally:
+        os.close(fd)
+
+
+def test_child_killed_mid_data_queues_nothing_and_restart_cleans_tmp(relay):
+    p = relay.start_fg()
+    c = relay.client()
+    c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+           "DATA\r\n")
+    c.expect(250)
+    c.expect(250)
+    c.expect(354)
+    c.send(b"Subject: half\r\n\r\n" + b"first half of the message\r\n" * 50)
+    wait_for(lambda: [k for k in children_of(p.pid) if
+                      open("/proc/%d/cmdline" % k, "rb").read().replace(
+                          b"\0", b" ").strip().endswith(b" data")],
+             5, what="the child to be in DATA")
+    kids = children_of(p.pid)
+    assert len(kids) == 1, kids
+    os.kill(kids[0], signal.SIGKILL)
+    assert c.eof()
+    wait_for(lambda: children_of(p.pid) == [], 5, what="the reap")
+    assert relay.queue_ids() == []
+    # The master survived its child's death and still serves.
+    assert p.poll() is None
+    c2 = relay.client()
+    assert c2.cmd("QUIT")[0] == 221
+    # What a child killed while writing tmp/ID leaves behind; a restart
+    # must remove it (nothing else is running then).
+    stale_tmp_file(relay, "0123456789ABCDEF")
+    relay.stop()
+    assert relay.tmp_files() == ["0123456789ABCDEF"]
+    relay.start_fg()
+    assert relay.tmp_files() == []
+    assert relay.queue_ids() == []
+
+
+def test_message_durable_once_250_is_sent(relay):
+    p = relay.start_fg()
+    c = relay.client()
+    body = b"Subject: durable\r\n\r\n" + b"".join(
+        b"line %04d of a message that must survive\r\n" % i
+        for i in range(500))
+    c.send(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+           b"DATA\r\n")
+    c.expect(250)
+    c.expect(250)
+    c.expect(354)
+    c.send(body + b".\r\n")
+    line = c.line()
+    # kill -9 everything at once: master and child, no cleanup at all
+    relay.kill9_group(p)
+    m = QUEUED_RE.match(line or "")
+    assert m, line
+    qid = m.group(1)
+    relay.start_fg()
+    assert relay.queue_ids() == [qid]
+    q = relay.read_queue(qid)
+    assert q["sender"] == "<a@example.com>"
+    assert q["rcpts"] == [("<b@example.org>", "pending", [])]
+    received, rest = split_received(q["message"])
+    assert re.search(r" id %s( for <b@example\.org>)?;" % qid, received), \
+        received
+    assert rest == body
+    assert relay.tmp_files() == []
+
+
+def test_relayctl_start_bad_config_names_file_line_key(relay):
+    text = relay.conf_text()
+    lines = text.rstrip("\n").split("\n")
+    lines.insert(3, "max_recipeints = 5")
+    relay.configure("\n".join(lines) + "\n")
+    r = relay.relayctl("start", timeout=30)
+    assert r.rc != 0, r
+    # FILE:LINE: KEY, the line being where the typo is (1-based)
+    assert re.search(r"relayd\.conf:4: max_recipeints\b", r.err), r
+    assert not os.path.exists(os.path.join(relay.root, "run/relayd.pid"))
+    # not running (status cannot even read the config: LSB 4 is fair)
+    s = relay.relayctl("status")
+    assert s.rc in (3, 4), s
+
+
+def test_relayctl_start_port_in_use(relay):
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", relay.port))
+        busy.listen(1)
+        r = relay.relayctl("start", timeout=30)
+        assert r.rc != 0, r
+        assert "127.0.0.1:%d" % relay.port in r.err, r
+        assert "Address already in use" in r.err, r
+        assert not os.path.exists(os.path.join(relay.root, "run/relayd.pid"))
+        s = relay.relayctl("status")
+        assert s.rc == 3, s
+    finally:
+        busy.close()
+    # and with the port free again it starts, and stops
+    time.sleep(0.1)
+    r = relay.relayctl("start", timeout=30)
+    assert r.rc == 0, r
+    pid = relay.pidfile_pid()
+    relay.masters.add(pid)
+    assert r.out == "relayd started (pid %d)\n" % pid, r
+    r = relay.relayctl("stop", timeout=30)
+    assert r.rc == 0, r
+    assert not os.path.exists("/proc/%d" % pid) or \
+        open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z"
