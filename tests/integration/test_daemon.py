@@ -18,36 +18,12 @@ import time
 import pytest
 
 from conftest import relay_env, run_relayctl
+from relayd_harness import (alive, children_of as children, free_port,
+                            passwd_ids as relay_ids, relayd_path, wait_for)
 
 # CAP_KILL(5) SETGID(6) SETUID(7) NET_BIND_SERVICE(10) SYS_CHROOT(18)
 MASTER_CAPS = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
 HOST = "mx.example.org"
-
-
-def relayd_path():
-    build = os.environ.get("RELAY_BUILD_DIR")
-    if not build:
-        pytest.fail("RELAY_BUILD_DIR is not set: run through ctest")
-    path = os.path.join(build, "relayd")
-    assert os.access(path, os.X_OK), "%s is not built" % path
-    return path
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert port != 2024
-    return port
-
-
-def relay_ids(root):
-    with open(os.path.join(root, "etc/passwd")) as f:
-        for line in f:
-            p = line.split(":")
-            if p[0] == "sendmail":
-                return int(p[2]), int(p[3])
-    raise AssertionError("setup did not create sendmail")
 
 
 def write_conf(root, text):
@@ -81,39 +57,6 @@ def status_of(pid):
 def cmdline(pid):
     with open("/proc/%d/cmdline" % pid, "rb") as f:
         return f.read().split(b"\0")[0].decode()
-
-
-def children(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(d))
-    return kids
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_for(cond, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out after %ss waiting for %s" % (timeout,
-                                                                 what))
 
 
 def connect(port):
@@ -195,7 +138,7 @@ class Daemon:
         r = self.ctl("start")
         assert r.rc == 0, r
         pid = self.pid()
-        wait_for(lambda: children(pid) == [], 10, "the probe session")
+        wait_for(lambda: children(pid) == [], 10, what="the probe session")
         return pid
 
     def pid(self):
@@ -212,7 +155,7 @@ class Daemon:
             pid = self.pid()
             if alive(pid) and cmdline(pid).startswith("relayd"):
                 os.kill(pid, signal.SIGKILL)
-                wait_for(lambda: not alive(pid), 10, "relayd to die")
+                wait_for(lambda: not alive(pid), 10, what="relayd to die")
 
 
 @pytest.fixture
@@ -271,7 +214,7 @@ def test_status_counts_sessions_and_queue(daemon):
         os.close(fd)
     daemon.start()
     socks = [connect(daemon.port) for _ in range(3)]
-    wait_for(lambda: len(children(daemon.pid())) == 3, 5, "3 children")
+    wait_for(lambda: len(children(daemon.pid())) == 3, 5, what="3 children")
     r = daemon.ctl("status", "--json")
     assert r.rc == 0, r
     assert '"sessions": 3, "queue": 2,' in r.out, r
@@ -420,7 +363,7 @@ def test_421_when_max_children_is_reached(daemon):
     write_conf(daemon.root, conf(daemon.port, max_children=2))
     daemon.start()
     held = [connect(daemon.port) for _ in range(2)]  # never read
-    wait_for(lambda: len(children(daemon.pid())) == 2, 5, "2 children")
+    wait_for(lambda: len(children(daemon.pid())) == 2, 5, what="2 children")
     s = connect(daemon.port)
     t0 = time.monotonic()
     assert read_line(s) == \
@@ -430,7 +373,8 @@ def test_421_when_max_children_is_reached(daemon):
     s.close()
     assert len(children(daemon.pid())) == 2
     held[0].close()
-    wait_for(lambda: len(children(daemon.pid())) == 1, 10, "a child reaped")
+    wait_for(lambda: len(children(daemon.pid())) == 1, 10,
+             what="a child reaped")
     s = connect(daemon.port)
     assert read_line(s).startswith("220 ")
     s.close()
@@ -441,7 +385,7 @@ def test_421_when_max_per_ip_is_reached(daemon):
     write_conf(daemon.root, conf(daemon.port, max_per_ip=1))
     daemon.start()
     held = connect(daemon.port)
-    wait_for(lambda: len(children(daemon.pid())) == 1, 5, "a child")
+    wait_for(lambda: len(children(daemon.pid())) == 1, 5, what="a child")
     s = connect(daemon.port)
     assert read_line(s).startswith("421 4.7.0 %s Too many connections" %
                                    HOST)
@@ -455,9 +399,9 @@ def test_term_is_graceful(daemon):
     assert read_line(s).startswith("220 ")
     kid = children(p.pid)[0]
     p.send_signal(signal.SIGTERM)
-    wait_for(lambda: refused(daemon.port), 5, "listener closed")
+    wait_for(lambda: refused(daemon.port), 5, what="listener closed")
     wait_for(lambda: not os.path.exists(daemon.pidfile), 5,
-             "pidfile removed")
+             what="pidfile removed")
     # The session in progress may finish; the master waits for it.
     assert p.poll() is None and alive(kid)
     s.sendall(b"QUIT\r\n")
