@@ -24,6 +24,9 @@ log_init(int dest)
 	log_dest = dest;
 }
 
+static void log_vemit(int pri, const char *why, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vemit(int pri, const char *why, const char *fmt, va_list ap)
 {
