@@ -41,6 +41,8 @@ QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]{12,32})$")
 # KILL, SETGID, SETUID, NET_BIND_SERVICE, SYS_CHROOT
 MASTER_CAPS = "00000000000404e0"
 NO_CAPS = "0000000000000000"
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|"
+                          r"runtime error: ")
 
 
 # ------------------------------------------------------------ binaries
@@ -416,6 +418,13 @@ class Relay:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
+    def all_stderr(self):
+        out = []
+        for name in sorted(os.listdir(self.logdir)):
+            with open(os.path.join(self.logdir, name), "rb") as f:
+                out.append(f.read().decode(errors="replace"))
+        return "".join(out)
+
     def relayctl(self, *args, timeout=60):
         return conftest.run_relayctl(*args, "--root", self.root,
                                      timeout=timeout)
@@ -539,7 +548,12 @@ def relay(make_root):
         for c in rl.clients:
             c.close()
         rl.stop()
+        logs = rl.all_stderr()
         shutil.rmtree(rl.logdir, ignore_errors=True)
+    # A sanitizer build (-DRELAY_SANITIZE=ON) reports memory errors on
+    # stderr: that is a failure even if every reply was right.
+    bad = [ln for ln in logs.splitlines() if SANITIZER_RE.search(ln)]
+    assert not bad, "sanitizer report in relayd's stderr:\n" + logs
 
 
 def send_message(c, sender, rcpts, body, expect_queued=True):

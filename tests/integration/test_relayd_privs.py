@@ -147,3 +147,25 @@ def test_drop_that_cannot_complete_gives_421_and_no_session(relay):
     relay.clients.append(c2)
     assert c2.line() == first
     assert c2.eof()
+
+
+def test_chroot_children_enqueue_from_inside_the_spool(relay):
+    relay.configure(chroot="yes")
+    p = relay.start_fg()
+    c = relay.client()
+    kids = children_of(p.pid)
+    assert len(kids) == 1, kids
+    assert os.readlink("/proc/%d/root" % kids[0]) == \
+        os.path.realpath(relay.spool()), os.readlink("/proc/%d/root"
+                                                     % kids[0])
+    assert_dropped(proc_status(kids[0]), relay.uid, relay.gid)
+    c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+           "DATA\r\n")
+    c.expect(250)
+    c.expect(250)
+    c.expect(354)
+    c.send("Subject: chroot\r\n\r\nhi\r\n.\r\n")
+    qid = QUEUED_RE.match(c.expect(250)[-1]).group(1)
+    assert relay.queue_ids() == [qid]
+    assert relay.read_queue(qid)["rcpts"] == [
+        ("<b@example.org>", "pending", [])]

@@ -2,7 +2,6 @@
 raw sockets, Postfix's smtp-source) against relayd -f under a temp root,
 checking the replies AND what lands in the spool (relayd-queue(5))."""
 
-import os
 import re
 import smtplib
 import stat
@@ -10,7 +9,7 @@ import subprocess
 import time
 
 from relayd_harness import (HOSTNAME, QUEUED_RE, peer,  # noqa: F401
-                            relay, send_message, split_received)
+                            relay, send_message, split_received, wait_for)
 
 
 class CapturingSMTP(smtplib.SMTP):
@@ -368,3 +367,62 @@ def test_smtp_source_20_messages_over_5_sessions(relay):
         rest = split_received(q["message"])[1]
         assert b"\r\nSubject: e2e\r\n" in b"\r\n" + rest, rest[:300]
     assert relay.tmp_files() == []
+
+
+def test_bdat_chunking(relay):
+    relay.start_fg()
+    c = relay.client()
+    # a good message in two chunks, pipelined
+    chunk1 = b"Subject: chunked\r\n\r\nfirst "
+    chunk2 = b"chunk and\r\n.a dot line, not stuffed\r\n"
+    c.send(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+           b"BDAT %d\r\n%sBDAT %d LAST\r\n%s" % (len(chunk1), chunk1,
+                                                 len(chunk2), chunk2))
+    c.expect(250, r"^250 2\.1\.0")
+    c.expect(250, r"^250 2\.1\.5")
+    c.expect(250, r"^250 2\.0\.0 Ok: %d octets received$" % len(chunk1))
+    qid = QUEUED_RE.match(c.expect(250)[-1]).group(1)
+    # a bare LF inside a chunk: refused whole, the next command in step
+    bad = b"Subject: bad\r\n\r\nbare\nLF\r\nMAIL FROM:<x@evil.example>\r\n"
+    c.send(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+           b"BDAT %d LAST\r\n%sNOOP\r\n" % (len(bad), bad))
+    c.expect(250)
+    c.expect(250)
+    c.expect(550, r"^550 5\.6\.11")
+    c.expect(250, r"^250 2\.0\.0")
+    assert c.cmd("QUIT")[0] == 221
+    assert relay.queue_ids() == [qid]
+    q = relay.read_queue(qid)
+    assert split_received(q["message"])[1] == chunk1 + chunk2
+
+
+def test_command_timeout_gives_421(relay):
+    relay.configure(timeout_command="1s")
+    relay.start_fg()
+    c = relay.client()
+    t = time.monotonic()
+    code, lines = c.reply()  # sent nothing: wait for the server
+    assert code == 421, lines
+    assert lines == ["421 4.4.2 %s Error: timeout exceeded" % HOSTNAME]
+    assert 0.8 < time.monotonic() - t < 5
+    assert c.eof()
+
+
+def test_foreground_logs_sessions_to_stderr(relay):
+    # relayd -f logs to stderr: the smtp children's lines too (an
+    # accepted message names its queue id, a pregreet client its address)
+    relay.start_fg()
+    c = relay.client()
+    qid = send_message(c, "a@example.com", ["b@example.org"],
+                       b"Subject: log\r\n\r\nhi\r\n")
+    assert c.cmd("QUIT")[0] == 221
+    early = relay.client(greet=False, ehlo=None)
+    early.send("EHLO early.test\r\n")
+    assert early.reply()[0] == 554
+    try:
+        wait_for(lambda: qid in relay.stderr() and
+                 "127.0.0.1" in relay.stderr(), 3,
+                 what="session log lines on stderr")
+    except AssertionError:
+        raise AssertionError("relayd -f stderr has no line about queue id "
+                             "%s:\n%s" % (qid, relay.stderr()))
