@@ -185,13 +185,24 @@ def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
 
 # ------------------------------------------------------------ queue files
 
+PATH_RE = re.compile(r'^(<(?:"(?:[^"\\]|\\.)*"|[^ <>"])*>)(?: (.*))?$')
+
+
+def split_path(text):
+    """'<path> rest' -> ('<path>', 'rest'); spaces only inside a quoted
+    local part."""
+    m = PATH_RE.match(text)
+    assert m, "not a path: %r" % text
+    return m.group(1), m.group(2) or ""
+
+
 def parse_queue_file(data):
     """Parse relayd-queue(5) bytes strictly; returns a dict with id,
     arrival, client, helo, sender, sender_params, rcpts [(path, state,
     params)], attempts, next_try, size, message (bytes)."""
     head, sep, message = data.partition(b"\n\n")
     assert sep, "no empty line after the envelope: %r" % data[:500]
-    lines = head.decode("ascii").split("\n")
+    lines = head.decode("utf-8").split("\n")
     assert lines[0] == "relayd-queue 1", lines
     q = {"rcpts": []}
     i = 1
@@ -209,12 +220,13 @@ def parse_queue_file(data):
     assert QUEUE_ID_RE.match(q["id"]), q["id"]
     q["arrival"] = int(field("arrival"))
     q["client"], q["helo"] = field("client").split(" ")
-    sender = field("sender").split(" ")
-    q["sender"], q["sender_params"] = sender[0], sender[1:]
+    q["sender"], params = split_path(field("sender"))
+    q["sender_params"] = params.split(" ") if params else []
     while i < len(lines) and lines[i].startswith("rcpt "):
-        parts = field("rcpt").split(" ")
-        assert len(parts) >= 2, parts
-        q["rcpts"].append((parts[0], parts[1], parts[2:]))
+        path, rest = split_path(field("rcpt"))
+        parts = rest.split(" ")
+        assert parts[0] in ("pending", "sent", "failed"), parts
+        q["rcpts"].append((path, parts[0], parts[1:]))
     assert q["rcpts"], "no rcpt line: %r" % lines
     q["attempts"] = int(field("attempts"))
     q["next_try"] = int(field("next-try"))

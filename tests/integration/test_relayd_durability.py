@@ -4,14 +4,16 @@ message is in queue/ as soon as its 250 was sent, whatever is killed
 afterwards; `relayctl start` fails loudly on a bad config or a busy
 port."""
 
+import json
 import os
 import re
 import signal
 import socket
 import time
 
-from relayd_harness import (QUEUED_RE, children_of, relay,  # noqa: F401
-                            split_received, wait_for)
+from relayd_harness import (QUEUED_RE, alive, children_of,  # noqa: F401
+                            proc_title, relay, send_message, split_received,
+                            wait_for)
 
 
 def stale_tmp_file(relay, name):
@@ -130,3 +132,63 @@ def test_relayctl_start_port_in_use(relay):
     assert r.rc == 0, r
     assert not os.path.exists("/proc/%d" % pid) or \
         open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z"
+
+
+def test_enqueue_failure_gives_451_and_leaves_nothing(relay):
+    relay.start_fg()
+    c = relay.client()
+    # queue/ not writable by its owner: the rename into it fails
+    os.chmod(relay.spool("queue"), 0o500)
+    try:
+        c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+               "DATA\r\n")
+        c.expect(250)
+        c.expect(250)
+        c.expect(354)
+        c.send("Subject: no room\r\n\r\nhi\r\n.\r\n")
+        lines = c.expect(451)
+        assert lines == ["451 4.3.0 Error: queue file write error"], lines
+        assert relay.queue_ids() == []
+        assert relay.tmp_files() == []
+    finally:
+        os.chmod(relay.spool("queue"), 0o700)
+    # the session goes on and the next message is queued
+    c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+           "DATA\r\n")
+    c.expect(250)
+    c.expect(250)
+    c.expect(354)
+    c.send("Subject: room again\r\n\r\nhi\r\n.\r\n")
+    qid = QUEUED_RE.match(c.expect(250)[-1]).group(1)
+    assert relay.queue_ids() == [qid]
+
+
+def test_daemon_via_relayctl_serves_and_reports(relay):
+    r = relay.relayctl("start", timeout=30)
+    assert r.rc == 0, r
+    pid = relay.pidfile_pid()
+    relay.masters.add(pid)
+    assert r.out == "relayd started (pid %d)\n" % pid, r
+    assert proc_title(pid) == \
+        "relayd: accepting connections on 127.0.0.1:%d" % relay.port
+    # daemonized: its own session, not our child
+    assert os.getsid(pid) == pid
+    c = relay.client()
+    qid = send_message(c, "a@example.com", ["b@example.org"],
+                       b"Subject: daemon\r\n\r\nhi\r\n")
+    wait_for(lambda: len(children_of(pid)) == 1, 5, what="one session")
+    s = relay.relayctl("status", "--json")
+    assert s.rc == 0, s
+    assert json.loads(s.out) == {
+        "running": True, "pid": pid, "sessions": 1, "queue": 1,
+        "listen": ["127.0.0.1:%d" % relay.port]}, s
+    assert c.cmd("QUIT")[0] == 221
+    assert c.eof()
+    wait_for(lambda: children_of(pid) == [], 5, what="the session to end")
+    r = relay.relayctl("stop", timeout=30)
+    assert r.rc == 0, r
+    assert r.out == "relayd stopped\n", r
+    assert not alive(pid)
+    assert relay.queue_ids() == [qid]
+    s = relay.relayctl("status")
+    assert s.rc == 3, s

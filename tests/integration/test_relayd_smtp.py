@@ -426,3 +426,35 @@ def test_foreground_logs_sessions_to_stderr(relay):
     except AssertionError:
         raise AssertionError("relayd -f stderr has no line about queue id "
                              "%s:\n%s" % (qid, relay.stderr()))
+
+
+def test_smtputf8_quoted_and_dsn_envelope(relay):
+    relay.start_fg()
+    c = relay.client()
+    c.send("MAIL FROM:<jöran@exämple.com> SMTPUTF8 BODY=8BITMIME "
+           "RET=HDRS ENVID=e2e+2Bid\r\n".encode())
+    code, lines = c.reply()
+    assert code == 250, lines
+    c.send("RCPT TO:<ünï@example.org> NOTIFY=FAILURE,DELAY "
+           "ORCPT=rfc822;x+40y.example\r\n".encode())
+    code, lines = c.reply()
+    assert code == 250, lines
+    c.send('RCPT TO:<"a b"@example.org>\r\n')
+    code, lines = c.reply()
+    assert code == 250, lines
+    c.send("DATA\r\n")
+    c.expect(354)
+    body = "Subject: grüße\r\n\r\n8bit body: ärger\r\n".encode()
+    c.send(body + b".\r\n")
+    qid = QUEUED_RE.match(c.expect(250)[-1]).group(1)
+    q = relay.read_queue(qid)
+    assert q["sender"] == "<jöran@exämple.com>"
+    assert q["sender_params"] == ["BODY=8BITMIME", "SMTPUTF8", "RET=HDRS",
+                                  "ENVID=e2e+2Bid"]
+    assert q["rcpts"] == [
+        ("<ünï@example.org>", "pending",
+         ["NOTIFY=FAILURE,DELAY", "ORCPT=rfc822;x+40y.example"]),
+        ('<"a b"@example.org>', "pending", [])]
+    received, rest = split_received(q["message"])
+    assert " with UTF8SMTP id %s;" % qid in received, received
+    assert rest == body
