@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
+#include "master_log.h"
 #include "session_int.h"
 
 void
@@ -42,8 +42,7 @@ session_reply(struct session *s, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line) ||
 	    sio_reply(&s->io, "%s", line) != 0) {
-		syslog(LOG_MAIL | LOG_ERR, "cannot queue a reply to [%s]",
-		    s->addr);
+		log_warnx("cannot queue a reply to [%s]", s->addr);
 		s->rc = 1;
 		s->quit = 1;
 	}
@@ -60,8 +59,7 @@ session_timeout(struct session *s)
 void
 session_lost(struct session *s, const char *when)
 {
-	syslog(
-	    LOG_MAIL | LOG_INFO, "lost connection %s from [%s]", when, s->addr);
+	log_info("lost connection %s from [%s]", when, s->addr);
 	s->quit = 1;
 }
 
@@ -128,8 +126,7 @@ pregreet(struct session *s)
 		session_lost(s, "before greeting");
 		return 0;
 	}
-	syslog(LOG_MAIL | LOG_NOTICE, "pregreet from [%s]: client talks first",
-	    s->addr);
+	log_info("pregreet from [%s]: client talks first", s->addr);
 	session_reply(s, "554 5.5.1 Protocol error: talking too soon");
 	s->quit = 1;
 	return 0;
@@ -213,13 +210,13 @@ session_run(int fd, const struct session_env *env)
 	int fl, rc;
 
 	if ((s = session_new(fd, env)) == NULL) {
-		syslog(LOG_MAIL | LOG_ERR, "session: %m");
+		log_warn("session");
 		(void)close(fd);
 		return 1;
 	}
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
-		syslog(LOG_MAIL | LOG_ERR, "session: fcntl: %m");
+		log_warn("session: fcntl");
 		s->rc = 1;
 		s->quit = 1;
 	}

@@ -9,9 +9,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 
+#include "master_log.h"
 #include "session_int.h"
 #include "smtp_data.h"
 
@@ -93,11 +93,11 @@ message_commit(struct session *s)
 
 	session_title(s, "enqueue");
 	if ((rv = queue_enqueue(s->env->spoolfd, qf)) != 0) {
-		syslog(LOG_MAIL | LOG_ERR, "%s: queue file write error: %s",
-		    qf->id, strerror(-rv));
+		log_warnx(
+		    "%s: queue file write error: %s", qf->id, strerror(-rv));
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else {
-		syslog(LOG_MAIL | LOG_INFO,
+		log_info(
 		    "%s: client=[%s], helo=%s, from=%s, nrcpt=%zu, size=%zu",
 		    qf->id, s->addr, s->helo, qf->sender, qf->nrcpt, qf->size);
 		session_reply(s, "250 2.0.0 Ok: queued as %s", qf->id);
@@ -109,8 +109,7 @@ message_commit(struct session *s)
 static void
 message_refuse(struct session *s, const struct smtp_reply *r)
 {
-	syslog(LOG_MAIL | LOG_NOTICE, "%s: reject from [%s]: %s", s->qf.id,
-	    s->addr, r->line);
+	log_info("%s: reject from [%s]: %s", s->qf.id, s->addr, r->line);
 	session_reply(s, "%s", r->line);
 	session_reset(s);
 }
