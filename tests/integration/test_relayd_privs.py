@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from relayd_harness import (HOSTNAME, MASTER_CAPS, NO_CAPS,  # noqa: F401
-                            QUEUED_RE, Client, children_of, listening,
+                            QUEUED_RE, Client, children_of,
                             proc_status, proc_title, relay, relayd_path,
                             wait_for)
 
