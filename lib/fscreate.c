@@ -20,7 +20,7 @@
 
 #define SAMPLE_MAX (1024 * 1024)
 
-/* Owner, group and mode a new object of rule r gets (base: a 0755 dir). */
+/* The owner, group and mode a new object of rule r receives (from 0755). */
 static int
 new_attrs(struct fsplan *f, const struct layout_rule *r, mode_t base,
     uid_t *uid, gid_t *gid, mode_t *mode, char *text, size_t len)

@@ -79,7 +79,7 @@ def peer(name):
 
 
 def free_port():
-    """A free high TCP port on 127.0.0.1 (never 2024)."""
+    """A free high TCP port on 127.0.0.1 (the kernel picks; port 2024 is excluded)."""
     while True:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
