@@ -15,7 +15,7 @@ static const struct cmd cmds[] = {
 	    "setup [--root DIR] [--plan] [--json] [--uid N] [--gid N] "
 	    "[--strict-ids] [--user NAME]",
 	    "create the relay account and fix ownership, modes and ACLs" },
-	{ "check", cmd_unbuilt, "check [--root DIR] [--json] [--quiet]",
+	{ "check", cmd_check, "check [--root DIR] [--json] [--quiet]",
 	    "audit the account, the files and the running daemon" },
 	{ "start", cmd_start, "start [--root DIR] [--config FILE]",
 	    "start relayd" },

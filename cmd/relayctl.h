@@ -17,6 +17,8 @@ struct cmd {
 };
 
 int cmd_setup(int argc, char **argv);
+/* check.c: the read-only audit (exit 0 clean, 2 drift, 3 unsafe). */
+int cmd_check(int argc, char **argv);
 /* daemon.c: relayd start/stop with LSB exit codes. */
 int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
