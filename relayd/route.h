@@ -59,11 +59,14 @@ struct route {
  * map t (may be NULL), then cfg->smarthost, then MX of the domain via
  * cfg->resolver ("ADDR" or "ADDR:PORT"; "" = /etc/resolv.conf).
  * Always fills *out.  DNS outcomes are route errors, not return values:
- * null MX -> 5 "5.1.10"; MX loops back to us -> 5 "5.4.6"; NXDOMAIN / no
- * address for any host -> 5 "5.1.2" / 4 "4.4.3"; SERVFAIL, timeout ->
- * 4 "4.4.3".  Returns 0, or -errno for a local failure (c-ares init,
- * ENOMEM, EINVAL for a bad domain/next hop), in which case out->error is
- * 4 (5 for EINVAL) with a text saying why.
+ * null MX -> 5 "5.1.10"; MX loops back to us -> 5 "5.4.6"; NXDOMAIN ->
+ * 5 "5.1.2"; no address for any MX host -> 5 "5.4.4" (4 "4.4.3" if a
+ * lookup failed temporarily); SERVFAIL, timeout ->
+ * 4 "4.4.3"; MX records but no usable host -> 5 "5.4.4"; a transport or
+ * smarthost host without address -> 4 "4.4.3" (the admin can fix it).
+ * Returns 0, or -errno for a local failure (c-ares init, ENOMEM; EINVAL
+ * for a bad domain (error 5, "5.1.2") or a bad next hop in the transport
+ * map/smarthost (error 4, "4.3.5")), with out->error and text saying why.
  */
 int route_resolve(const struct config *cfg, const struct route_table *t,
     const char *domain, struct route *out);

@@ -29,6 +29,12 @@ struct route_nexthop {
 };
 
 /*
+ * 1 if s is a plain DNS name: dot-separated labels of 1..63 letters,
+ * digits, '-' or '_', at most 253 octets, no trailing dot.
+ */
+int route_domain_valid(const char *s);
+
+/*
  * Parse s (NUL-terminated) as a next hop.  Returns 0, or -EINVAL with
  * *why set to a static reason ("bad port", "bad host name", ...).
  */

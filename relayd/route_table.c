@@ -1,0 +1,412 @@
+/*
+ * The transport map (route_table.h): a sorted array of "domain nexthop"
+ * entries and the next-hop syntax.  The file is admin input read by the
+ * unprivileged runner: opened without following links, refused when
+ * others may write it, parsed with a line cap; errors name FILE:LINE.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "route_table.h"
+
+struct route_entry {
+	char key[ROUTE_HOST_MAX + 2]; /* "example.org" or ".example.org" */
+	char nexthop[ROUTE_NEXTHOP_MAX + 1];
+	size_t line; /* for duplicate reports */
+};
+
+struct route_table {
+	struct route_entry *e;
+	size_t n;
+};
+
+int
+route_domain_valid(const char *s)
+{
+	size_t n = strlen(s), label = 0, i;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0;
+}
+
+static int
+route_parse_port(const char *s, unsigned short *port)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (unsigned short)v;
+	return 0;
+}
+
+static int
+route_is_ip(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+int
+route_nexthop_parse(const char *s, struct route_nexthop *nh, const char **why)
+{
+	char buf[ROUTE_NEXTHOP_MAX + 1], *host = buf, *p, *port = NULL;
+	size_t i;
+
+	memset(nh, 0, sizeof(*nh));
+	nh->port = 25;
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf)) {
+		*why = "next hop too long";
+		return -EINVAL;
+	}
+	if (buf[0] == '[') {
+		if ((p = strchr(buf, ']')) == NULL) {
+			*why = "missing ']'";
+			return -EINVAL;
+		}
+		*p++ = '\0';
+		host = buf + 1;
+		nh->nomx = 1;
+		if (*p == ':')
+			port = p + 1;
+		else if (*p != '\0') {
+			*why = "junk after ']'";
+			return -EINVAL;
+		}
+		if (strncasecmp(host, "ipv6:", 5) == 0)
+			host += 5;
+	} else if ((p = strchr(buf, ':')) != NULL) {
+		*p = '\0';
+		port = p + 1;
+	}
+	if (port != NULL && route_parse_port(port, &nh->port) != 0) {
+		*why = "bad port";
+		return -EINVAL;
+	}
+	for (i = 0; host[i] != '\0'; i++)
+		host[i] = (char)tolower((unsigned char)host[i]);
+	if (i > 0 && host[i - 1] == '.' && !route_is_ip(host))
+		host[i - 1] = '\0';
+	if (route_is_ip(host))
+		nh->nomx = 1; /* an address has no MX; "10.0.0.1:25" means it */
+	else if (!route_domain_valid(host) || (nh->nomx && strchr(host, ':'))) {
+		*why = "bad host name";
+		return -EINVAL;
+	}
+	if (strlcpy(nh->host, host, sizeof(nh->host)) >= sizeof(nh->host)) {
+		*why = "host name too long";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+route_entry_cmp(const void *a, const void *b)
+{
+	const struct route_entry *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+static void route_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+route_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap); /* truncation is fine here */
+	va_end(ap);
+}
+
+/* One line without its LF, NUL-terminated, lower-cased in place. */
+static int
+route_table_line(struct route_table *t, size_t cap, char *line, size_t lineno,
+    const char **why)
+{
+	char *key, *hop, *extra, *save = NULL;
+	struct route_nexthop nh;
+	struct route_entry *e;
+	size_t i;
+
+	for (i = 0; line[i] != '\0'; i++)
+		line[i] = (char)tolower((unsigned char)line[i]);
+	if ((key = strtok_r(line, " \t", &save)) == NULL || key[0] == '#')
+		return 0;
+	hop = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (hop == NULL || (extra != NULL && extra[0] != '#')) {
+		*why = "expected \"domain nexthop\"";
+		return -EINVAL;
+	}
+	if (!route_domain_valid(key[0] == '.' ? key + 1 : key)) {
+		*why = "bad domain";
+		return -EINVAL;
+	}
+	if (route_nexthop_parse(hop, &nh, why) != 0)
+		return -EINVAL;
+	if (t->n >= cap)
+		return -ENOMEM; /* cap counts lines, cannot happen */
+	e = &t->e[t->n];
+	if (strlcpy(e->key, key, sizeof(e->key)) >= sizeof(e->key) ||
+	    strlcpy(e->nexthop, hop, sizeof(e->nexthop)) >=
+		sizeof(e->nexthop)) {
+		*why = "entry too long";
+		return -EINVAL;
+	}
+	e->line = lineno;
+	t->n++;
+	return 0;
+}
+
+/* Duplicates are found after sorting; report the later line. */
+static int
+route_table_dups(
+    const struct route_table *t, char *err, size_t errlen, const char *fname)
+{
+	const struct route_entry *a, *b;
+	size_t i;
+
+	for (i = 1; i < t->n; i++) {
+		a = &t->e[i - 1];
+		b = &t->e[i];
+		if (strcmp(a->key, b->key) != 0)
+			continue;
+		if (a->line > b->line) {
+			a = b;
+			b = &t->e[i - 1];
+		}
+		route_err(err, errlen,
+		    "%s:%zu: duplicate entry for '%s' (first on line %zu)",
+		    fname, b->line, b->key, a->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+route_table_parse(const char *buf, size_t len, const char *fname,
+    struct route_table **out, char *err, size_t errlen)
+{
+	struct route_table *t = NULL;
+	char line[ROUTE_TABLE_LINE_MAX + 1];
+	const char *p = buf, *end = buf + len, *nl, *why = NULL;
+	size_t cap = 1, lineno = 0, n;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	route_err(err, errlen, "%s", "");
+	if (len > ROUTE_TABLE_FILE_MAX)
+		return -EFBIG;
+	for (n = 0; n < len; n++)
+		cap += buf[n] == '\n';
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->e = calloc(cap, sizeof(*t->e))) == NULL)
+		goto out;
+	for (; p < end; p = nl + 1) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		rc = -EINVAL;
+		if (n >= ROUTE_TABLE_LINE_MAX) {
+			route_err(err, errlen, "%s:%zu: line too long", fname,
+			    lineno);
+			goto out;
+		}
+		if (memchr(p, '\0', n) != NULL) {
+			route_err(
+			    err, errlen, "%s:%zu: NUL octet", fname, lineno);
+			goto out;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if ((rc = route_table_line(t, cap, line, lineno, &why)) != 0) {
+			route_err(err, errlen, "%s:%zu: %s", fname, lineno,
+			    why != NULL ? why : "out of memory");
+			goto out;
+		}
+	}
+	qsort(t->e, t->n, sizeof(*t->e), route_entry_cmp);
+	if ((rc = route_table_dups(t, err, errlen, fname)) != 0)
+		goto out;
+	*out = t;
+	t = NULL;
+	rc = 0;
+out:
+	route_table_free(t);
+	return rc;
+}
+
+static int
+route_table_read(
+    int fd, const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t r;
+	size_t off = 0;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		route_err(err, errlen, "%s: not a regular file", path);
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		route_err(err, errlen, "%s: not owned by root", path);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		route_err(err, errlen,
+		    "%s: writable by group or others (chmod go-w)", path);
+		return -EPERM;
+	}
+	if (st.st_size > ROUTE_TABLE_FILE_MAX) {
+		route_err(err, errlen, "%s: bigger than %d octets", path,
+		    ROUTE_TABLE_FILE_MAX);
+		return -EFBIG;
+	}
+	if ((*buf = malloc((size_t)st.st_size + 1)) == NULL)
+		return -ENOMEM;
+	while (off < (size_t)st.st_size) {
+		r = read(fd, *buf + off, (size_t)st.st_size - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* shrank while we read: parse what we have */
+		off += (size_t)r;
+	}
+	*len = off;
+	return 0;
+}
+
+int
+route_table_load(int rootfd, const char *path, struct route_table **out,
+    char *err, size_t errlen)
+{
+	const char *rel = path;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = -1, rc, saved;
+
+	*out = NULL;
+	route_err(err, errlen, "%s", "");
+	if (path[0] == '\0') {
+		if ((*out = calloc(1, sizeof(**out))) == NULL)
+			return -ENOMEM;
+		return 0;
+	}
+	if (rootfd != AT_FDCWD)
+		while (*rel == '/')
+			rel++;
+	fd =
+	    openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		route_err(err, errlen, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	if ((rc = route_table_read(fd, path, &buf, &len, err, errlen)) != 0) {
+		if (err != NULL && errlen > 0 && err[0] == '\0')
+			route_err(err, errlen, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	rc = route_table_parse(buf, len, path, out, err, errlen);
+	if (rc != 0 && errlen > 0 && err[0] == '\0')
+		route_err(err, errlen, "%s: %s", path, strerror(-rc));
+out:
+	saved = errno;
+	if (fd >= 0)
+		(void)close(fd);
+	free(buf);
+	errno = saved;
+	return rc;
+}
+
+static const struct route_entry *
+route_table_find(const struct route_table *t, const char *key)
+{
+	struct route_entry k;
+
+	if (strlcpy(k.key, key, sizeof(k.key)) >= sizeof(k.key))
+		return NULL;
+	return bsearch(&k, t->e, t->n, sizeof(*t->e), route_entry_cmp);
+}
+
+int
+route_table_lookup(
+    const struct route_table *t, const char *domain, char *nexthop, size_t len)
+{
+	char d[ROUTE_HOST_MAX + 2];
+	const struct route_entry *e;
+	const char *p;
+	size_t i, n;
+
+	if (t == NULL || t->n == 0)
+		return 0;
+	if ((n = strlcpy(d, domain, sizeof(d))) >= sizeof(d) || n == 0)
+		return 0;
+	if (d[n - 1] == '.')
+		d[--n] = '\0';
+	for (i = 0; i < n; i++)
+		d[i] = (char)tolower((unsigned char)d[i]);
+	e = n > 0 && d[0] != '.' ? route_table_find(t, d) : NULL;
+	for (p = strchr(d, '.'); e == NULL && p != NULL; p = strchr(p + 1, '.'))
+		e = route_table_find(t, p);
+	if (e == NULL)
+		return 0;
+	if (strlcpy(nexthop, e->nexthop, len) >= len)
+		return -ENAMETOOLONG;
+	return 1;
+}
+
+size_t
+route_table_count(const struct route_table *t)
+{
+	return t == NULL ? 0 : t->n;
+}
+
+void
+route_table_free(struct route_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->e);
+	free(t);
+}

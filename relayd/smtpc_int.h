@@ -1,0 +1,54 @@
+/*
+ * Internals shared by smtpc.c (connection), smtpc_io.c (deadline-bound
+ * reads and writes) and smtpc_send.c (one mail transaction).  The peer
+ * is untrusted: input is bounded by the in[] buffer and the reply
+ * parser's limits, nothing it sends is ever allocated for.
+ */
+#ifndef RELAYD_SMTPC_INT_H
+#define RELAYD_SMTPC_INT_H
+
+#include "smtpc.h"
+#include "smtpc_reply.h"
+
+#define SMTPC_OUT_MAX 16384 /* write buffer; data is sent in such blocks */
+#define SMTPC_CMD_MAX 2048 /* one command line (DSN params make them long) */
+
+struct smtpc {
+	int fd;
+	int broken; /* no more commands: I/O error, timeout, 421 */
+	int used; /* a transaction was started: RSET before the next */
+	unsigned ext; /* SMTPC_EXT_* */
+	unsigned long long size_max; /* SIZE value, 0 = none announced */
+	struct smtpc_timeouts to;
+	char peer[ROUTE_HOST_MAX + 80]; /* "host[ip]:port" */
+	char why[128]; /* reason of the last I/O failure */
+	int proto; /* 1: the last failure was a protocol error */
+	size_t inlen;
+	char in[SMTPC_REPLY_LINE_MAX * 2 + 8]; /* unparsed octets */
+	size_t outlen;
+	char out[SMTPC_OUT_MAX];
+	struct smtpc_reply reply; /* the last reply read */
+};
+
+/* Append n octets to the write buffer, flushing (timeout s) when full. */
+int smtpc_io_write(struct smtpc *c, const char *s, size_t n, unsigned timeout);
+/* Write everything buffered within timeout seconds. */
+int smtpc_io_flush(struct smtpc *c, unsigned timeout);
+/* Read one complete reply into c->reply within timeout seconds. */
+int smtpc_io_reply(struct smtpc *c, unsigned timeout);
+/* Send msg[0..len) dot-stuffed and terminated by CRLF "." CRLF. */
+int smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
+    unsigned timeout);
+/* Append a command line (CRLF added); -1 if it holds CR/LF or is long. */
+int smtpc_io_cmd(struct smtpc *c, const char *cmd, unsigned timeout);
+
+/* st from c->reply. */
+void smtpc_status_reply(const struct smtpc *c, struct smtpc_status *st);
+/* st = our own failure: code 0 unless given, status and printf text. */
+void smtpc_status_set(struct smtpc_status *st, int code, const char *status,
+    int temporary, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* st = the last I/O failure of c while waiting for a reply to `after`. */
+void smtpc_status_lost(
+    const struct smtpc *c, const char *after, struct smtpc_status *st);
+
+#endif /* RELAYD_SMTPC_INT_H */
