@@ -360,12 +360,14 @@ check_config(struct check *c)
 	c->cfg_ok = 1;
 	(void)snprintf(
 	    fix, sizeof(fix), "set 'run_as = %s' in %s", c->user, CONFIG_PATH);
+	/* The layout's own account, when missing, is account.missing. */
 	if (strcmp(c->cfg.run_as, c->user) != 0)
 		r = check_add(c, "config.run-as", SEV_UNSAFE, CONFIG_PATH,
-		    c->user, c->cfg.run_as, fix);
-	else if (accountdb_user_by_name(c->db, c->cfg.run_as, &pw) < 0)
-		r = check_add(c, "config.run-as", SEV_UNSAFE, CONFIG_PATH,
-		    "an existing account", "no such account", fix);
+		    c->user,
+		    accountdb_user_by_name(c->db, c->cfg.run_as, &pw) < 0
+			? "an account that does not exist"
+			: c->cfg.run_as,
+		    fix);
 	rule = layout_match(c->layout, c->cfg.spool, LAYOUT_DIR);
 	if (r == 0 && (rule == NULL || strcmp(rule->owner, "@user") != 0))
 		r = check_add(c, "config.spool", SEV_UNSAFE, CONFIG_PATH,

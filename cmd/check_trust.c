@@ -151,11 +151,15 @@ chain_one(
 	int fd = -1;
 
 	snprintf(prefix, sizeof(prefix), "%.*s", (int)len, path);
+	int r;
+
 	if (walk_open(dirfd, prefix, &fd, &st) < 0)
 		return 1; /* missing or a symlink: nothing root reads there */
-	close(fd);
 	snprintf(shown, sizeof(shown), "%s%s", label, prefix);
-	return check_stat(c, shown, &st);
+	if ((r = check_stat(c, shown, &st)) == 0)
+		r = check_acl(c, fd, shown, 1);
+	close(fd);
+	return r;
 }
 
 /*
