@@ -147,6 +147,67 @@ notify_put(struct qbuf *b, unsigned int notify)
 		qb_printf(b, "%sDELAY", sep);
 }
 
+/* "X.Y.Z" with class 2, 4 or 5 and 1..3 digits per part; its length. */
+static size_t
+status_len(const char *s)
+{
+	size_t i = 0, part, d;
+
+	if (s[0] != '2' && s[0] != '4' && s[0] != '5')
+		return 0;
+	for (part = 0; part < 3; part++) {
+		for (d = 0; s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0 || d > 3 || (part == 0 && d != 1))
+			return 0;
+		if (part < 2 && s[i++] != '.')
+			return 0;
+	}
+	return i;
+}
+
+int
+queue_error_valid(const char *s)
+{
+	size_t i, n = status_len(s);
+
+	if (n == 0 || s[n] != ' ' || s[n + 1] == '\0')
+		return 0;
+	for (i = n + 1; s[i] != '\0'; i++)
+		if (i >= QUEUE_ERROR_MAX || (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int
+queue_error_set(struct queue_rcpt *r, const char *status, const char *text)
+{
+	size_t n = status_len(status), o, i;
+
+	if (n == 0 || status[n] != '\0')
+		return -EINVAL;
+	memcpy(r->error, status, n);
+	o = n;
+	r->error[o++] = ' ';
+	for (i = 0; text[i] != '\0' && o < QUEUE_ERROR_MAX; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			if (r->error[o - 1] != ' ')
+				r->error[o++] = ' ';
+			continue;
+		}
+		r->error[o++] = c < 0x20 || c > 0x7e ? '?' : (char)c;
+	}
+	while (o > n + 1 && r->error[o - 1] == ' ')
+		o--;
+	r->error[o] = '\0';
+	if (o == n + 1)
+		(void)strlcpy(r->error + o, "(no text)", sizeof(r->error) - o);
+	return 0;
+}
+
 static int
 envelope_check(const struct queue_file *qf)
 {
@@ -170,7 +231,8 @@ envelope_check(const struct queue_file *qf)
 		    (r->notify & SMTP_NOTIFY_NEVER && r->notify != 1) ||
 		    (r->orcpt[0] != '\0' &&
 			(!token_ok(r->orcpt, SMTP_ORCPT_MAX) ||
-			    strchr(r->orcpt, ';') == NULL)))
+			    strchr(r->orcpt, ';') == NULL)) ||
+		    (r->error[0] != '\0' && !queue_error_valid(r->error)))
 			return -EINVAL;
 	}
 	return 0;
@@ -212,6 +274,8 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 		if (qf->rcpt[i].orcpt[0] != '\0')
 			qb_printf(&b, " ORCPT=%s", qf->rcpt[i].orcpt);
 		qb_printf(&b, "\n");
+		if (qf->rcpt[i].error[0] != '\0')
+			qb_printf(&b, "last-error %s\n", qf->rcpt[i].error);
 	}
 	qb_printf(&b, "attempts %u\nnext-try %" PRId64 "\nsize %zu\n\n",
 	    qf->attempts, qf->next_try, qf->size);

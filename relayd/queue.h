@@ -22,6 +22,7 @@
 #define QUEUE_RCPT_MAX 100000 /* config max_recipients' upper bound */
 #define QUEUE_ATTEMPTS_MAX 1000000
 #define QUEUE_READ_MAX ((size_t)1 << 30) /* queue_read() refuses bigger */
+#define QUEUE_ERROR_MAX 512 /* last-error text: "X.Y.Z text" */
 
 /* queue_file.flags */
 #define QUEUE_F_8BITMIME 0x01 /* BODY=8BITMIME */
@@ -42,6 +43,12 @@ struct queue_rcpt {
 	enum queue_rcpt_state state;
 	unsigned int notify; /* SMTP_NOTIFY_* bits, 0: not given */
 	char orcpt[SMTP_ORCPT_MAX + 1]; /* "" or "type;xtext" (encoded) */
+	/*
+	 * "" or the last delivery error: an enhanced status ("4.4.2"), a
+	 * space, then printable ASCII (spaces allowed), as
+	 * queue_error_set() makes it.
+	 */
+	char error[QUEUE_ERROR_MAX + 1];
 };
 
 struct queue_file {
@@ -114,5 +121,17 @@ int queue_parse(const char *buf, size_t len, struct queue_file **out);
 int queue_read(int dirfd, const char *name, struct queue_file **out);
 
 void queue_free(struct queue_file *qf);
+
+/*
+ * Set r->error to "STATUS TEXT".  status must be an enhanced status code
+ * of class 2, 4 or 5 ("5.1.1"; -EINVAL otherwise, r unchanged).  text is
+ * untrusted (a remote reply): every octet outside printable ASCII becomes
+ * '?', runs of blanks one space, and it is cut to fit; an empty text
+ * becomes "(no text)".  Returns 0 or -EINVAL.
+ */
+int queue_error_set(struct queue_rcpt *r, const char *status, const char *text);
+
+/* 1 if s is a valid error field ("X.Y.Z text"), else 0. */
+int queue_error_valid(const char *s);
 
 #endif /* RELAYD_QUEUE_H */

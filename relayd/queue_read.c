@@ -265,6 +265,13 @@ rcpts_parse(struct cursor *c, struct queue_file *qf)
 		}
 		if (rcpt_parse(v, qf, &qf->rcpt[qf->nrcpt]) == -1)
 			return -EINVAL;
+		/* Optional (newer files): the recipient's last error. */
+		save = *c;
+		if (field(c, "last-error", qf->rcpt[qf->nrcpt].error,
+			sizeof(qf->rcpt[qf->nrcpt].error)) == -1)
+			*c = save;
+		else if (!queue_error_valid(qf->rcpt[qf->nrcpt].error))
+			return -EINVAL;
 		qf->nrcpt++;
 	}
 }

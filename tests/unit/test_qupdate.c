@@ -1,0 +1,376 @@
+/*
+ * Unit tests for relayd/qupdate: a rewrite changes only the recipient
+ * lines it must (every other octet identical), the lock moves to the new
+ * file and keeps a second writer out, a process killed at any moment of
+ * a rewrite leaves the old file or the new one, and remove/move.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "qupdate.h"
+
+struct spool {
+	char dir[64];
+	int fd;
+};
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+spool_init(struct spool *sp)
+{
+	strlcpy(sp->dir, "/tmp/relayd-qupdate-XXXXXX", sizeof(sp->dir));
+	assert_non_null(mkdtemp(sp->dir));
+	sp->fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(sp->fd >= 0);
+	assert_int_equal(mkdirat(sp->fd, "tmp", 0700), 0);
+	assert_int_equal(mkdirat(sp->fd, "queue", 0700), 0);
+	assert_int_equal(mkdirat(sp->fd, "hold", 0700), 0);
+}
+
+static void
+spool_done(struct spool *sp)
+{
+	close(sp->fd);
+	assert_int_equal(nftw(sp->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static char *
+slurp(int spoolfd, const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = openat(spoolfd, path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	buf[st.st_size] = '\0';
+	*len = (size_t)st.st_size;
+	close(fd);
+	return buf;
+}
+
+static int
+entries(int spoolfd, const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, n = 0;
+
+	fd = openat(spoolfd, dir, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	d = fdopendir(fd);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static struct queue_rcpt rcpts[3];
+static char msg[] = "Subject: x\r\n\r\nhello\r\n.\r\n..dots stay\r\n";
+
+static void
+sample(struct queue_file *qf)
+{
+	memset(qf, 0, sizeof(*qf));
+	memset(rcpts, 0, sizeof(rcpts));
+	queue_id_new(qf->id);
+	qf->arrival = 1700000000;
+	strlcpy(qf->client, "192.0.2.1", sizeof(qf->client));
+	strlcpy(qf->helo, "client.example", sizeof(qf->helo));
+	strlcpy(qf->sender, "<a@example.net>", sizeof(qf->sender));
+	qf->flags = QUEUE_F_RET_FULL;
+	strlcpy(rcpts[0].path, "<b@example.org>", sizeof(rcpts[0].path));
+	rcpts[0].notify = SMTP_NOTIFY_FAILURE;
+	strlcpy(rcpts[1].path, "<c@example.org>", sizeof(rcpts[1].path));
+	strlcpy(rcpts[1].orcpt, "rfc822;c@example.org", sizeof(rcpts[1].orcpt));
+	strlcpy(rcpts[2].path, "<d@example.com>", sizeof(rcpts[2].path));
+	qf->rcpt = rcpts;
+	qf->nrcpt = 3;
+	qf->msg = msg;
+	qf->size = sizeof(msg) - 1;
+}
+
+/* old with every "from" replaced by "to" (each must occur once). */
+static char *
+edit(const char *old, const char *from, const char *to)
+{
+	const char *p = strstr(old, from);
+	char *out;
+
+	assert_non_null(p);
+	assert_null(strstr(p + 1, from));
+	out = malloc(strlen(old) + strlen(to) + 1);
+	assert_non_null(out);
+	snprintf(out, strlen(old) + strlen(to) + 1, "%.*s%s%s", (int)(p - old),
+	    old, to, p + strlen(from));
+	return out;
+}
+
+static void
+test_rewrite_byte_identical(void **state)
+{
+	struct queue_file qf, *rd = NULL;
+	struct spool sp;
+	struct stat st;
+	char path[64], *before, *after, *want, *tmp;
+	size_t blen, alen;
+	int lockfd = -1;
+
+	(void)state;
+	spool_init(&sp);
+	sample(&qf);
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	snprintf(path, sizeof(path), "queue/%s", qf.id);
+	before = slurp(sp.fd, path, &blen);
+
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), 0);
+	assert_true(lockfd >= 0);
+	rd->rcpt[0].state = QUEUE_RCPT_SENT;
+	assert_int_equal(queue_error_set(&rd->rcpt[1], "4.4.1",
+			     "connect to mx.example.org[192.0.2.9]:25:\r\n"
+			     "\tConnection\x01 refused  "),
+	    0);
+	rd->attempts = 1;
+	rd->next_try = 1700000300;
+	assert_int_equal(qupdate_write(sp.fd, rd, &lockfd), 0);
+	assert_true(lockfd >= 0);
+	qupdate_unlock(&lockfd);
+	assert_int_equal(lockfd, -1);
+
+	after = slurp(sp.fd, path, &alen);
+	want = edit(before, "rcpt <b@example.org> pending",
+	    "rcpt <b@example.org> sent");
+	tmp = edit(want, "ORCPT=rfc822;c@example.org\n",
+	    "ORCPT=rfc822;c@example.org\nlast-error 4.4.1 connect to "
+	    "mx.example.org[192.0.2.9]:25: Connection? refused\n");
+	free(want);
+	want = edit(tmp, "attempts 0\nnext-try 0\n",
+	    "attempts 1\nnext-try 1700000300\n");
+	free(tmp);
+	assert_string_equal(after, want);
+	assert_int_equal(alen, strlen(want));
+	/* Same mode, one link, nothing left in tmp/. */
+	assert_int_equal(fstatat(sp.fd, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(entries(sp.fd, "tmp"), 0);
+	queue_free(rd);
+
+	/* The reader gives the error back; a second rewrite is stable. */
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), 0);
+	assert_string_equal(rd->rcpt[1].error,
+	    "4.4.1 connect to mx.example.org[192.0.2.9]:25: Connection? "
+	    "refused");
+	assert_string_equal(rd->rcpt[0].error, "");
+	assert_int_equal(qupdate_write(sp.fd, rd, &lockfd), 0);
+	qupdate_unlock(&lockfd);
+	free(after);
+	after = slurp(sp.fd, path, &alen);
+	assert_string_equal(after, want);
+	queue_free(rd);
+	free(before);
+	free(after);
+	free(want);
+	spool_done(&sp);
+}
+
+static void
+test_lock(void **state)
+{
+	struct queue_file qf, *rd = NULL, *rd2 = NULL;
+	struct spool sp;
+	int a = -1, b = -1;
+
+	(void)state;
+	spool_init(&sp);
+	sample(&qf);
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &a, &rd), 0);
+	/* flock is per open file: a second open in this process conflicts. */
+	assert_int_equal(
+	    qupdate_lock(sp.fd, "queue", qf.id, &b, NULL), -EWOULDBLOCK);
+	assert_int_equal(b, -1);
+	/* The lock moves to the new file with the rewrite. */
+	rd->rcpt[2].state = QUEUE_RCPT_FAILED;
+	assert_int_equal(qupdate_write(sp.fd, rd, &a), 0);
+	assert_int_equal(
+	    qupdate_lock(sp.fd, "queue", qf.id, &b, NULL), -EWOULDBLOCK);
+	qupdate_unlock(&a);
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &b, &rd2), 0);
+	assert_int_equal(rd2->rcpt[2].state, QUEUE_RCPT_FAILED);
+	qupdate_unlock(&b);
+	/* Bad ids never become paths; missing files are ENOENT. */
+	assert_int_equal(
+	    qupdate_lock(sp.fd, "queue", "../queue/x", &b, NULL), -EINVAL);
+	assert_int_equal(
+	    qupdate_lock(sp.fd, "queue", "0123456789ABCDEF", &b, NULL),
+	    -ENOENT);
+	queue_free(rd);
+	queue_free(rd2);
+	spool_done(&sp);
+}
+
+static void
+test_remove_move(void **state)
+{
+	struct queue_file qf;
+	struct spool sp;
+	char path[64];
+	int fd = -1;
+
+	(void)state;
+	spool_init(&sp);
+	sample(&qf);
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &fd, NULL), 0);
+	assert_int_equal(qupdate_move(sp.fd, "queue", "hold", qf.id, &fd), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(entries(sp.fd, "queue"), 0);
+	assert_int_equal(entries(sp.fd, "hold"), 1);
+	/* release onto an existing queue file: refused, nothing moves */
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	assert_int_equal(qupdate_lock(sp.fd, "hold", qf.id, &fd, NULL), 0);
+	assert_int_equal(
+	    qupdate_move(sp.fd, "hold", "queue", qf.id, &fd), -EEXIST);
+	assert_int_equal(entries(sp.fd, "hold"), 1);
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &fd, NULL), 0);
+	assert_int_equal(qupdate_remove(sp.fd, "queue", qf.id, &fd), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(entries(sp.fd, "queue"), 0);
+	assert_int_equal(qupdate_lock(sp.fd, "hold", qf.id, &fd, NULL), 0);
+	assert_int_equal(qupdate_move(sp.fd, "hold", "queue", qf.id, &fd), 0);
+	snprintf(path, sizeof(path), "queue/%s", qf.id);
+	assert_int_equal(faccessat(sp.fd, path, F_OK, 0), 0);
+	spool_done(&sp);
+}
+
+/* The child: flip rcpt 0 between pending and sent for ever. */
+static void __attribute__((noreturn)) flipper(int spoolfd, const char *id)
+{
+	struct queue_file *qf;
+	int fd = -1;
+
+	for (;;) {
+		if (qupdate_lock(spoolfd, "queue", id, &fd, &qf) != 0)
+			_exit(2);
+		qf->rcpt[0].state = qf->rcpt[0].state == QUEUE_RCPT_SENT
+		    ? QUEUE_RCPT_PENDING
+		    : QUEUE_RCPT_SENT;
+		qf->attempts = qf->attempts + 1;
+		if (qupdate_write(spoolfd, qf, &fd) != 0)
+			_exit(3);
+		qupdate_unlock(&fd);
+		queue_free(qf);
+	}
+}
+
+static void
+test_crash_old_or_new(void **state)
+{
+	struct queue_file qf, *rd;
+	struct spool sp;
+	int i, status, qd, last = -1;
+	pid_t pid;
+
+	(void)state;
+	spool_init(&sp);
+	sample(&qf);
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	qd = openat(sp.fd, "queue", O_RDONLY | O_DIRECTORY);
+	assert_true(qd >= 0);
+	srandom((unsigned)time(NULL));
+	for (i = 0; i < 100; i++) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			flipper(sp.fd, qf.id);
+		usleep((useconds_t)(random() % 20000));
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		/* Killed, not failed: it never stopped by itself. */
+		assert_true(WIFSIGNALED(status));
+		/* The file is whole: the old version or the new one. */
+		rd = NULL;
+		assert_int_equal(queue_read(qd, qf.id, &rd), 0);
+		assert_true(rd->rcpt[0].state ==
+		    (rd->attempts % 2 ? QUEUE_RCPT_SENT : QUEUE_RCPT_PENDING));
+		assert_true((int)rd->attempts >= last);
+		last = (int)rd->attempts;
+		assert_int_equal(rd->nrcpt, 3);
+		assert_int_equal(rd->size, sizeof(msg) - 1);
+		assert_memory_equal(rd->msg, msg, rd->size);
+		queue_free(rd);
+		/* At most the one stale tmp/ID.update (removed by the next). */
+		assert_true(entries(sp.fd, "tmp") <= 1);
+		assert_int_equal(entries(sp.fd, "queue"), 1);
+	}
+	assert_true(last > 0);
+	close(qd);
+	spool_done(&sp);
+}
+
+static void
+test_error_field(void **state)
+{
+	struct queue_rcpt r;
+	char longtext[2000];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(queue_error_set(&r, "4.4", "x"), -EINVAL);
+	assert_int_equal(queue_error_set(&r, "3.1.1", "x"), -EINVAL);
+	assert_int_equal(queue_error_set(&r, "5.1.10", "  "), 0);
+	assert_string_equal(r.error, "5.1.10 (no text)");
+	memset(longtext, 'a', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+	assert_int_equal(queue_error_set(&r, "5.7.1", longtext), 0);
+	assert_int_equal(strlen(r.error), QUEUE_ERROR_MAX);
+	assert_true(queue_error_valid(r.error));
+	assert_false(queue_error_valid("5.1.1"));
+	assert_false(queue_error_valid("5.1.1 a\tb"));
+	assert_false(queue_error_valid("6.1.1 x"));
+	assert_true(queue_error_valid("2.0.0 250 ok"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rewrite_byte_identical),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_remove_move),
+		cmocka_unit_test(test_crash_old_or_new),
+		cmocka_unit_test(test_error_field),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
