@@ -1,0 +1,655 @@
+/*
+ * Unit tests for relayd/smtpc against a forked fake server on 127.0.0.1
+ * (random port): a pipelined transaction with dot-stuffing checked on
+ * the server side, connection reuse with RSET, HELO fallback, refusals
+ * (8BITMIME, SMTPUTF8, SIZE), 4xx/5xx mixes, and hostile servers (huge
+ * line, endless continuations, garbage, silence, a 10 MB flood).
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "queue.h"
+#include "route.h"
+#include "smtpc.h"
+
+/* ---- the fake server (runs in a child; exit status = first failure) ---- */
+
+static void
+srv_send(int fd, const char *s)
+{
+	size_t n = strlen(s), off = 0;
+	ssize_t w;
+
+	while (off < n) {
+		if ((w = send(fd, s + off, n - off, MSG_NOSIGNAL)) <= 0)
+			_exit(90);
+		off += (size_t)w;
+	}
+}
+
+/* One line with its CRLF into buf (cap len); exits on EOF. */
+static void
+srv_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	char ch;
+
+	while (n + 1 < len) {
+		if (read(fd, &ch, 1) != 1)
+			_exit(91);
+		buf[n++] = ch;
+		if (ch == '\n')
+			break;
+	}
+	buf[n] = '\0';
+}
+
+static void
+srv_expect(int fd, const char *prefix, int code)
+{
+	char line[4096];
+
+	srv_line(fd, line, sizeof(line));
+	if (strncasecmp(line, prefix, strlen(prefix)) != 0)
+		_exit(code);
+}
+
+/* Everything up to and including CRLF.CRLF. */
+static size_t
+srv_data(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		if (read(fd, buf + n, 1) != 1)
+			_exit(92);
+		n++;
+		if (n >= 5 && memcmp(buf + n - 5, "\r\n.\r\n", 5) == 0)
+			break;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static const char ehlo_full[] = "250-fake.test hello\r\n"
+				"250-PIPELINING\r\n"
+				"250-SIZE 100000\r\n"
+				"250 8BITMIME\r\n";
+
+static const char msg7[] = "Subject: dots\r\n\r\n.leading dot\r\n"
+			   "..two\r\nmiddle . dot\r\n.\r\nend";
+static const char wire7[] = "Subject: dots\r\n\r\n..leading dot\r\n"
+			    "...two\r\nmiddle . dot\r\n..\r\nend\r\n.\r\n";
+
+static void
+srv_normal(int fd)
+{
+	char line[1024], want[128], data[4096];
+	int i;
+
+	(void)snprintf(want, sizeof(want), "MAIL FROM:<s@a.test> SIZE=%zu\r\n",
+	    sizeof(msg7) - 1);
+	srv_send(fd, "220 fake.test ESMTP\r\n");
+	srv_expect(fd, "EHLO client.test\r\n", 1);
+	srv_send(fd, ehlo_full);
+	/* Pipelined: MAIL and all RCPTs arrive before any reply. */
+	srv_line(fd, line, sizeof(line));
+	if (strcmp(line, want) != 0)
+		_exit(2);
+	for (i = 0; i < 3; i++)
+		srv_expect(fd, "RCPT TO:<r", 3);
+	srv_send(fd,
+	    "250 2.1.0 ok\r\n250 2.1.5 ok\r\n"
+	    "550-5.1.1 no such\r\n550 5.1.1 user\r\n"
+	    "250 2.1.5 ok\r\n");
+	srv_expect(fd, "DATA\r\n", 4);
+	srv_send(fd, "354 go\r\n");
+	srv_data(fd, data, sizeof(data));
+	if (strcmp(data, wire7) != 0)
+		_exit(5);
+	srv_send(fd, "250 2.0.0 Ok: queued as ABC\r\n");
+	/* Second transaction on the same connection. */
+	srv_expect(fd, "RSET\r\n", 6);
+	srv_send(fd, "250 2.0.0 ok\r\n");
+	srv_expect(fd, "MAIL FROM:<> SIZE=", 7);
+	srv_expect(fd, "RCPT TO:<r1@b.test>\r\n", 8);
+	srv_send(fd, "250 ok\r\n250 ok\r\n");
+	srv_expect(fd, "DATA\r\n", 9);
+	srv_send(fd, "354 go\r\n");
+	srv_data(fd, data, sizeof(data));
+	srv_send(fd, "250 ok again\r\n");
+	srv_expect(fd, "QUIT\r\n", 10);
+	srv_send(fd, "221 bye\r\n");
+	_exit(0);
+}
+
+static void
+srv_helo(int fd)
+{
+	char data[4096];
+
+	srv_send(fd, "220 old.test\r\n");
+	srv_expect(fd, "EHLO client.test\r\n", 1);
+	srv_send(fd, "502 what\r\n");
+	srv_expect(fd, "HELO client.test\r\n", 2);
+	srv_send(fd, "250 old.test\r\n");
+	/* No PIPELINING: one command, one reply; no SIZE= either. */
+	srv_expect(fd, "MAIL FROM:<s@a.test>\r\n", 3);
+	srv_send(fd, "250 ok\r\n");
+	srv_expect(fd, "RCPT TO:<r1@b.test>\r\n", 4);
+	srv_send(fd, "250 ok\r\n");
+	srv_expect(fd, "DATA\r\n", 5);
+	srv_send(fd, "354 go\r\n");
+	srv_data(fd, data, sizeof(data));
+	srv_send(fd, "451 4.3.0 try later\r\n");
+	srv_expect(fd, "QUIT\r\n", 6);
+	_exit(0);
+}
+
+/* No 8BITMIME, no SMTPUTF8, SIZE 10: every send is refused locally. */
+static void
+srv_refuse(int fd)
+{
+	char line[1024];
+
+	srv_send(fd, "220 small.test\r\n");
+	srv_expect(fd, "EHLO", 1);
+	srv_send(fd, "250-small.test\r\n250 SIZE 100\r\n");
+	srv_line(fd, line, sizeof(line));
+	_exit(strcmp(line, "QUIT\r\n") == 0 ? 0 : 2);
+}
+
+static void
+srv_data451(int fd)
+{
+	srv_send(fd, "220 x\r\n");
+	srv_expect(fd, "EHLO", 1);
+	srv_send(fd, "250-x\r\n250 PIPELINING\r\n");
+	srv_expect(fd, "MAIL", 2);
+	srv_expect(fd, "RCPT", 3);
+	srv_send(fd, "250 ok\r\n250 ok\r\n");
+	srv_expect(fd, "DATA", 4);
+	srv_send(fd, "451 4.3.0 local problem\r\n");
+	srv_expect(fd, "QUIT", 5);
+	_exit(0);
+}
+
+static void
+srv_long_line(int fd)
+{
+	static char big[100 * 1024 + 3];
+
+	memset(big, 'x', sizeof(big) - 3);
+	memcpy(big, "220 ", 4);
+	memcpy(big + sizeof(big) - 3, "\r\n", 3);
+	/* The client hangs up after about 2 kB: errors are expected. */
+	(void)send(fd, big, sizeof(big) - 1, MSG_NOSIGNAL);
+	_exit(0);
+}
+
+static void
+srv_continuations(int fd)
+{
+	int i;
+
+	srv_send(fd, "220 x\r\n");
+	srv_expect(fd, "EHLO", 1);
+	for (i = 0; i < 10000; i++)
+		if (send(fd, "250-AUTH PLAIN\r\n", 16, MSG_NOSIGNAL) != 16)
+			_exit(0); /* the client hung up early: good */
+	(void)send(fd, "250 x\r\n", 7, MSG_NOSIGNAL);
+	_exit(0);
+}
+
+static void
+srv_garbage(int fd)
+{
+	static const char g[] = "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"
+				"\r\n\xff\xfe\x00\x00garbage\r\n";
+
+	char b;
+
+	(void)send(fd, g, sizeof(g) - 1, MSG_NOSIGNAL);
+	(void)read(fd, &b, 1); /* until the client hangs up */
+	_exit(0);
+}
+
+static void
+srv_silent(int fd)
+{
+	char b;
+
+	(void)read(fd, &b, 1); /* says nothing until the client hangs up */
+	_exit(0);
+}
+
+/* A greeting, then 10 MB without a line end; the client must hang up. */
+static void
+srv_flood(int fd)
+{
+	static char chunk[65536];
+	size_t sent = 0;
+	ssize_t w;
+
+	memset(chunk, '2', sizeof(chunk));
+	while (sent < 10 * 1024 * 1024) {
+		if ((w = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL)) <= 0)
+			_exit(0); /* refused after a bounded read: good */
+		sent += (size_t)w;
+	}
+	_exit(1);
+}
+
+/* RCPT replies never come. */
+static void
+srv_stall(int fd)
+{
+	srv_send(fd, "220 x\r\n");
+	srv_expect(fd, "EHLO", 1);
+	srv_send(fd, "250-x\r\n250 PIPELINING\r\n");
+	srv_expect(fd, "MAIL", 2);
+	srv_send(fd, "250 ok\r\n");
+	(void)sleep(10);
+	_exit(0);
+}
+
+static void
+srv_421(int fd)
+{
+	srv_send(fd, "220 x\r\n");
+	srv_expect(fd, "EHLO", 1);
+	srv_send(fd, "250 x\r\n");
+	srv_expect(fd, "MAIL", 2);
+	srv_send(fd, "250 ok\r\n");
+	srv_expect(fd, "RCPT", 3);
+	srv_send(fd, "421 4.3.2 shutting down\r\n");
+	(void)sleep(2);
+	_exit(0);
+}
+
+/* ---- client side ---- */
+
+struct fake {
+	pid_t pid;
+	struct route_hop hop;
+};
+
+static void
+fake_start(struct fake *f, void (*fn)(int))
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&f->hop.addr;
+	socklen_t sl = sizeof(*sin);
+	int lfd, fd;
+
+	memset(f, 0, sizeof(*f));
+	(void)strlcpy(f->hop.host, "fake.test", sizeof(f->hop.host));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	do {
+		lfd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(lfd >= 0);
+		sin->sin_port = 0;
+		assert_int_equal(
+		    bind(lfd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+		assert_int_equal(
+		    getsockname(lfd, (struct sockaddr *)sin, &sl), 0);
+		if (ntohs(sin->sin_port) == 2024)
+			(void)close(lfd);
+	} while (ntohs(sin->sin_port) == 2024);
+	f->hop.addrlen = sizeof(*sin);
+	assert_int_equal(listen(lfd, 1), 0);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		(void)alarm(30);
+		if ((fd = accept(lfd, NULL, NULL)) < 0)
+			_exit(93);
+		(void)close(lfd);
+		fn(fd);
+		_exit(94);
+	}
+	(void)close(lfd);
+}
+
+static void
+fake_done(struct fake *f)
+{
+	int status;
+
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("fake server: status 0x%x", status);
+}
+
+static struct smtpc_timeouts *
+fast(void)
+{
+	static struct smtpc_timeouts t;
+
+	smtpc_timeouts_default(&t);
+	t.connect = t.greeting = t.helo = t.mail = t.rcpt = 1;
+	t.data_init = t.data_block = t.data_term = 1;
+	return &t;
+}
+
+static struct queue_file *
+qf_new(const char *sender, const char *msg, size_t nrcpt)
+{
+	struct queue_file *qf = calloc(1, sizeof(*qf));
+	size_t i;
+
+	assert_non_null(qf);
+	(void)strlcpy(qf->sender, sender, sizeof(qf->sender));
+	qf->rcpt = calloc(nrcpt, sizeof(*qf->rcpt));
+	assert_non_null(qf->rcpt);
+	qf->nrcpt = nrcpt;
+	for (i = 0; i < nrcpt; i++)
+		(void)snprintf(qf->rcpt[i].path, sizeof(qf->rcpt[i].path),
+		    "<r%zu@b.test>", i);
+	qf->msg = strdup(msg);
+	assert_non_null(qf->msg);
+	qf->size = strlen(msg);
+	return qf;
+}
+
+static void
+qf_free(struct queue_file *qf)
+{
+	free(qf->rcpt);
+	free(qf->msg);
+	free(qf);
+}
+
+static void
+test_normal(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[3], m;
+	struct queue_file *qf = qf_new("<s@a.test>", msg7, 4);
+	size_t idx[3] = { 1, 2, 3 }, one = 1;
+
+	(void)state;
+	fake_start(&f, srv_normal);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", NULL, &c, &st), 0);
+	assert_int_equal(smtpc_extensions(c),
+	    SMTPC_EXT_PIPELINING | SMTPC_EXT_SIZE | SMTPC_EXT_8BITMIME);
+	assert_true(strncmp(smtpc_peer(c), "fake.test[127.0.0.1]:", 21) == 0);
+	assert_int_equal(smtpc_send(c, qf, idx, 3, r, &m), 0);
+	assert_int_equal(r[0].code, 250);
+	assert_string_equal(r[0].status, "2.0.0");
+	assert_string_equal(r[0].text, "250 2.0.0 Ok: queued as ABC");
+	assert_int_equal(r[0].temporary, 0);
+	assert_int_equal(r[1].code, 550);
+	assert_string_equal(r[1].status, "5.1.1");
+	assert_string_equal(r[1].text, "550 5.1.1 no such user");
+	assert_int_equal(r[1].temporary, 0);
+	assert_int_equal(r[2].code, 250);
+	assert_int_equal(m.code, 250);
+	/* The connection carries a second mail, after RSET. */
+	(void)strlcpy(qf->sender, "<>", sizeof(qf->sender));
+	assert_int_equal(smtpc_send(c, qf, &one, 1, r, &m), 0);
+	assert_string_equal(r[0].text, "250 ok again");
+	smtpc_quit(c);
+	fake_done(&f);
+	qf_free(qf);
+}
+
+static void
+test_helo_fallback(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[1], m;
+	struct queue_file *qf = qf_new("<s@a.test>", "x\r\n", 2);
+	size_t idx = 1;
+
+	(void)state;
+	fake_start(&f, srv_helo);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", NULL, &c, &st), 0);
+	assert_int_equal(smtpc_extensions(c), 0);
+	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), 0);
+	assert_int_equal(r[0].code, 451);
+	assert_int_equal(r[0].temporary, 1);
+	assert_string_equal(r[0].status, "4.3.0");
+	smtpc_quit(c);
+	fake_done(&f);
+	qf_free(qf);
+}
+
+static void
+test_refusals(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[2], m;
+	struct queue_file *qf = qf_new("<s@a.test>", "caf\xc3\xa9\r\n", 2);
+	size_t idx[2] = { 0, 1 };
+
+	(void)state;
+	fake_start(&f, srv_refuse);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", NULL, &c, &st), 0);
+	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), 0);
+	assert_int_equal(r[0].code, 0);
+	assert_string_equal(r[1].status, "5.6.3");
+	assert_int_equal(r[1].temporary, 0);
+	assert_non_null(strstr(m.text, "does not support 8BITMIME"));
+	/* UTF-8 in the envelope, no SMTPUTF8. */
+	(void)strlcpy(qf->msg, "x\r\n", qf->size + 1);
+	qf->size = 3;
+	(void)strlcpy(
+	    qf->rcpt[1].path, "<j\xc3\xb6rg@b.test>", sizeof(qf->rcpt[1].path));
+	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), 0);
+	assert_string_equal(r[0].status, "5.6.7");
+	assert_string_equal(m.status, "5.6.7");
+	/* Bigger than the SIZE the server announced. */
+	(void)strlcpy(
+	    qf->rcpt[1].path, "<r1@b.test>", sizeof(qf->rcpt[1].path));
+	qf->size = 101;
+	free(qf->msg);
+	qf->msg = calloc(1, 102);
+	assert_non_null(qf->msg);
+	memset(qf->msg, 'a', 101);
+	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), 0);
+	assert_string_equal(r[1].status, "5.3.4");
+	smtpc_quit(c);
+	fake_done(&f);
+	qf_free(qf);
+}
+
+static void
+test_data_451(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[1], m;
+	struct queue_file *qf = qf_new("<s@a.test>", "x\r\n", 1);
+	size_t idx = 0;
+
+	(void)state;
+	fake_start(&f, srv_data451);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), 0);
+	assert_int_equal(r[0].code, 451);
+	assert_int_equal(r[0].temporary, 1);
+	assert_int_equal(m.code, 451);
+	smtpc_quit(c);
+	fake_done(&f);
+	qf_free(qf);
+}
+
+/* A server that fails smtpc_connect with a temporary, explained error. */
+static void
+hostile_connect(void (*fn)(int), const char *want)
+{
+	struct fake f;
+	struct smtpc *c = (void *)1;
+	struct smtpc_status st;
+
+	fake_start(&f, fn);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), -1);
+	assert_null(c);
+	assert_int_equal(st.code, 0);
+	assert_int_equal(st.temporary, 1);
+	assert_string_equal(st.status, "4.4.2");
+	if (strstr(st.text, want) == NULL ||
+	    strstr(st.text, "fake.test[127.0.0.1]:") == NULL)
+		fail_msg("text '%s' lacks '%s'", st.text, want);
+	fake_done(&f);
+}
+
+static void
+test_hostile_long_line(void **state)
+{
+	(void)state;
+	hostile_connect(srv_long_line, "protocol error with fake.test[");
+	hostile_connect(srv_long_line, "reply line too long");
+}
+
+static void
+test_hostile_continuations(void **state)
+{
+	(void)state;
+	hostile_connect(srv_continuations, "too many reply lines");
+}
+
+static void
+test_hostile_garbage(void **state)
+{
+	(void)state;
+	hostile_connect(srv_garbage, "bad reply code");
+}
+
+static void
+test_hostile_silent(void **state)
+{
+	(void)state;
+	hostile_connect(srv_silent, "lost connection with fake.test[");
+	hostile_connect(srv_silent, "timeout");
+}
+
+static void
+test_hostile_flood(void **state)
+{
+	(void)state;
+	hostile_connect(srv_flood, "reply line too long");
+}
+
+static void
+test_stall_rcpt(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[2], m;
+	struct queue_file *qf = qf_new("<s@a.test>", "x\r\n", 2);
+	size_t idx[2] = { 0, 1 };
+
+	(void)state;
+	fake_start(&f, srv_stall);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), -1);
+	assert_int_equal(r[0].code, 0);
+	assert_int_equal(r[0].temporary, 1);
+	assert_int_equal(r[1].temporary, 1);
+	assert_string_equal(r[1].status, "4.4.2");
+	assert_non_null(strstr(r[1].text, "after RCPT TO: timeout"));
+	/* A broken connection refuses further work cleanly. */
+	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), -1);
+	assert_int_equal(r[0].temporary, 1);
+	smtpc_quit(c);
+	(void)kill(f.pid, SIGTERM);
+	(void)waitpid(f.pid, NULL, 0);
+	qf_free(qf);
+}
+
+static void
+test_421(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[1], m;
+	struct queue_file *qf = qf_new("<s@a.test>", "x\r\n", 1);
+	size_t idx = 0;
+
+	(void)state;
+	fake_start(&f, srv_421);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), -1);
+	assert_int_equal(r[0].code, 421);
+	assert_int_equal(r[0].temporary, 1);
+	assert_string_equal(r[0].text, "421 4.3.2 shutting down");
+	smtpc_quit(c); /* no QUIT after 421 */
+	fake_done(&f);
+	qf_free(qf);
+}
+
+static void
+test_connect_refused(void **state)
+{
+	struct route_hop hop;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&hop.addr;
+	struct smtpc *c = NULL;
+	struct smtpc_status st;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	socklen_t sl = sizeof(*sin);
+
+	(void)state;
+	memset(&hop, 0, sizeof(hop));
+	(void)strlcpy(hop.host, "closed.test", sizeof(hop.host));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &sl), 0);
+	hop.addrlen = sizeof(*sin);
+	(void)close(fd); /* nobody listens there now */
+	assert_int_equal(
+	    smtpc_connect(&hop, "client.test", fast(), &c, &st), -1);
+	assert_int_equal(st.code, 0);
+	assert_int_equal(st.temporary, 1);
+	assert_string_equal(st.status, "4.4.1");
+	assert_non_null(strstr(st.text, "Connection refused"));
+	smtpc_quit(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normal),
+		cmocka_unit_test(test_helo_fallback),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_data_451),
+		cmocka_unit_test(test_hostile_long_line),
+		cmocka_unit_test(test_hostile_continuations),
+		cmocka_unit_test(test_hostile_garbage),
+		cmocka_unit_test(test_hostile_silent),
+		cmocka_unit_test(test_hostile_flood),
+		cmocka_unit_test(test_stall_rcpt),
+		cmocka_unit_test(test_421),
+		cmocka_unit_test(test_connect_refused),
+	};
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
