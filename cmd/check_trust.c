@@ -19,11 +19,8 @@
 
 #include "aclfix.h"
 #include "check.h"
+#include "relayctl.h"
 #include "walk.h"
-
-#ifndef RELAY_SBINDIR
-#define RELAY_SBINDIR "/usr/sbin"
-#endif
 
 #define ETC_MAIL "/etc/mail"
 
@@ -181,32 +178,6 @@ check_chain(struct check *c, int dirfd, const char *path, const char *label)
 	return 0;
 }
 
-/* The relayd that 'relayctl start' runs: $RELAYD, ours, or installed. */
-static int
-relayd_path(char *buf, size_t len)
-{
-	char self[PATH_MAX], *slash;
-	const char *env = getenv("RELAYD");
-	ssize_t n;
-
-	if (env != NULL && env[0] == '/')
-		return strlcpy(buf, env, len) < len ? 0 : -1;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			if ((size_t)snprintf(buf, len, "%s/relayd", self) <
-				len &&
-			    access(buf, F_OK) == 0)
-				return 0;
-		}
-	}
-	return (size_t)snprintf(buf, len, "%s/relayd", RELAY_SBINDIR) < len
-	    ? 0
-	    : -1;
-}
-
 int
 check_trust(struct check *c)
 {
@@ -226,7 +197,7 @@ check_trust(struct check *c)
 	/* relayd (root) writes its pidfile there. */
 	if ((r = check_chain(c, c->rootfd, c->cfg.pidfile, "")) < 0)
 		return r;
-	if (relayd_path(bin, sizeof(bin)) < 0)
+	if (daemon_relayd_path(bin, sizeof(bin)) < 0)
 		return 0;
 	if ((hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return 0;

@@ -209,8 +209,8 @@ elapsed_ms(const struct timespec *t0)
 }
 
 /* relayd: $RELAYD, next to this relayctl, or the installed one. */
-static int
-relayd_path(char *buf, size_t len)
+int
+daemon_relayd_path(char *buf, size_t len)
 {
 	char self[PATH_MAX], *slash;
 	const char *env = getenv("RELAYD");
@@ -244,7 +244,7 @@ spawn_relayd(const struct daemon *d)
 	pid_t pid;
 	int status;
 
-	if (relayd_path(path, sizeof(path)) < 0) {
+	if (daemon_relayd_path(path, sizeof(path)) < 0) {
 		warnx("relayd path too long");
 		return -1;
 	}

@@ -36,6 +36,9 @@ void cmd_help(FILE *fp, const struct cmd *c);
  */
 int setup_audit(const char *root, struct plan *plan);
 
+/* daemon.c: the relayd 'start' runs ($RELAYD, next to relayctl, SBINDIR). */
+int daemon_relayd_path(char *buf, size_t len);
+
 /* output.c: the plan as text or as one JSON document. */
 void output_plan_text(FILE *fp, const struct plan *p);
 void output_json_string(FILE *fp, const char *s);
