@@ -146,23 +146,24 @@ route_dns_run(struct route_dns *d, int64_t deadline)
 	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 	struct timeval max, tv, *tvp;
 	int64_t left, ms;
-	int bm, i, n, r;
+	unsigned bm, rd, wr;
+	int i, n, r;
 
 	while (d->pending > 0) {
 		if ((left = deadline - route_dns_now()) <= 0) {
 			ares_cancel(d->ch); /* callbacks get ARES_ECANCELLED */
 			return;
 		}
-		bm = ares_getsock(d->ch, s, ARES_GETSOCK_MAXNUM);
+		/* c-ares' own bit macros shift into the sign bit (UB). */
+		bm = (unsigned)ares_getsock(d->ch, s, ARES_GETSOCK_MAXNUM);
 		for (i = n = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bm, i) &&
-			    !ARES_GETSOCK_WRITABLE(bm, i))
+			rd = (bm >> i) & 1u;
+			wr = (bm >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
+			if (!rd && !wr)
 				continue;
 			pfd[n].fd = s[i];
 			pfd[n].events =
-			    (short)((ARES_GETSOCK_READABLE(bm, i) ? POLLIN
-								  : 0) |
-				(ARES_GETSOCK_WRITABLE(bm, i) ? POLLOUT : 0));
+			    (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 			pfd[n++].revents = 0;
 		}
 		max.tv_sec = (time_t)(left / 1000);

@@ -162,7 +162,8 @@ static void
 test_line_count(void **state)
 {
 	struct smtpc_reply *r = malloc(sizeof(*r));
-	char *buf = malloc(20 * (SMTPC_REPLY_LINES_MAX + 2));
+	size_t cap = 20 * (SMTPC_REPLY_LINES_MAX + 2);
+	char *buf = malloc(cap);
 	const char *why;
 	size_t i, o = 0, used;
 
@@ -170,8 +171,8 @@ test_line_count(void **state)
 	assert_non_null(r);
 	assert_non_null(buf);
 	for (i = 0; i + 1 < SMTPC_REPLY_LINES_MAX; i++)
-		o += (size_t)sprintf(buf + o, "250-line%zu\r\n", i);
-	o += (size_t)sprintf(buf + o, "250 last\r\n");
+		o += (size_t)snprintf(buf + o, cap - o, "250-line%zu\r\n", i);
+	o += (size_t)snprintf(buf + o, cap - o, "250 last\r\n");
 	assert_int_equal(
 	    smtpc_reply_parse(buf, o, r, &used, &why), SMTPC_REPLY_DONE);
 	assert_int_equal(r->nline, SMTPC_REPLY_LINES_MAX);
@@ -181,7 +182,7 @@ test_line_count(void **state)
 	assert_string_equal(smtpc_reply_text(r, SMTPC_REPLY_LINES_MAX), "");
 	/* One continuation more is one too many. */
 	o -= strlen("250 last\r\n");
-	o += (size_t)sprintf(buf + o, "250-more\r\n250 last\r\n");
+	o += (size_t)snprintf(buf + o, cap - o, "250-more\r\n250 last\r\n");
 	assert_int_equal(smtpc_reply_parse(buf, o, r, &used, &why), -EPROTO);
 	assert_string_equal(why, "too many reply lines");
 	free(buf);
