@@ -90,6 +90,22 @@ read_names(DIR *d, char ***namesp, size_t *np)
  * Enter the directory we just visited through its O_PATH fd: "." relative to
  * it is the same inode whatever happened to its name since.
  */
+
+/*
+ * Open a directory for reading through fd.  O_NOATIME: 'check' promises
+ * to change no time stamp, and reading a directory would set its atime.
+ * It needs ownership or CAP_FOWNER, so fall back without it.
+ */
+static int
+opendir_noatime(int fd)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dfd;
+
+	if ((dfd = openat(fd, ".", flags | O_NOATIME)) == -1 && errno == EPERM)
+		dfd = openat(fd, ".", flags);
+	return dfd;
+}
+
 static int
 enter_dir(struct walk_ctx *ctx, const struct walk_entry *e)
 {
@@ -98,8 +114,7 @@ enter_dir(struct walk_ctx *ctx, const struct walk_entry *e)
 
 	if (e->depth >= WALK_MAX_DEPTH)
 		return -ELOOP;
-	fd =
-	    openat(e->fd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = opendir_noatime(e->fd);
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -errno; /* removed meanwhile */
 	if (fstat(fd, &st) == -1) {
@@ -194,8 +209,7 @@ walk_tree(int rootfd, const struct walk_ops *ops)
 
 	if (ops == NULL || ops->visit == NULL)
 		return -EINVAL;
-	dfd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd == -1)
+	if ((dfd = opendir_noatime(rootfd)) == -1)
 		return -errno;
 	if (fstat(dfd, &st) == -1) {
 		r = -errno;
