@@ -42,7 +42,7 @@ child_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 static int
 child_signals(void)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
 	struct sigaction sa;
 	sigset_t none;
 	size_t i;

@@ -23,13 +23,14 @@
 #include "master_log.h"
 #include "master_start.h"
 #include "master_table.h"
+#include "runner.h"
 
 #define GRACE_SECONDS 10 /* TERM: children may finish their session */
 #define KILL_SECONDS 5 /* then SIGTERM, and SIGKILL this much later */
 #define ACCEPT_PAUSE_MS 1000 /* after EMFILE and the like */
 #define ACCEPT_BURST 16 /* accepts per listener per wake-up */
 
-static volatile sig_atomic_t got_term, got_hup, got_chld;
+static volatile sig_atomic_t got_term, got_hup, got_chld, got_usr1;
 
 struct loop {
 	sigset_t waitmask; /* the mask inside ppoll(): our signals open */
@@ -41,6 +42,8 @@ on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
 	else if (sig == SIGCHLD)
 		got_chld = 1;
 	else if (got_term < 2)
@@ -50,7 +53,7 @@ on_signal(int sig)
 static int
 master_signals(struct loop *lp)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
 	struct sigaction sa;
 	sigset_t block;
 	size_t i;
@@ -101,6 +104,45 @@ master_title(struct master *m)
 	setproctitle("accepting connections on %s", addrs);
 }
 
+/* The runner died (or ended on HUP): start another after a pause. */
+static void
+runner_gone(struct master *m, int status)
+{
+	long ms = RUNNER_RESTART_MS;
+
+	m->runner = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !got_term)
+		ms = 0; /* ended for a reload */
+	else if (!got_term)
+		log_warnx("queue runner %s %d; restarting it",
+		    WIFSIGNALED(status) ? "killed by signal" : "exited with",
+		    WIFSIGNALED(status) ? WTERMSIG(status)
+					: WEXITSTATUS(status));
+	m->runner_at = now();
+	m->runner_at.tv_sec += ms / 1000;
+	m->runner_at.tv_nsec += (ms % 1000) * 1000000;
+	if (m->runner_at.tv_nsec >= 1000000000) {
+		m->runner_at.tv_sec++;
+		m->runner_at.tv_nsec -= 1000000000;
+	}
+}
+
+static void
+master_runner(struct master *m)
+{
+	if (got_usr1) {
+		got_usr1 = 0;
+		if (m->runner > 0 && kill(m->runner, SIGUSR1) == -1)
+			log_warn("cannot signal the queue runner");
+	}
+	if (m->runner == 0 && ms_until(now(), m->runner_at) == 0 &&
+	    (m->runner = runner_spawn(m)) == -1) {
+		m->runner = 0;
+		m->runner_at = now();
+		m->runner_at.tv_sec += RUNNER_RESTART_MS / 1000 + 1;
+	}
+}
+
 static void
 master_reap(struct master *m)
 {
@@ -110,6 +152,10 @@ master_reap(struct master *m)
 
 	got_chld = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->runner) {
+			runner_gone(m, status);
+			continue;
+		}
 		if (!master_table_remove(m->children, pid))
 			continue;
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
@@ -250,6 +296,9 @@ master_reload(struct master *m)
 	m->cfg = next;
 	master_title(m);
 	log_info("configuration reloaded");
+	/* It ends, leaving its workers be, and comes back with next. */
+	if (m->runner > 0 && kill(m->runner, SIGHUP) == -1)
+		log_warn("cannot signal the queue runner");
 }
 
 static nfds_t
@@ -260,6 +309,8 @@ master_pollfds(
 	nfds_t i;
 
 	*timeout = -1;
+	if (m->runner == 0)
+		*timeout = (int)ms_until(t, m->runner_at);
 	if (ms_until(t, lp->pause_until) > 0) {
 		*timeout = (int)ms_until(t, lp->pause_until);
 		return 0;
@@ -303,11 +354,13 @@ master_shutdown(struct master *m, struct loop *lp)
 	if (m->pfh != NULL && pidfile_remove(m->pfh) == -1)
 		log_warn("cannot remove pidfile '%s'", m->pidpath);
 	m->pfh = NULL;
+	if (m->runner > 0 && kill(m->runner, SIGTERM) == -1)
+		log_warn("cannot stop the queue runner");
 	log_info("stopping: %zu sessions to finish",
 	    master_table_count(m->children));
 	for (;;) {
 		master_reap(m);
-		if (master_table_count(m->children) == 0)
+		if (master_table_count(m->children) == 0 && m->runner == 0)
 			break;
 		t = now();
 		waited = ms_until(start, t);
@@ -322,6 +375,8 @@ master_shutdown(struct master *m, struct loop *lp)
 			log_warnx("killing %zu sessions",
 			    master_table_count(m->children));
 			(void)master_table_signal(m->children, SIGKILL);
+			if (m->runner > 0)
+				(void)kill(m->runner, SIGKILL);
 			sent = 2;
 		}
 		(void)master_wait(lp, NULL, 0, 200);
@@ -345,11 +400,13 @@ master_run(struct master *m)
 	}
 	master_title(m);
 	log_info("accepting connections (pid %ld)", (long)getpid());
+	m->runner_at = now();
 	while (!got_term) {
 		if (got_chld)
 			master_reap(m);
 		if (got_hup)
 			master_reload(m);
+		master_runner(m);
 		n = master_pollfds(m, &lp, pfd, &timeout);
 		if (master_wait(&lp, pfd, n, timeout) <= 0)
 			continue;

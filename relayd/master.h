@@ -1,12 +1,14 @@
 /*
  * relayd master: the root process that owns the listeners, forks one
- * child per connection and never reads a byte from a client.
+ * child per connection and the queue runner, and never reads a byte from
+ * a client.
  */
 #ifndef RELAYD_MASTER_H
 #define RELAYD_MASTER_H
 
 #include <sys/types.h>
 #include <limits.h>
+#include <time.h>
 
 #include "config.h"
 #include "listen.h"
@@ -27,6 +29,8 @@ struct master {
 	struct pidfh *pfh;
 	struct listen_set ls;
 	struct master_table *children;
+	pid_t runner; /* the queue runner, 0 while there is none */
+	struct timespec runner_at; /* (re)start it then (CLOCK_MONOTONIC) */
 };
 
 /*

@@ -1,0 +1,442 @@
+/*
+ * Delivery worker (relay user, no capabilities, not chrooted: it needs
+ * DNS).  The next hop is untrusted; smtpc caps and sanitises what it
+ * says.  Ordering is what makes crashes harmless: a DSN is queued before
+ * the state that says "failed" is written, and every state is written
+ * (fsync + rename) before the next message, so a delivered recipient is
+ * never sent again and a failed one is bounced at least once.
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <libutil.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "deliver.h"
+#include "dsn.h"
+#include "master_log.h"
+#include "qupdate.h"
+#include "route.h"
+#include "smtp_addr.h"
+#include "smtpc.h"
+
+struct worker {
+	const struct deliver_env *env;
+	const struct runner_job *job;
+	struct smtpc_timeouts tmo;
+	struct route rt;
+	int routed;
+	struct smtpc *c;
+	int down; /* no hop answered: later messages get down_st */
+	struct smtpc_status down_st;
+};
+
+static int
+rcpt_domain(const char *path, char *dom, size_t len)
+{
+	struct smtp_path p;
+	size_t used = 0, n = strlen(path);
+
+	if (smtp_addr_parse(path, n, SMTP_ADDR_FORWARD, 1, &p, &used) !=
+		SMTP_ADDR_OK ||
+	    used != n)
+		return -EINVAL;
+	if (strlcpy(dom, p.domain, len) >= len)
+		return -EINVAL;
+	return 0;
+}
+
+int
+deliver_hopkey(const struct config *cfg, const struct route_table *t,
+    const char *path, char *key, size_t len)
+{
+	char dom[SMTP_DOMAIN_MAX + 1];
+	int r;
+
+	if ((r = rcpt_domain(path, dom, sizeof(dom))) != 0)
+		return r;
+	if (dom[0] == '\0') {
+		key[0] = '\0';
+		return len > 0 ? 0 : -EINVAL;
+	}
+	if ((r = route_table_lookup(t, dom, key, len)) < 0)
+		return r;
+	if (r == 1)
+		return 0;
+	if (cfg->smarthost[0] != '\0')
+		return strlcpy(key, cfg->smarthost, len) < len ? 0 : -EINVAL;
+	return strlcpy(key, dom, len) < len ? 0 : -EINVAL;
+}
+
+void
+deliver_keys_free(char **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+int
+deliver_pending_keys(const struct config *cfg, const struct route_table *t,
+    const struct queue_file *qf, char ***keys, size_t *n)
+{
+	char key[ROUTE_NEXTHOP_MAX + 1], **k;
+	size_t i, j, nk = 0;
+
+	*keys = NULL;
+	*n = 0;
+	if ((k = calloc(qf->nrcpt, sizeof(*k))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < qf->nrcpt; i++) {
+		if (qf->rcpt[i].state != QUEUE_RCPT_PENDING)
+			continue;
+		if (deliver_hopkey(cfg, t, qf->rcpt[i].path, key, sizeof(key)))
+			key[0] = '\0'; /* the worker fails it with a reason */
+		for (j = 0; j < nk; j++)
+			if (strcmp(k[j], key) == 0)
+				break;
+		if (j < nk)
+			continue;
+		if ((k[nk] = strdup(key)) == NULL) {
+			deliver_keys_free(k, nk);
+			return -ENOMEM;
+		}
+		nk++;
+	}
+	*keys = k;
+	*n = nk;
+	return 0;
+}
+
+static void
+status_set(struct smtpc_status *st, int temporary, const char *status,
+    const char *text)
+{
+	memset(st, 0, sizeof(*st));
+	st->temporary = temporary;
+	(void)strlcpy(st->status, status, sizeof(st->status));
+	(void)strlcpy(st->text, text, sizeof(st->text));
+}
+
+static void
+worker_route(struct worker *w, const struct queue_file *qf, size_t first)
+{
+	char dom[SMTP_DOMAIN_MAX + 1];
+
+	w->routed = 1;
+	memset(&w->rt, 0, sizeof(w->rt));
+	if (rcpt_domain(qf->rcpt[first].path, dom, sizeof(dom)) != 0 ||
+	    dom[0] == '\0') {
+		w->rt.error = 5;
+		(void)strlcpy(w->rt.status, "5.1.3", sizeof(w->rt.status));
+		(void)strlcpy(w->rt.text,
+		    "recipient address without a domain (no local delivery)",
+		    sizeof(w->rt.text));
+		return;
+	}
+	(void)route_resolve(w->env->cfg, w->env->table, dom, &w->rt);
+}
+
+static void
+worker_connect(struct worker *w, struct smtpc_status *st)
+{
+	size_t i;
+
+	for (i = 0; i < w->rt.nhop; i++)
+		if (smtpc_connect(&w->rt.hop[i], w->env->cfg->hostname, &w->tmo,
+			&w->c, st) == 0)
+			return;
+	w->c = NULL;
+	if (w->rt.nhop == 0)
+		status_set(st, 1, "4.4.3", "no address to connect to");
+	w->down = 1;
+	w->down_st = *st;
+}
+
+/* Every selected recipient's result in rst[0..n). */
+static void
+worker_send(struct worker *w, const struct queue_file *qf, const size_t *idx,
+    size_t n, struct smtpc_status *rst)
+{
+	struct smtpc_status one, mst;
+	size_t i;
+
+	if (!w->routed)
+		worker_route(w, qf, idx[0]);
+	if (w->rt.error != 0)
+		status_set(&one, w->rt.error == 4, w->rt.status, w->rt.text);
+	else if (!w->down && w->c == NULL)
+		worker_connect(w, &one);
+	if (w->rt.error == 0 && w->down)
+		one = w->down_st;
+	if (w->rt.error != 0 || w->c == NULL) {
+		for (i = 0; i < n; i++)
+			rst[i] = one;
+		return;
+	}
+	if (smtpc_send(w->c, qf, idx, n, rst, &mst) == -1) {
+		smtpc_quit(w->c);
+		w->c = NULL;
+	}
+}
+
+static double
+delay_since(int64_t arrival)
+{
+	struct timeval tv;
+
+	(void)gettimeofday(&tv, NULL);
+	return (double)(tv.tv_sec - arrival) + tv.tv_usec / 1e6;
+}
+
+static void
+log_result(const struct worker *w, const struct queue_file *qf,
+    const struct queue_rcpt *r, const struct smtpc_status *st, const char *what)
+{
+	log_info("%s: to=%s, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
+	    qf->id, r->path, w->c != NULL ? smtpc_peer(w->c) : "none",
+	    delay_since(qf->arrival), st->status, what, st->text);
+}
+
+/* An enhanced status of class 2/4/5 for the queue file. */
+static const char *
+status_of(const struct smtpc_status *st)
+{
+	struct queue_rcpt probe;
+
+	if (queue_error_set(&probe, st->status, "x") == 0)
+		return st->status;
+	return st->temporary ? "4.0.0" : "5.0.0";
+}
+
+static int
+send_dsn(const struct worker *w, const struct queue_file *qf,
+    const size_t *failed, size_t nfailed, int64_t now)
+{
+	struct queue_file *d = NULL;
+	int rv;
+
+	if (nfailed == 0)
+		return 0;
+	if (strcmp(qf->sender, "<>") == 0) {
+		log_info("%s: bounce of a bounce dropped", qf->id);
+		return 0;
+	}
+	if ((rv = dsn_build(
+		 qf, failed, nfailed, w->env->cfg->hostname, now, &d)) != 0) {
+		log_warnx(
+		    "%s: cannot build the DSN: %s", qf->id, strerror(-rv));
+		return rv;
+	}
+	if (d == NULL)
+		return 0; /* NOTIFY said no */
+	if ((rv = queue_enqueue(w->env->spoolfd, d)) != 0)
+		log_warnx(
+		    "%s: cannot queue the DSN: %s", qf->id, strerror(-rv));
+	else
+		log_info(
+		    "%s: sender non-delivery notification: %s", qf->id, d->id);
+	queue_free(d);
+	return rv;
+}
+
+struct outcome {
+	size_t *failed, nfailed; /* indexes newly failed (DSN) */
+	int deferred;
+};
+
+/* New states into qf from rst[]; logs one line per recipient. */
+static void
+apply(const struct worker *w, struct queue_file *qf, const size_t *idx,
+    size_t n, const struct smtpc_status *rst, struct outcome *o)
+{
+	struct queue_rcpt *r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		r = &qf->rcpt[idx[i]];
+		if (!rst[i].temporary && rst[i].code >= 200 &&
+		    rst[i].code < 300) {
+			r->state = QUEUE_RCPT_SENT;
+			r->error[0] = '\0';
+			log_result(w, qf, r, &rst[i], "sent");
+			continue;
+		}
+		(void)queue_error_set(r, status_of(&rst[i]), rst[i].text);
+		if (rst[i].temporary) {
+			o->deferred = 1;
+			continue; /* logged once the expiry is known */
+		}
+		r->state = QUEUE_RCPT_FAILED;
+		o->failed[o->nfailed++] = idx[i];
+		log_result(w, qf, r, &rst[i], "bounced");
+	}
+}
+
+/* Deferred recipients: log, retry later, or fail them when too old. */
+static void
+defer(const struct worker *w, struct queue_file *qf, const size_t *idx,
+    size_t n, const struct smtpc_status *rst, struct outcome *o, int first,
+    int64_t now)
+{
+	const struct config *cfg = w->env->cfg;
+	int expired = runner_expired(qf->arrival, cfg->queue_lifetime, now);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct queue_rcpt *r = &qf->rcpt[idx[i]];
+
+		if (r->state != QUEUE_RCPT_PENDING || !rst[i].temporary)
+			continue;
+		log_result(w, qf, r, &rst[i],
+		    expired ? "bounced, queue lifetime exceeded" : "deferred");
+		if (expired) {
+			r->state = QUEUE_RCPT_FAILED;
+			o->failed[o->nfailed++] = idx[i];
+		}
+	}
+	if (!expired && (first || qf->next_try <= now)) {
+		if (qf->attempts < QUEUE_ATTEMPTS_MAX)
+			qf->attempts++;
+		qf->next_try = now +
+		    runner_backoff(
+			cfg->retry_min, cfg->retry_max, qf->attempts);
+	}
+}
+
+static int
+any_pending(const struct queue_file *qf)
+{
+	size_t i;
+
+	for (i = 0; i < qf->nrcpt; i++)
+		if (qf->rcpt[i].state == QUEUE_RCPT_PENDING)
+			return 1;
+	return 0;
+}
+
+/* The selected recipients: pending and routed to this job's hop. */
+static size_t
+select_rcpts(const struct worker *w, const struct queue_file *qf, size_t *idx)
+{
+	char key[ROUTE_NEXTHOP_MAX + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < qf->nrcpt; i++) {
+		if (qf->rcpt[i].state != QUEUE_RCPT_PENDING)
+			continue;
+		if (deliver_hopkey(w->env->cfg, w->env->table, qf->rcpt[i].path,
+			key, sizeof(key)) != 0)
+			key[0] = '\0';
+		if (strcmp(key, w->job->hop) == 0)
+			idx[n++] = i;
+	}
+	return n;
+}
+
+/* Record the results: DSN first, then the file (rewritten or removed). */
+static int
+record(const struct worker *w, struct queue_file *qf, int *lockfd,
+    struct outcome *o, int64_t now)
+{
+	size_t i;
+	int rv;
+
+	if (send_dsn(w, qf, o->failed, o->nfailed, now) != 0) {
+		/* No DSN, no "failed": they stay pending and bounce later. */
+		for (i = 0; i < o->nfailed; i++)
+			qf->rcpt[o->failed[i]].state = QUEUE_RCPT_PENDING;
+		if (qf->next_try <= now)
+			qf->next_try = now + w->env->cfg->retry_min;
+	}
+	if (!any_pending(qf))
+		rv = qupdate_remove(w->env->spoolfd, "queue", qf->id, lockfd);
+	else
+		rv = qupdate_write(w->env->spoolfd, qf, lockfd);
+	if (rv != 0)
+		log_warnx("%s: cannot update the queue file: %s", qf->id,
+		    strerror(-rv));
+	return rv;
+}
+
+static int
+deliver_one(struct worker *w, const char *id, int first)
+{
+	struct queue_file *qf = NULL;
+	struct smtpc_status *rst = NULL;
+	struct outcome o = { NULL, 0, 0 };
+	size_t *idx = NULL, n;
+	int lockfd = -1, rv;
+	int64_t now;
+
+	if ((rv = qupdate_lock(w->env->spoolfd, "queue", id, &lockfd, &qf))) {
+		if (rv != -ENOENT && rv != -EWOULDBLOCK)
+			log_warnx("%s: cannot read the queue file: %s", id,
+			    strerror(-rv));
+		return rv == -ENOENT || rv == -EWOULDBLOCK ? 0 : rv;
+	}
+	rv = -ENOMEM;
+	if ((idx = calloc(qf->nrcpt, sizeof(*idx))) == NULL ||
+	    (o.failed = calloc(qf->nrcpt, sizeof(*o.failed))) == NULL ||
+	    (rst = calloc(qf->nrcpt, sizeof(*rst))) == NULL)
+		goto out;
+	rv = 0;
+	if ((n = select_rcpts(w, qf, idx)) == 0)
+		goto out;
+	setproctitle("deliver %s to %s", id, w->job->hop);
+	worker_send(w, qf, idx, n, rst);
+	now = (int64_t)time(NULL);
+	apply(w, qf, idx, n, rst, &o);
+	if (o.deferred)
+		defer(w, qf, idx, n, rst, &o, first, now);
+	rv = record(w, qf, &lockfd, &o, now);
+out:
+	qupdate_unlock(&lockfd);
+	queue_free(qf);
+	free(idx);
+	free(o.failed);
+	free(rst);
+	return rv;
+}
+
+/* The RFC 5321 4.5.3.2 timeouts of relayd.conf apply to both sides. */
+static void
+worker_timeouts(const struct config *cfg, struct smtpc_timeouts *t)
+{
+	smtpc_timeouts_default(t);
+	if (cfg->timeout_greeting > 0)
+		t->greeting = cfg->timeout_greeting;
+	if (cfg->timeout_command > 0)
+		t->helo = t->mail = t->rcpt = cfg->timeout_command;
+	if (cfg->timeout_data_init > 0)
+		t->data_init = cfg->timeout_data_init;
+	if (cfg->timeout_data_block > 0)
+		t->data_block = cfg->timeout_data_block;
+	if (cfg->timeout_data_term > 0)
+		t->data_term = cfg->timeout_data_term;
+}
+
+int
+deliver_run(const struct deliver_env *env, const struct runner_job *job)
+{
+	struct worker w;
+	size_t i;
+	int bad = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.env = env;
+	w.job = job;
+	worker_timeouts(env->cfg, &w.tmo);
+	for (i = 0; i < job->n; i++)
+		if (deliver_one(&w, job->id[i], job->first[i]) != 0)
+			bad = 1;
+	smtpc_quit(w.c);
+	return bad;
+}

@@ -1,0 +1,50 @@
+/*
+ * A delivery worker: one process (the relay user, forked by the queue
+ * runner) that sends a batch of messages to one next hop over one SMTP
+ * connection and records every recipient's result in the queue file
+ * before it moves on.
+ */
+#ifndef RELAYD_DELIVER_H
+#define RELAYD_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue.h"
+#include "route_table.h"
+#include "runner_sched.h"
+
+struct config;
+
+struct deliver_env {
+	const struct config *cfg;
+	const struct route_table *table; /* transport map, may be NULL */
+	int spoolfd;
+};
+
+/*
+ * The next-hop key of a recipient path, without DNS: the transport map's
+ * next hop for its domain, else cfg->smarthost, else the domain (MX).
+ * "" for a path without a domain (<postmaster>).  Returns 0 or -EINVAL.
+ */
+int deliver_hopkey(const struct config *cfg, const struct route_table *t,
+    const char *path, char *key, size_t len);
+
+/*
+ * The distinct hop keys of qf's pending recipients into keys[0..*n)
+ * (malloc'ed strings; free with deliver_keys_free).  Returns 0 or -errno.
+ */
+int deliver_pending_keys(const struct config *cfg, const struct route_table *t,
+    const struct queue_file *qf, char ***keys, size_t *n);
+void deliver_keys_free(char **keys, size_t n);
+
+/*
+ * Deliver job (its hop, its messages) and return the worker's exit
+ * status.  Each message is locked (qupdate_lock; a busy one is skipped),
+ * sent, and its new recipient states written (qupdate_write) or the file
+ * removed once no recipient is pending; failed recipients get a DSN
+ * (dsn_build + queue_enqueue) before the state that says so is written.
+ */
+int deliver_run(const struct deliver_env *env, const struct runner_job *job);
+
+#endif /* RELAYD_DELIVER_H */

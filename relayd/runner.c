@@ -1,0 +1,389 @@
+/*
+ * relayd queue runner.  Trust boundary: forked from the root master, it
+ * drops to the relay user (privdrop_apply, no chroot) before it reads a
+ * queue file or the transport map; queue files are read strictly
+ * (queue_read) because any smtp child could have written them.
+ */
+#include <sys/types.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libutil.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "master_log.h"
+#include "master_table.h"
+#include "privdrop.h"
+#include "runner.h"
+#include "runner_sched.h"
+
+#define RUNNER_TITLE_PAD 120
+#define NOTIFY_FALLBACK 10 /* seconds between scans without inotify */
+
+struct runner {
+	struct master *m;
+	struct runner_sched *s;
+	struct route_table *table;
+	struct deliver_env env;
+	int qfd; /* SPOOL/queue */
+	int ifd; /* inotify, -1 if unavailable */
+	int sfd; /* signalfd */
+	int64_t next_scan;
+	int stop; /* 1: TERM (kill workers), 2: HUP (leave them) */
+};
+
+static const int runner_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
+#define NSIGS (sizeof(runner_sigs) / sizeof(runner_sigs[0]))
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int
+runner_signals(struct runner *r)
+{
+	struct sigaction sa;
+	sigset_t set;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigemptyset(&set);
+	for (i = 0; i < NSIGS; i++) {
+		if (sigaction(runner_sigs[i], &sa, NULL) == -1)
+			return -1;
+		(void)sigaddset(&set, runner_sigs[i]);
+	}
+	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
+		return -1;
+	r->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return r->sfd == -1 ? -1 : 0;
+}
+
+/* The master's listeners, pidfile and table are not ours. */
+static void
+runner_close(struct master *m)
+{
+	listen_close_all(&m->ls);
+	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
+		log_warn("pidfile close");
+	m->pfh = NULL;
+	master_table_free(m->children);
+	m->children = NULL;
+}
+
+static void
+runner_load(struct runner *r, const char *id, int64_t now)
+{
+	struct queue_file *qf = NULL;
+	char **keys = NULL;
+	size_t n = 0;
+	int rv;
+
+	if ((rv = queue_read(r->qfd, id, &qf)) != 0) {
+		if (rv != -ENOENT)
+			log_warnx("%s: unreadable queue file: %s; not "
+				  "scheduled",
+			    id, strerror(-rv));
+		runner_sched_remove(r->s, id);
+		return;
+	}
+	rv = deliver_pending_keys(&r->m->cfg, r->table, qf, &keys, &n);
+	if (rv == 0)
+		rv = runner_sched_set(r->s, id, qf->next_try,
+		    (const char *const *)keys, n, now, r->m->cfg.retry_min);
+	if (rv != 0)
+		log_warnx("%s: cannot schedule: %s", id, strerror(-rv));
+	deliver_keys_free(keys, n);
+	queue_free(qf);
+}
+
+static void
+runner_scan(struct runner *r)
+{
+	struct dirent *de;
+	int64_t now = now_s();
+	DIR *d;
+	int fd;
+
+	r->next_scan = now + (r->ifd == -1 ? NOTIFY_FALLBACK : RUNNER_RESCAN);
+	fd = openat(r->qfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		log_warn("cannot scan '%s/queue'", r->m->spooldir);
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (queue_id_valid(de->d_name))
+			runner_load(r, de->d_name, now);
+	(void)closedir(d);
+}
+
+static void
+runner_watch(struct runner *r)
+{
+	char path[64];
+
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", r->qfd);
+	r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (r->ifd != -1 &&
+	    inotify_add_watch(r->ifd, path,
+		IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE |
+		    IN_ONLYDIR) == -1) {
+		(void)close(r->ifd);
+		r->ifd = -1;
+	}
+	if (r->ifd == -1)
+		log_warn("inotify on '%s/queue'; scanning every %d s instead",
+		    r->m->spooldir, NOTIFY_FALLBACK);
+}
+
+static void
+runner_events(struct runner *r)
+{
+	char buf[16384]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(r->ifd, buf, sizeof(buf))) > 0) {
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				r->next_scan = 0;
+			else if (ev->len > 0 && queue_id_valid(ev->name))
+				runner_load(r, ev->name, now_s());
+		}
+	}
+}
+
+/* In the worker: the runner's signal handling and fds are not its own. */
+static void __attribute__((noreturn))
+worker_main(struct runner *r, const struct runner_job *j)
+{
+	sigset_t none;
+
+	(void)close(r->sfd);
+	if (r->ifd != -1)
+		(void)close(r->ifd);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	setproctitle("deliver %s to %s", j->id[0], j->hop);
+	_exit(deliver_run(&r->env, j));
+}
+
+static void
+runner_finish(struct runner *r, struct runner_job *j)
+{
+	int64_t now = now_s();
+	size_t i;
+
+	runner_sched_done(r->s, j);
+	for (i = 0; i < j->n; i++)
+		runner_load(r, j->id[i], now);
+	runner_sched_job_free(r->s, j);
+}
+
+static void
+runner_start_jobs(struct runner *r)
+{
+	struct runner_job *jobs[RUNNER_WORKERS_MAX];
+	size_t i, n;
+	pid_t pid;
+
+	n = runner_sched_next(r->s, now_s(), jobs, RUNNER_WORKERS_MAX);
+	for (i = 0; i < n; i++) {
+		if ((pid = fork()) == -1) {
+			log_warn("fork");
+			runner_finish(r, jobs[i]);
+			continue;
+		}
+		if (pid == 0)
+			worker_main(r, jobs[i]);
+		jobs[i]->pid = pid;
+	}
+}
+
+static void
+runner_reap(struct runner *r)
+{
+	struct runner_job *j;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((j = runner_sched_job(r->s, pid)) == NULL)
+			continue;
+		if (WIFSIGNALED(status))
+			log_warnx(
+			    "delivery worker %ld (%s) killed by signal %d",
+			    (long)pid, j->hop, WTERMSIG(status));
+		runner_finish(r, j);
+	}
+}
+
+static void
+runner_signal(struct runner *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			runner_reap(r);
+			break;
+		case SIGUSR1:
+			log_info("flush: retrying %zu messages now",
+			    runner_sched_count(r->s));
+			runner_sched_flush(r->s);
+			break;
+		case SIGHUP:
+			r->stop = 2;
+			break;
+		default:
+			r->stop = 1;
+			break;
+		}
+	}
+}
+
+/* Milliseconds until the next due message or scan (-1: no limit). */
+static int
+runner_timeout(const struct runner *r)
+{
+	int64_t now = now_s(), t = runner_sched_wakeup(r->s);
+
+	/* Due but held back by the worker limits: a worker's exit wakes us. */
+	if (t <= now)
+		t = INT64_MAX;
+	if (r->next_scan < t)
+		t = r->next_scan;
+	if (t <= now)
+		return 0;
+	if (t - now > RUNNER_RESCAN)
+		return RUNNER_RESCAN * 1000;
+	return (int)(t - now) * 1000;
+}
+
+static int
+runner_loop(struct runner *r)
+{
+	struct pollfd pfd[2];
+	nfds_t n;
+
+	runner_scan(r);
+	while (!r->stop) {
+		if (now_s() >= r->next_scan)
+			runner_scan(r);
+		runner_start_jobs(r);
+		pfd[0].fd = r->sfd;
+		pfd[0].events = POLLIN;
+		n = 1;
+		if (r->ifd != -1) {
+			pfd[1].fd = r->ifd;
+			pfd[1].events = POLLIN;
+			n = 2;
+		}
+		if (poll(pfd, n, runner_timeout(r)) == -1 && errno != EINTR) {
+			log_warn("poll");
+			return 1;
+		}
+		runner_signal(r);
+		if (r->ifd != -1)
+			runner_events(r);
+	}
+	return 0;
+}
+
+/* TERM: a worker killed mid-transaction resends its message later. */
+static void
+runner_kill_workers(struct runner *r)
+{
+	size_t i;
+
+	for (i = 0; i < runner_sched_running(r->s); i++)
+		if (runner_sched_job_at(r->s, i)->pid > 0)
+			(void)kill(runner_sched_job_at(r->s, i)->pid, SIGTERM);
+}
+
+static void __attribute__((noreturn)) runner_main(struct master *m)
+{
+	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
+	struct runner r = { .m = m, .qfd = -1, .ifd = -1, .sfd = -1 };
+	struct runner_limits lim = { RUNNER_WORKERS_MAX, RUNNER_PER_DEST_MAX,
+		RUNNER_BATCH_MAX };
+	char why[512];
+	int rv, code;
+
+	runner_close(m);
+	if (runner_signals(&r) == -1) {
+		log_warn("queue runner: signals");
+		_exit(1);
+	}
+	if (privdrop_apply(&pd, why, sizeof(why)) < 0) {
+		log_warnx("queue runner: privilege drop failed: %s", why);
+		_exit(1);
+	}
+	/*
+	 * Padded: libbsd marks a title shorter than the original argv[0]
+	 * with a '.' where argv[0] ended ("relayd: queue runner    .").
+	 */
+	setproctitle("%-*s", RUNNER_TITLE_PAD, "queue runner");
+	rv = route_table_load(
+	    m->rootfd, m->cfg.transport_file, &r.table, why, sizeof(why));
+	(void)close(m->rootfd);
+	m->rootfd = -1;
+	if (rv < 0) {
+		/* Mail meant for the map must not go out by MX instead. */
+		log_warnx("queue runner: %s; not delivering", why);
+		(void)sleep(60);
+		_exit(1);
+	}
+	r.qfd = openat(m->spoolfd, "queue",
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r.qfd == -1 || (r.s = runner_sched_new(&lim)) == NULL) {
+		log_warn("queue runner: '%s/queue'", m->spooldir);
+		_exit(1);
+	}
+	r.env.cfg = &m->cfg;
+	r.env.table = r.table;
+	r.env.spoolfd = m->spoolfd;
+	runner_watch(&r);
+	log_info("queue runner started (pid %ld, %zu transport entries)",
+	    (long)getpid(), route_table_count(r.table));
+	code = runner_loop(&r);
+	if (r.stop == 1)
+		runner_kill_workers(&r);
+	log_info("queue runner stopped");
+	_exit(code);
+}
+
+pid_t
+runner_spawn(struct master *m)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("cannot fork the queue runner");
+		return -1;
+	}
+	if (pid == 0)
+		runner_main(m);
+	return pid;
+}
