@@ -27,8 +27,9 @@ static const struct cmd cmds[] = {
 	    "make relayd re-read its configuration" },
 	{ "status", cmd_status, "status [--root DIR] [--config FILE] [--json]",
 	    "show whether relayd runs" },
-	{ "queue", cmd_unbuilt,
-	    "queue [list|flush|delete ID|hold ID|release ID] [--json]",
+	{ "queue", cmd_queue,
+	    "queue [list|flush|delete ID|hold ID|release ID] [--root DIR] "
+	    "[--config FILE] [--json]",
 	    "list and manage the mail queue" },
 	{ NULL, NULL, NULL, NULL }
 };

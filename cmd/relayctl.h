@@ -25,6 +25,8 @@ int cmd_stop(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* queue.c: list and manage the mail queue (relayd-queue(5)). */
+int cmd_queue(int argc, char **argv);
 int cmd_unbuilt(int argc, char **argv);
 const struct cmd *cmd_find(const char *name);
 void cmd_usage(FILE *fp, const struct cmd *c);

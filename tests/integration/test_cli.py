@@ -1,5 +1,5 @@
 """Integration tests for relayctl's command line: version, help, usage
-errors (64), commands not built yet (69); and the Postfix peer tools that
+errors (64); and the Postfix peer tools that
 later tests drive (fetched by tests/peers/get-postfix-tools).
 
 Anything that could reach `setup` gets --root and --plan on a fixture root,
@@ -17,7 +17,6 @@ SETUP_OPTIONS = ("--root", "--plan", "--json", "--uid", "--gid",
                  "--strict-ids", "--user")
 COMMANDS = ("setup", "check", "start", "stop", "restart", "reload",
             "status", "queue")
-UNBUILT = ("queue",)
 
 
 def test_version(relayctl):
@@ -78,14 +77,6 @@ def test_bad_setup_option(make_root, relayctl, args, word):
     r = relayctl("setup", "--root", root, "--plan", *args)
     _usage_error(r, word)
     assert snapshot_diff(before, snapshot(root)) == []
-
-
-@pytest.mark.parametrize("cmd", UNBUILT)
-def test_unbuilt_command(relayctl, cmd):
-    r = relayctl(cmd)
-    assert r.rc == 69, r
-    assert r.out == "", r
-    assert r.err == "relayctl: '%s' is not built yet\n" % cmd, r
 
 
 # ------------------------------------------------ Postfix peer tools

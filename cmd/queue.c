@@ -1,0 +1,480 @@
+/*
+ * relayctl queue [list|flush|delete ID|hold ID|release ID]: the mail
+ * queue under --root.  Trust boundary: queue files are written by the
+ * relay user and read here as root, so only through queue_read() (no
+ * symlinks, no hard links, strict format); ids are checked with
+ * queue_id_valid() before a path is built; every change goes through
+ * qupdate (the delivery workers' lock), so a message being delivered is
+ * never moved or removed under the worker's feet.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "qupdate.h"
+#include "queue.h"
+#include "relayctl.h"
+#include "walk.h"
+
+#define DEFAULT_CONFIG "/etc/mail/relayd.conf"
+#define LSB_NOT_RUNNING 7
+
+struct qctl {
+	const char *root, *config, *verb, *id;
+	int json, rootfd, spoolfd;
+	struct config cfg;
+	int nmsg, bad;
+};
+
+static int
+qctl_opts(int argc, char **argv, struct qctl *q)
+{
+	static const struct option longopts[] = { { "root", required_argument,
+						      NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (ch == 'r')
+			q->root = optarg;
+		else if (ch == 'c')
+			q->config = optarg;
+		else if (ch == 'j')
+			q->json = 1;
+		else if (ch == 'h') {
+			cmd_help(stdout, cmd_find("queue"));
+			return -1;
+		} else {
+			warnx("queue: unknown option '%s'", argv[optind - 1]);
+			cmd_usage(stderr, cmd_find("queue"));
+			return EX_USAGE;
+		}
+	}
+	q->verb = optind < argc ? argv[optind++] : "list";
+	if (strcmp(q->verb, "delete") == 0 || strcmp(q->verb, "hold") == 0 ||
+	    strcmp(q->verb, "release") == 0) {
+		if (optind >= argc) {
+			warnx("queue %s: missing queue id", q->verb);
+			return EX_USAGE;
+		}
+		q->id = argv[optind++];
+		if (!queue_id_valid(q->id)) {
+			warnx(
+			    "queue %s: '%s' is not a queue id", q->verb, q->id);
+			return EX_USAGE;
+		}
+	} else if (strcmp(q->verb, "list") != 0 &&
+	    strcmp(q->verb, "flush") != 0) {
+		warnx("queue: unknown action '%s'", q->verb);
+		cmd_usage(stderr, cmd_find("queue"));
+		return EX_USAGE;
+	}
+	if (optind != argc) {
+		warnx("queue: unexpected argument '%s'", argv[optind]);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/* Open a directory under the root without following a symlink. */
+static int
+open_dir_under(int rootfd, const char *path)
+{
+	char proc[64];
+	struct stat st;
+	int pfd = -1, fd = -1, rv;
+
+	if ((rv = walk_open(rootfd, path, &pfd, &st)) < 0) {
+		errno = -rv;
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		(void)close(pfd);
+		errno = ENOTDIR;
+		return -1;
+	}
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rv = errno;
+	(void)close(pfd);
+	errno = rv;
+	return fd;
+}
+
+static int
+qctl_load(struct qctl *q)
+{
+	struct config_error ce;
+
+	if ((q->rootfd = open(q->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		warn("cannot open root '%s'", q->root);
+		return -1;
+	}
+	config_defaults(&q->cfg);
+	memset(&ce, 0, sizeof(ce));
+	if (config_load(q->rootfd, q->config, &q->cfg, &ce) < 0) {
+		warnx("%s%s%zu:%s%s %s", ce.file, ce.line > 0 ? ":" : "",
+		    ce.line, ce.key[0] != '\0' ? " " : "", ce.key, ce.msg);
+		return -1;
+	}
+	if ((q->spoolfd = open_dir_under(q->rootfd, q->cfg.spool)) == -1) {
+		warn("cannot open spool '%s'", q->cfg.spool);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+state_name(enum queue_rcpt_state s)
+{
+	return s == QUEUE_RCPT_SENT  ? "sent"
+	    : s == QUEUE_RCPT_FAILED ? "failed"
+				     : "pending";
+}
+
+static void
+fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		(void)snprintf(buf, len, "%" PRId64, t);
+}
+
+static void
+json_num_or_null(const char *key, int64_t v)
+{
+	printf(", \"%s\": ", key);
+	if (v > 0)
+		printf("%" PRId64, v);
+	else
+		printf("null");
+}
+
+static void
+list_json(const struct queue_file *qf, const char *dir, int first)
+{
+	size_t i;
+
+	printf("%s\n  {\"id\": ", first ? "" : ",");
+	output_json_string(stdout, qf->id);
+	printf(", \"held\": %s, \"size\": %zu, \"arrival\": %" PRId64
+	       ", \"sender\": ",
+	    strcmp(dir, "hold") == 0 ? "true" : "false", qf->size, qf->arrival);
+	output_json_string(stdout, qf->sender);
+	printf(", \"attempts\": %u", qf->attempts);
+	json_num_or_null("next_try", qf->next_try);
+	printf(", \"recipients\": [");
+	for (i = 0; i < qf->nrcpt; i++) {
+		printf("%s{\"address\": ", i > 0 ? ", " : "");
+		output_json_string(stdout, qf->rcpt[i].path);
+		printf(", \"state\": \"%s\", \"last_error\": ",
+		    state_name(qf->rcpt[i].state));
+		if (qf->rcpt[i].error[0] != '\0')
+			output_json_string(stdout, qf->rcpt[i].error);
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("]}");
+}
+
+/* The envelope came from the relay user: print it through the escaper. */
+static void
+list_text(const struct queue_file *qf, const char *dir)
+{
+	char arr[64], next[64];
+	size_t i;
+
+	fmt_time(qf->arrival, arr, sizeof(arr));
+	printf("%-16s %9zu  %s  ", qf->id, qf->size, arr);
+	output_json_string(stdout, qf->sender);
+	printf("%s\n", strcmp(dir, "hold") == 0 ? "  (held)" : "");
+	if (qf->attempts > 0) {
+		fmt_time(qf->next_try, next, sizeof(next));
+		printf("    attempts %u, next try %s\n", qf->attempts,
+		    qf->next_try > 0 ? next : "now");
+	}
+	for (i = 0; i < qf->nrcpt; i++) {
+		printf("    %-8s ", state_name(qf->rcpt[i].state));
+		output_json_string(stdout, qf->rcpt[i].path);
+		printf("\n");
+		if (qf->rcpt[i].error[0] != '\0')
+			printf(
+			    "             last error: %s\n", qf->rcpt[i].error);
+	}
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted queue ids in SPOOL/dir (other names are not ours to show). */
+static char **
+dir_ids(int spoolfd, const char *dir, size_t *n)
+{
+	struct dirent *de;
+	char **ids = NULL, **nids;
+	DIR *d;
+	int fd;
+
+	*n = 0;
+	fd = openat(
+	    spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			(void)close(fd);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!queue_id_valid(de->d_name))
+			continue;
+		if ((nids = reallocarray(ids, *n + 1, sizeof(*ids))) == NULL)
+			break;
+		ids = nids;
+		if ((ids[*n] = strdup(de->d_name)) == NULL)
+			break;
+		(*n)++;
+	}
+	(void)closedir(d);
+	if (ids != NULL)
+		qsort(ids, *n, sizeof(*ids), id_cmp);
+	return ids;
+}
+
+static void
+list_dir(struct qctl *q, const char *dir)
+{
+	struct queue_file *qf;
+	char **ids;
+	size_t n, i;
+	int dfd, rv;
+
+	dfd = openat(
+	    q->spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1) {
+		if (errno != ENOENT || strcmp(dir, "queue") == 0) {
+			warn("cannot read '%s/%s'", q->cfg.spool, dir);
+			q->bad = 1;
+		}
+		return;
+	}
+	ids = dir_ids(q->spoolfd, dir, &n);
+	for (i = 0; i < n; i++) {
+		if ((rv = queue_read(dfd, ids[i], &qf)) != 0) {
+			if (rv != -ENOENT) { /* delivered meanwhile */
+				warnx("%s/%s/%s: %s", q->cfg.spool, dir, ids[i],
+				    strerror(-rv));
+				q->bad = 1;
+			}
+		} else {
+			if (q->json)
+				list_json(qf, dir, q->nmsg == 0);
+			else
+				list_text(qf, dir);
+			q->nmsg++;
+			queue_free(qf);
+		}
+		free(ids[i]);
+	}
+	free(ids);
+	(void)close(dfd);
+}
+
+static int
+qctl_list(struct qctl *q)
+{
+	if (q->json)
+		printf("{\"messages\": [");
+	list_dir(q, "queue");
+	list_dir(q, "hold");
+	if (q->json)
+		printf("%s]}\n", q->nmsg > 0 ? "\n" : "");
+	else if (q->nmsg == 0)
+		printf("queue is empty\n");
+	else
+		printf("-- %d message%s\n", q->nmsg, q->nmsg == 1 ? "" : "s");
+	return q->bad ? 1 : 0;
+}
+
+/* SPOOL/hold, made like the spool itself (owner, group, 0700) if missing. */
+static int
+hold_dir(const struct qctl *q)
+{
+	struct stat st;
+	int fd, rv = 0;
+
+	if (mkdirat(q->spoolfd, "hold", 0700) == -1)
+		return errno == EEXIST ? 0 : -errno;
+	if (fstat(q->spoolfd, &st) == -1)
+		return -errno;
+	fd = openat(q->spoolfd, "hold",
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	if (fchown(fd, st.st_uid, st.st_gid) == -1 || fchmod(fd, 0700) == -1)
+		rv = -errno;
+	(void)close(fd);
+	return rv;
+}
+
+static int
+change_fail(const struct qctl *q, const char *dir, int rv)
+{
+	if (rv == -EWOULDBLOCK) {
+		warnx("message %s is being delivered; try again", q->id);
+		return EX_TEMPFAIL;
+	}
+	if (rv == -ENOENT) {
+		warnx("no message %s in '%s/%s'", q->id, q->cfg.spool, dir);
+		return 1;
+	}
+	warnx("%s '%s/%s/%s': %s", q->verb, q->cfg.spool, dir, q->id,
+	    strerror(-rv));
+	return 1;
+}
+
+static int
+qctl_change(struct qctl *q)
+{
+	const char *from = "queue", *to = NULL;
+	int lockfd = -1, rv;
+
+	if (strcmp(q->verb, "hold") == 0)
+		to = "hold";
+	else if (strcmp(q->verb, "release") == 0) {
+		from = "hold";
+		to = "queue";
+	}
+	if (to != NULL && strcmp(to, "hold") == 0 && (rv = hold_dir(q)) != 0)
+		return change_fail(q, "hold", rv);
+	rv = qupdate_lock(q->spoolfd, from, q->id, &lockfd, NULL);
+	if (rv == -ENOENT && strcmp(q->verb, "delete") == 0) {
+		from = "hold";
+		rv = qupdate_lock(q->spoolfd, from, q->id, &lockfd, NULL);
+		if (rv == -ENOENT)
+			from = "queue";
+	}
+	if (rv != 0)
+		return change_fail(q, from, rv);
+	if (to == NULL)
+		rv = qupdate_remove(q->spoolfd, from, q->id, &lockfd);
+	else
+		rv = qupdate_move(q->spoolfd, from, to, q->id, &lockfd);
+	if (rv == -EEXIST) {
+		warnx("%s: '%s/%s/%s' exists already", q->verb, q->cfg.spool,
+		    to, q->id);
+		return 1;
+	}
+	if (rv != 0)
+		return change_fail(q, from, rv);
+	printf("%s: %s\n", q->id,
+	    to == NULL                    ? "deleted"
+		: strcmp(to, "hold") == 0 ? "held"
+					  : "released");
+	return 0;
+}
+
+/* The pid in relayd's pidfile if it is a live relayd, else 0. */
+static pid_t
+relayd_pid(const struct qctl *q)
+{
+	char buf[256], path[64], *end;
+	ssize_t n;
+	long pid;
+	int pfd = -1, fd;
+
+	if (walk_open(q->rootfd, q->cfg.pidfile, &pfd, NULL) < 0)
+		return 0;
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", pfd);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	(void)close(pfd);
+	if (fd == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || pid <= 1 || pid > INT_MAX)
+		return 0;
+	/* A stale pidfile must not make us signal a stranger. */
+	(void)snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strncmp(buf, "relayd:", 7) == 0 ? (pid_t)pid : 0;
+}
+
+static int
+qctl_flush(struct qctl *q)
+{
+	pid_t pid = relayd_pid(q);
+
+	if (pid == 0) {
+		printf("relayd is not running\n");
+		return LSB_NOT_RUNNING;
+	}
+	if (kill(pid, SIGUSR1) == -1) {
+		warn("cannot signal relayd (pid %ld)", (long)pid);
+		return 1;
+	}
+	printf("relayd (pid %ld) is retrying every queued message now\n",
+	    (long)pid);
+	return 0;
+}
+
+int
+cmd_queue(int argc, char **argv)
+{
+	struct qctl q = { .root = "/",
+		.config = DEFAULT_CONFIG,
+		.rootfd = -1,
+		.spoolfd = -1 };
+	int r;
+
+	if ((r = qctl_opts(argc, argv, &q)) != 0)
+		return r < 0 ? 0 : r;
+	if (qctl_load(&q) < 0)
+		r = 1;
+	else if (strcmp(q.verb, "list") == 0)
+		r = qctl_list(&q);
+	else if (strcmp(q.verb, "flush") == 0)
+		r = qctl_flush(&q);
+	else
+		r = qctl_change(&q);
+	if (q.spoolfd != -1)
+		(void)close(q.spoolfd);
+	if (q.rootfd != -1)
+		(void)close(q.rootfd);
+	return r;
+}
