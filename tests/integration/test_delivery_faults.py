@@ -77,12 +77,14 @@ def test_runner_killed_nothing_lost(relay, peers):
                   subject="runner%d" % i)[0] for i in range(3)]
     wait_for(lambda: sink.stalled, 15, what="a transaction stalled in DATA")
     os.kill(old, signal.SIGKILL)
+    # The transactions in flight at the kill: the only ones that may be
+    # delivered twice.
+    in_flight = sink.stalled_ids()
     # Mail that arrives while no runner lives is found by the next one.
     ids += [inject(relay, "alice@sender.test", ["s%d@dest.test" % i],
                    subject="norunner%d" % i)[0] for i in range(2)]
     new = wait_runner(relay, not_pid=old)
     assert new != old and proc_title(new) == RUNNER_TITLE
-    in_flight = sink.stalled_ids()
     sink.stall_data = False
     sink.release.set()
     wait_for(lambda: set(copies(sink)) >= set(ids), 30, step=0.05,
