@@ -48,12 +48,14 @@ TRANSPORT = "etc/mail/transport"
 RUNNER_TITLE = "relayd: queue runner"
 WORKER_PREFIX = "relayd: deliver "
 # "relayd: ID: to=<rcpt>, relay=host[ip]:port, delay=1.2, dsn=2.0.0,
-#  status=sent (250 2.0.0 Ok ...)"
+#  status=sent (250 2.0.0 Ok ...)"; a note may follow the status:
+# "status=bounced, queue lifetime exceeded (...)"
 LOG_RE = re.compile(
     r"^relayd: (?P<id>[0-9A-Z]{12,32}): to=(?P<to><[^>]*>), "
     r"relay=(?P<relay>[^,]*), delay=(?P<delay>[0-9.]+), "
     r"(?:delays=[^,]*, )?dsn=(?P<dsn>[245]\.\d{1,3}\.\d{1,3}), "
-    r"status=(?P<status>sent|deferred|bounced) \((?P<text>.*)\)$")
+    r"status=(?P<status>sent|deferred|bounced)(?:, (?P<note>[^(]*))? "
+    r"\((?P<text>.*)\)$")
 
 
 # ------------------------------------------------------------ relay setup
@@ -410,8 +412,9 @@ class SmtpSink:
     """Postfix smtp-sink on 127.0.0.1:port, one dump file per
     transaction (-d) in a directory nobody may write."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, extra=()):
         self.port = port or free_port()
+        self.extra = list(extra)
         self.dir = tempfile.mkdtemp(prefix="relayd-e2e-smtp-sink-")
         os.chown(self.dir, 65534, 65534)
         self.proc = None
@@ -419,7 +422,8 @@ class SmtpSink:
     def start(self):
         path, env = peer("smtp-sink")
         self.proc = subprocess.Popen(
-            [path, "-u", "nobody", "-h", "smtp-sink.test", "-d",
+            [path, "-u", "nobody", "-h", "smtp-sink.test"] + self.extra + [
+             "-d",
              self.dir + "/%M.", "127.0.0.1:%d" % self.port, "10"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, env=env, start_new_session=True)

@@ -410,3 +410,72 @@ def test_relayctl_queue_list_hold_release_delete_flush(relay, peers):
     assert sorted(r.queue_id() for r in sink.accepted()) == sorted([q1, q2])
     assert not [d for d in delivery_logs(relay, q3) if d["status"] == "sent"]
     assert queue_json(relay) == {}
+
+
+# ------------------------------------------------------------ extras
+
+def test_queue_lifetime_expiry_bounces_with_last_error(relay, peers):
+    from delivery_harness import free_port
+    snd = peers.sink(name="sender")
+    down = free_port()  # nothing listens there
+    configure(relay, transport={"dest.test": "[127.0.0.1]:%d" % down,
+                                "sender.test": snd.nexthop},
+              retry="1s, 1s", queue_lifetime="3s")
+    relay.start_fg()
+    qid, _ = inject(relay, "alice@sender.test", ["bob@dest.test"],
+                    subject="expiry")
+    wait_log(relay, lambda d: d["id"] == qid and d["status"] == "deferred",
+             what="a deferral")
+    d = wait_log(relay, lambda d: d["id"] == qid and d["status"] ==
+                 "bounced", timeout=20, what="the expiry bounce")
+    assert d["to"] == "<bob@dest.test>", d
+    assert "lifetime" in (d["note"] or "") + d["text"], d
+    assert "Connection refused" in d["text"], d
+    got = snd.wait(1, relay=relay)
+    settle(relay)
+    m, per_msg, per_rcpt, returned = parse_dsn(got[0].content)
+    assert got[0].mail_from == "<>" and got[0].rcpts == ["alice@sender.test"]
+    assert len(per_rcpt) == 1
+    r = per_rcpt[0]
+    assert r["Final-Recipient"].lower() == "rfc822; bob@dest.test", r.items()
+    assert r["Action"] == "failed", r.items()
+    # The last (temporary) error is what is reported.
+    assert r["Status"].startswith("4.") or r["Status"].startswith("5."), \
+        r.items()
+    assert "127.0.0.1" in " ".join(r["Diagnostic-Code"].split()), r.items()
+    assert "Subject: expiry" in returned.as_string()
+
+
+def test_8bit_message_to_server_without_8bitmime_bounces(relay, peers):
+    from delivery_harness import Client, SmtpSink
+    # smtp-sink -e announces no ESMTP: relayd falls back to HELO and may
+    # not send 8-bit data there (no conversion): permanent 5.6.3.
+    plain = peers.add(SmtpSink(extra=["-e"]))
+    snd = peers.sink(name="sender")
+    configure(relay, transport={"dest.test": plain.nexthop,
+                                "sender.test": snd.nexthop})
+    relay.start_fg()
+    c = Client(relay.port)
+    try:
+        c.greet()
+        c.ehlo()
+        c.send("MAIL FROM:<alice@sender.test> BODY=8BITMIME\r\n")
+        c.expect(250)
+        c.send("RCPT TO:<bob@dest.test>\r\n")
+        c.expect(250)
+        c.send("DATA\r\n")
+        c.expect(354)
+        c.send("Subject: eight\r\nContent-Type: text/plain; charset=utf-8"
+               "\r\n\r\nGr\u00fc\u00dfe\r\n.\r\n".encode())
+        code, lines = c.reply()
+        assert code == 250, lines
+        qid = lines[-1].split()[-1]
+    finally:
+        c.close()
+    d = wait_log(relay, lambda d: d["id"] == qid, what="the verdict")
+    assert d["status"] == "bounced" and d["dsn"] == "5.6.3", d
+    got = snd.wait(1, relay=relay)
+    settle(relay)
+    assert plain.dumps() == [], plain.dumps()
+    _, _, per_rcpt, _ = parse_dsn(got[0].content)
+    assert per_rcpt[0]["Status"] == "5.6.3", per_rcpt[0].items()
