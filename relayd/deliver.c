@@ -200,9 +200,12 @@ static void
 log_result(const struct worker *w, const struct queue_file *qf,
     const struct queue_rcpt *r, const struct smtpc_status *st, const char *what)
 {
-	log_info("%s: to=%s, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
+	int expired = strcmp(what, "expired") == 0;
+
+	log_info("%s: to=%s, relay=%s, delay=%.1f, dsn=%s, status=%s (%s%s)",
 	    qf->id, r->path, w->c != NULL ? smtpc_peer(w->c) : "none",
-	    delay_since(qf->arrival), st->status, what, st->text);
+	    delay_since(qf->arrival), st->status, expired ? "bounced" : what,
+	    expired ? "queue lifetime exceeded; last error: " : "", st->text);
 }
 
 /* An enhanced status of class 2/4/5 for the queue file. */
@@ -295,8 +298,7 @@ defer(const struct worker *w, struct queue_file *qf, const size_t *idx,
 
 		if (r->state != QUEUE_RCPT_PENDING || !rst[i].temporary)
 			continue;
-		log_result(w, qf, r, &rst[i],
-		    expired ? "bounced, queue lifetime exceeded" : "deferred");
+		log_result(w, qf, r, &rst[i], expired ? "expired" : "deferred");
 		if (expired) {
 			r->state = QUEUE_RCPT_FAILED;
 			o->failed[o->nfailed++] = idx[i];

@@ -244,3 +244,35 @@ def test_flush_retries_a_deferred_message_now(relay):
                          % ID1, relay.stderr()), relay.stderr()
     finally:
         sink.stop()
+
+
+def test_expired_message_bounces_with_its_last_error(relay):
+    # Nothing listens on the smarthost port: every attempt is deferred.
+    port = free_port()
+    relay.configure(smarthost="[127.0.0.1]:%d" % port, retry="1h, 2h",
+                    queue_lifetime="1h")
+    put(relay, "queue", ID1, queue_file(
+        ID1, attempts=5, next_try=0, arrival=int(time.time()) - 7200,
+        sender="<a@example.net>",
+        rcpts=[("<b@example.org>", "pending", []),
+               ("<c@example.org>", "sent", [])]))
+    relay.start_fg()
+    wait_for(lambda: not os.path.exists(relay.spool("queue", ID1)), 15,
+             what="the expired message to leave the queue")
+    log = relay.stderr()
+    assert re.search(r"%s: to=<b@example.org>, relay=none, delay=\d+\.\d, "
+                     r"dsn=4\.\d+\.\d+, status=bounced \(queue lifetime "
+                     r"exceeded; last error: " % ID1, log), log
+    m = re.search(r"%s: sender non-delivery notification: ([0-9A-Z]+)"
+                  % ID1, log)
+    assert m, log
+    # The bounce waits in the queue (the smarthost is down for it too):
+    # from <>, to the original sender, naming b but not c.
+    dsn = qjson(relay)[m.group(1)]
+    assert dsn["sender"] == "<>", dsn
+    assert [r["address"] for r in dsn["recipients"]] == ["<a@example.net>"]
+    with open(relay.spool("queue", m.group(1)), "rb") as f:
+        body = f.read().split(b"\n\n", 1)[1]
+    assert b"Final-Recipient: rfc822; b@example.org\r\n" in body, body
+    assert b"c@example.org" not in body.split(b"message/rfc822-headers")[0]
+    assert b"Action: failed\r\n" in body and b"Status: 4." in body, body
