@@ -372,9 +372,11 @@ def test_relayctl_queue_list_hold_release_delete_flush(relay, peers):
                                "carol@dest.test": "pending"}, m1
     assert m1["attempts"] == 1, m1
     assert m1["size"] > 0, m1
+    assert m1["held"] is False and m1["next_try"] > m1["arrival"], m1
     # The last error (connection refused) is shown per recipient.
-    assert any("4." in str(r.get("error") or r.get("last_error") or "")
-               for r in m1["recipients"]), m1
+    for rc in m1["recipients"]:
+        assert rc["last_error"].startswith("4."), m1
+        assert "Connection refused" in rc["last_error"], m1
     # hold q2, delete q3.
     r = relay.relayctl("queue", "hold", q2)
     assert r.rc == 0, r
@@ -384,7 +386,12 @@ def test_relayctl_queue_list_hold_release_delete_flush(relay, peers):
     assert r.rc == 0, r
     assert not os.path.exists(relay.spool("queue", q3))
     msgs = queue_json(relay)
-    assert q3 not in msgs, msgs
+    assert set(msgs) == {q1, q2}, msgs
+    assert msgs[q2]["held"] is True and msgs[q1]["held"] is False, msgs
+    r = relay.relayctl("queue", "list")
+    assert r.rc == 0 and q3 not in r.out, r
+    held = [ln for ln in r.out.splitlines() if ln.startswith(q2)]
+    assert len(held) == 1 and "held" in held[0], r
     # The sink comes back; flush sends q1 at once (retry is 1 h).
     sink = peers.sink(port=port)
     r = relay.relayctl("queue", "flush")
