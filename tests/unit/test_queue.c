@@ -476,6 +476,15 @@ test_parse_strict(void **state)
 		{ "size 21\n\n", "size 21\n" },
 		{ "hello\r\n", "hell\nxo\r\n" },
 		{ "hello\r\n", "hello\r\r" },
+		/* last-error: status, one space, printable text, once */
+		{ "sent\n", "sent\nlast-error 5.1.1\n" },
+		{ "sent\n", "sent\nlast-error 5.1.1 \n" },
+		{ "sent\n", "sent\nlast-error 5.1 no\n" },
+		{ "sent\n", "sent\nlast-error 3.1.1 no\n" },
+		{ "sent\n", "sent\nlast-error 5.1.1 a\tb\n" },
+		{ "sent\n", "sent\nlast-error 5.1.1 a\nlast-error 5.1.1 b\n" },
+		{ "sent\n", "sent\nlast-error  5.1.1 a\n" },
+		{ "rcpt <b@", "last-error 5.1.1 a\nrcpt <b@" },
 	};
 	struct queue_file qf, *rd = NULL;
 	char text[2048];
@@ -486,6 +495,8 @@ test_parse_strict(void **state)
 	sample(&qf);
 	n = expected(&qf, text, sizeof(text));
 	assert_int_equal(parse_edit(text, "relayd", "relayd"), 0);
+	assert_int_equal(
+	    parse_edit(text, "sent\n", "sent\nlast-error 4.4.1 a  b ~\n"), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (parse_edit(text, bad[i][0], bad[i][1]) != -EINVAL)
 			fail_msg("accepted: %s -> %s", bad[i][0], bad[i][1]);
