@@ -10,7 +10,7 @@ import os
 import re
 
 from delivery_harness import (HOSTNAME, configure, delivery_logs,  # noqa
-                              envelope, inject, parse_dsn, peers,
+                              envelope, inject, log_lines, parse_dsn, peers,
                               procs_titled, relay, wait_for, wait_log,
                               wait_log_text, wait_queue_empty, WORKER_PREFIX)
 
@@ -139,19 +139,28 @@ def mx_world(relay, peers, **conf):
                      MX 20 d.failover.test (127.0.0.5, sink)
       implicit.test  no MX, A 127.0.0.6 (sink)
       null.test      null MX (RFC 7505)
+      loop.test      MX 10 mx.loop.test (127.0.0.1: relayd itself)
+      nx.test        does not exist
       sender.test    MX 10 mx.sender.test (127.0.0.7, sink)
-    relayd listens on 127.0.0.1 and uses dnsmasq as its resolver."""
+      loop2.test     MX 10 relay.test (relayd's own host name, 127.0.0.8)
+    relayd listens on 127.0.0.1:25, as a real MX does, and uses dnsmasq
+    as its resolver."""
     peers.netns()
+    relay.port = 25  # the namespace is ours: nothing else listens there
     dns = peers.dns(
         mx=[("order.test", "a.order.test", 10),
             ("order.test", "b.order.test", 20),
             ("failover.test", "c.failover.test", 10),
             ("failover.test", "d.failover.test", 20),
+            ("loop.test", "mx.loop.test", 10),
+            ("loop2.test", HOSTNAME, 10),
             ("sender.test", "mx.sender.test", 10)],
         hosts=[("a.order.test", "127.0.0.2"), ("b.order.test", "127.0.0.3"),
                ("c.failover.test", "127.0.0.4"),
                ("d.failover.test", "127.0.0.5"),
                ("implicit.test", "127.0.0.6"),
+               ("mx.loop.test", "127.0.0.1"),
+               (HOSTNAME, "127.0.0.8"),
                ("mx.sender.test", "127.0.0.7")],
         null_mx=["null.test"])
     sinks = {name: peers.sink(host=ip, port=25, name=name) for name, ip in
@@ -180,7 +189,10 @@ def test_mx_lowest_preference_first_then_next_when_down(relay, peers):
         (qf, ["v@failover.test"])]
     # The failover happened within the first attempt: nothing deferred.
     assert [d for d in delivery_logs(relay) if d["status"] != "sent"] == []
-    assert "MX" in dns.text() or "order.test" in dns.text(), dns.text()
+    # Routing really asked dnsmasq.
+    log = dns.text()
+    assert "query[MX] order.test from 127.0.0.1" in log, log
+    assert "query[MX] failover.test from 127.0.0.1" in log, log
 
 
 def test_mx_implicit_a_record(relay, peers):
@@ -195,6 +207,9 @@ def test_mx_implicit_a_record(relay, peers):
         (qid, ["w@implicit.test"])]
     assert got[0].content.endswith(msg)
     assert all(not x.received for k, x in s.items() if k != "implicit")
+    log = dns.text()
+    assert "query[MX] implicit.test from 127.0.0.1" in log, log
+    assert "query[A] implicit.test from 127.0.0.1" in log, log
 
 
 def test_null_mx_bounces_at_once_with_dsn_to_sender(relay, peers):
@@ -226,6 +241,35 @@ def test_null_mx_bounces_at_once_with_dsn_to_sender(relay, peers):
     assert [x for x in delivery_logs(relay, qid)
             if x["status"] == "deferred"] == []
     assert all(not x.received for k, x in s.items() if k != "sender")
+
+
+def test_mx_back_to_us_and_nxdomain_bounce(relay, peers):
+    dns, s = mx_world(relay, peers)
+    qid, _ = inject(relay, "alice@sender.test",
+                    ["y@loop.test", "y2@loop2.test", "z@nx.test"],
+                    subject="loops")
+    verdict = {}
+    want = {"y@loop.test": "5.4.6", "y2@loop2.test": "5.4.6",
+            "z@nx.test": "5.1.2"}
+    for rcpt, status in want.items():
+        d = wait_log(relay, lambda d: d["id"] == qid and d["to"] ==
+                     "<%s>" % rcpt, what="the verdict on %s" % rcpt)
+        assert d["status"] == "bounced" and d["dsn"] == status, (
+            d, relay.all_stderr())
+        verdict[rcpt] = d
+    for rcpt in ("y@loop.test", "y2@loop2.test"):
+        assert "loops back to myself" in verdict[rcpt]["text"], verdict
+    settle(relay)
+    # One DSN or several (the recipients have different next hops), but
+    # each failed recipient is reported exactly once.
+    got = s["sender"].accepted()
+    assert got, relay.all_stderr()
+    st = [(b["Final-Recipient"].split(";")[1].strip(), b["Status"])
+          for g in got for b in parse_dsn(g.content)[2]]
+    assert sorted(st) == sorted(want.items()), st
+    # relayd never connected to itself to deliver.
+    assert not [x for x in log_lines(relay) if "client=[127.0.0.1]" in x
+                and "helo=%s" % HOSTNAME in x], log_lines(relay)
 
 
 # ------------------------------------------------------------ retries
