@@ -4,6 +4,7 @@
  * queue file or the transport map; queue files are read strictly
  * (queue_read) because any smtp child could have written them.
  */
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
@@ -329,6 +330,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	struct runner_limits lim = { RUNNER_WORKERS_MAX, RUNNER_PER_DEST_MAX,
 		RUNNER_BATCH_MAX };
 	char why[512];
+	pid_t master = getppid();
 	int rv, code;
 
 	runner_close(m);
@@ -340,6 +342,14 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 		log_warnx("queue runner: privilege drop failed: %s", why);
 		_exit(1);
 	}
+	/*
+	 * Die with the master (kill -9 included): a restarted relayd would
+	 * start a second runner on the same queue.  Set after the drop,
+	 * which clears the parent-death signal; then close the race with a
+	 * master that died before it was set.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != master)
+		_exit(0);
 	/*
 	 * Padded: libbsd marks a title shorter than the original argv[0]
 	 * with a '.' where argv[0] ended ("relayd: queue runner    .").

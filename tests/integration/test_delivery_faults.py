@@ -18,6 +18,7 @@ from delivery_harness import (RUNNER_TITLE, WORKER_PREFIX,  # noqa: F401
                               pid_of_client, proc_title, procs_titled, relay,
                               runner_pid, wait_for, wait_log, wait_queue_empty,
                               wait_runner)
+from relayd_harness import proc_stat
 
 MEM_LIMIT_KB = 64 * 1024
 
@@ -96,6 +97,20 @@ def test_runner_killed_nothing_lost(relay, peers):
     assert set(dups) <= in_flight and all(c == 2 for c in dups.values()), \
         (dups, in_flight)
     assert p.poll() is None
+
+
+def test_runner_dies_with_a_killed_master(relay, peers):
+    """kill -9 of the master takes the runner with it: a restarted relayd
+    must never find a second runner working on the same queue."""
+    sink = stalled_sink(peers)
+    configure(relay, smarthost=sink.nexthop, retry="1s, 2s")
+    p = relay.start_fg()
+    master = p.pid
+    runner = wait_runner(relay)
+    assert proc_stat(runner)[0] == master
+    os.kill(master, signal.SIGKILL)
+    wait_for(lambda: not alive(runner), 5,
+             what="the runner to exit after its master died")
 
 
 def test_worker_killed_mid_data_nothing_lost(relay, peers):
