@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "procstat.h"
 #include "relayctl.h"
 #include "walk.h"
 
@@ -42,6 +43,7 @@
 #define LSB_STATUS_DEAD 1
 #define LSB_STATUS_STOPPED 3
 #define LSB_STATUS_UNKNOWN 4
+#define SESSION_TITLE "relayd: server " /* smtp children (relayd/child.c) */
 
 struct daemon {
 	const char *root;
@@ -428,11 +430,15 @@ daemon_reload(struct daemon *d)
 	return 0;
 }
 
-/* Children of pid: the smtp sessions (from /proc/N/stat's ppid). */
+/*
+ * Children of pid that are smtp sessions (ppid from /proc/N/stat, title
+ * "relayd: server ..."): the queue runner and a child that has not yet
+ * set its title after the privilege drop are not sessions.
+ */
 static long
 count_sessions(pid_t pid)
 {
-	char path[300], buf[512], *p;
+	char path[300], buf[512], title[64], *p;
 	struct dirent *de;
 	DIR *dir;
 	long n = 0, ppid;
@@ -454,9 +460,11 @@ count_sessions(pid_t pid)
 		buf[len] = '\0';
 		/* "PID (COMM) STATE PPID ...": COMM may hold anything. */
 		if ((p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != (long)pid)
 			continue;
-		if (ppid == (long)pid)
+		if (procstat_cmdline(dirfd(dir), (pid_t)atol(de->d_name), title,
+			sizeof(title)) == 0 &&
+		    strncmp(title, SESSION_TITLE, strlen(SESSION_TITLE)) == 0)
 			n++;
 	}
 	(void)closedir(dir);
