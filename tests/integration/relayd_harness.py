@@ -12,6 +12,15 @@ the queue file format of relayd-queue(5), /proc readers (children of the
 master, status fields, titles) and `userns-exec`, a launcher that runs a
 command in a new user namespace whose setgroups(2) is denied.
 
+The master has two kinds of children: one smtp session per connection
+(title "relayd: server ...") and the permanent queue runner ("relayd:
+queue runner", with its delivery workers below it).  sessions_of() and
+runner_of() tell them apart by title.  Tests that look at queue files
+use the `held_relay` fixture (or Relay.hold_mail()): its smarthost is a
+port that refuses connections and retries are an hour apart, so every
+message stays in queue/; the runner may have recorded one deferred
+attempt by the time the test reads the file (check_delivery_state).
+
     /usr/bin/python3 relayd_harness.py userns-exec ARGV...
 """
 
@@ -41,6 +50,11 @@ QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]{12,32})$")
 # KILL, SETGID, SETUID, NET_BIND_SERVICE, SYS_CHROOT
 MASTER_CAPS = "00000000000404e0"
 NO_CAPS = "0000000000000000"
+SESSION_PREFIX = "relayd: server "
+RUNNER_TITLE = "relayd: queue runner"
+WORKER_PREFIX = "relayd: deliver "
+HOLD_RETRY = "1h, 2h"
+HOLD_RETRY_S = 3600
 SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|"
                           r"runtime error: ")
 
@@ -112,6 +126,29 @@ def children_of(ppid):
         if st is not None and st[0] == ppid:
             kids.append(pid)
     return sorted(kids)
+
+
+def titled(pids, prefix):
+    """The pids (alive, not zombies) whose title starts with prefix."""
+    out = []
+    for pid in pids:
+        try:
+            if proc_title(pid).startswith(prefix) and alive(pid):
+                out.append(pid)
+        except OSError:
+            pass
+    return sorted(out)
+
+
+def sessions_of(master):
+    """The master's smtp session children (not the queue runner)."""
+    return titled(children_of(master), SESSION_PREFIX)
+
+
+def runner_of(master):
+    """The master's queue runner children (a list: [] or [pid])."""
+    return [p for p in titled(children_of(master), RUNNER_TITLE)
+            if proc_title(p) == RUNNER_TITLE]
 
 
 def descendants_of(pid):
@@ -199,12 +236,13 @@ def split_path(text):
 def parse_queue_file(data):
     """Parse relayd-queue(5) bytes strictly; returns a dict with id,
     arrival, client, helo, sender, sender_params, rcpts [(path, state,
-    params)], attempts, next_try, size, message (bytes)."""
+    params)], last_errors (per rcpt: None or (status, text)), attempts,
+    next_try, size, message (bytes)."""
     head, sep, message = data.partition(b"\n\n")
     assert sep, "no empty line after the envelope: %r" % data[:500]
     lines = head.decode("utf-8").split("\n")
     assert lines[0] == "relayd-queue 1", lines
-    q = {"rcpts": []}
+    q = {"rcpts": [], "last_errors": []}
     i = 1
 
     def field(name):
@@ -227,6 +265,12 @@ def parse_queue_file(data):
         parts = rest.split(" ")
         assert parts[0] in ("pending", "sent", "failed"), parts
         q["rcpts"].append((path, parts[0], parts[1:]))
+        q["last_errors"].append(None)
+        if i < len(lines) and lines[i].startswith("last-error "):
+            status, _, text = field("last-error").partition(" ")
+            assert re.match(r"^[245]\.\d{1,3}\.\d{1,3}$", status), status
+            assert text, lines
+            q["last_errors"][-1] = (status, text)
     assert q["rcpts"], "no rcpt line: %r" % lines
     q["attempts"] = int(field("attempts"))
     q["next_try"] = int(field("next-try"))
@@ -248,6 +292,37 @@ def split_received(message):
     field = b" ".join(x.strip() for x in lines[:n]).decode()
     rest = b"\r\n".join(lines[n:])
     return field, rest
+
+
+SESSION_FIELDS = ("id", "arrival", "client", "helo", "sender",
+                  "sender_params", "rcpts", "size", "message")
+
+
+def session_fields(q):
+    """What the smtp session wrote and delivery never changes."""
+    return {k: q[k] for k in SESSION_FIELDS}
+
+
+def check_delivery_state(q, smarthost_port=None):
+    """The delivery-state fields of a held message (see Relay.hold_mail):
+    either as the session wrote them (attempts 0, next-try 0, no
+    last-error) or after deferred attempts (every recipient still pending
+    with a 4.x.x last-error naming the refusing smarthost, the next try an
+    hour or more after the last attempt).  Returns the number of
+    attempts."""
+    assert all(r[1] == "pending" for r in q["rcpts"]), q["rcpts"]
+    if q["attempts"] == 0:
+        assert q["next_try"] == 0, q["next_try"]
+        assert q["last_errors"] == [None] * len(q["rcpts"]), q["last_errors"]
+        return 0
+    assert q["next_try"] >= q["arrival"] + HOLD_RETRY_S, (
+        q["arrival"], q["next_try"])
+    for err in q["last_errors"]:
+        assert err is not None and err[0].startswith("4."), q["last_errors"]
+        if smarthost_port is not None:
+            assert "127.0.0.1" in err[1] and str(smarthost_port) in err[1], \
+                err
+    return q["attempts"]
 
 
 # ------------------------------------------------------------ SMTP client
@@ -355,6 +430,8 @@ class Relay:
         self.stderr_path = None
         self.proc = None
         self.conf_lines = []
+        self.fixed = {}          # settings every configure() keeps
+        self.refuser = None      # bound, never listening: connect refused
 
     # -- configuration
     def conf_text(self, listen=None, **kv):
@@ -367,6 +444,7 @@ class Relay:
             "timeout_command": "20s",
             "timeout_data_block": "20s",
         }
+        settings.update(self.fixed)
         settings.update({k: str(v) for k, v in kv.items()})
         return "[relayd]\n" + "".join("%s = %s\n" % (k, v)
                                       for k, v in settings.items())
@@ -388,6 +466,24 @@ class Relay:
             os.close(fd)
         os.rename(tmp, path)
         os.makedirs(os.path.join(self.root, "run"), mode=0o755, exist_ok=True)
+
+    def hold_mail(self):
+        """From now on every configuration keeps mail in queue/: the
+        smarthost is a 127.0.0.1 port bound by us and never listening
+        (connections are refused, nobody else can take it), and retries
+        are an hour apart.  Rewrites relayd.conf; returns the port."""
+        if self.refuser is None:
+            self.refuser = socket.socket()
+            self.refuser.bind(("127.0.0.1", 0))
+        port = self.refuser.getsockname()[1]
+        self.fixed = {"smarthost": "[127.0.0.1]:%d" % port,
+                      "retry": HOLD_RETRY}
+        self.configure()
+        return port
+
+    @property
+    def smarthost_port(self):
+        return self.refuser.getsockname()[1] if self.refuser else None
 
     # -- processes
     def spawn(self, argv, **kw):
@@ -455,6 +551,16 @@ class Relay:
 
     def children(self, master=None):
         return children_of(master or self.master_pid())
+
+    def sessions(self, master=None):
+        """The master's smtp session children."""
+        return sessions_of(master or self.master_pid())
+
+    def runner(self, master=None, timeout=10.0):
+        """The master's queue runner (waits for it to be up)."""
+        m = master or self.master_pid()
+        return wait_for(lambda: (runner_of(m) or [None])[0], timeout,
+                        what="the queue runner of %d" % m)
 
     def kill9_group(self, p=None):
         """SIGKILL relayd's whole process group (master and children)."""
@@ -544,10 +650,7 @@ class Relay:
         return c
 
 
-@pytest.fixture
-def relay(make_root):
-    """A set-up root with a Relay for it; relayd stopped and the root
-    removed afterwards (make_root's finalizer runs after ours)."""
+def _relay(make_root, hold):
     root = make_root("debian")
     r = conftest.run_relayctl("setup", "--root", root)
     assert r.rc == 0, r
@@ -555,17 +658,34 @@ def relay(make_root):
     rl.clients = []
     rl.configure()
     try:
+        if hold:
+            rl.hold_mail()
         yield rl
     finally:
         for c in rl.clients:
             c.close()
         rl.stop()
+        if rl.refuser is not None:
+            rl.refuser.close()
         logs = rl.all_stderr()
         shutil.rmtree(rl.logdir, ignore_errors=True)
     # A sanitizer build (-DRELAY_SANITIZE=ON) reports memory errors on
     # stderr: that is a failure even if every reply was right.
     bad = [ln for ln in logs.splitlines() if SANITIZER_RE.search(ln)]
     assert not bad, "sanitizer report in relayd's stderr:\n" + logs
+
+
+@pytest.fixture
+def relay(make_root):
+    """A set-up root with a Relay for it; relayd stopped and the root
+    removed afterwards (make_root's finalizer runs after ours)."""
+    yield from _relay(make_root, False)
+
+
+@pytest.fixture
+def held_relay(make_root):
+    """Like relay, with Relay.hold_mail(): mail stays in queue/."""
+    yield from _relay(make_root, True)
 
 
 def send_message(c, sender, rcpts, body, expect_queued=True):

@@ -2,7 +2,12 @@
 the middle of DATA leaves nothing in queue/ and start-up cleans tmp/; a
 message is in queue/ as soon as its 250 was sent, whatever is killed
 afterwards; `relayctl start` fails loudly on a bad config or a busy
-port."""
+port.
+
+The queue runner delivers at once, so every relay here holds its mail
+(held_relay: the smarthost refuses connections, retries are an hour
+apart): what is in queue/ is what the sessions wrote, and a message
+that should not be there cannot hide by being delivered."""
 
 import json
 import os
@@ -11,9 +16,16 @@ import signal
 import socket
 import time
 
-from relayd_harness import (QUEUED_RE, alive, children_of,  # noqa: F401
-                            proc_title, relay, send_message, split_received,
-                            wait_for)
+import pytest
+
+from relayd_harness import (QUEUED_RE, alive, check_delivery_state,  # noqa
+                            children_of, held_relay, proc_title, runner_of, send_message,
+                            sessions_of, split_received, wait_for)
+
+
+@pytest.fixture
+def relay(held_relay):
+    return held_relay
 
 
 def stale_tmp_file(relay, name):
@@ -38,18 +50,22 @@ def test_child_killed_mid_data_queues_nothing_and_restart_cleans_tmp(relay):
     c.expect(250)
     c.expect(354)
     c.send(b"Subject: half\r\n\r\n" + b"first half of the message\r\n" * 50)
-    wait_for(lambda: [k for k in children_of(p.pid) if
-                      open("/proc/%d/cmdline" % k, "rb").read().replace(
-                          b"\0", b" ").strip().endswith(b" data")],
+    wait_for(lambda: [k for k in sessions_of(p.pid) if
+                      proc_title(k).endswith(" data")],
              5, what="the child to be in DATA")
-    kids = children_of(p.pid)
+    kids = sessions_of(p.pid)
     assert len(kids) == 1, kids
+    runner = runner_of(p.pid)
+    assert len(runner) == 1, runner
     os.kill(kids[0], signal.SIGKILL)
     assert c.eof()
-    wait_for(lambda: children_of(p.pid) == [], 5, what="the reap")
+    wait_for(lambda: kids[0] not in children_of(p.pid), 5, what="the reap")
+    assert sessions_of(p.pid) == []
     assert relay.queue_ids() == []
-    # The master survived its child's death and still serves.
+    # The master survived its child's death and still serves; the runner
+    # was not disturbed.
     assert p.poll() is None
+    assert runner_of(p.pid) == runner
     c2 = relay.client()
     assert c2.cmd("QUIT")[0] == 221
     # What a child killed while writing tmp/ID leaves behind; a restart
@@ -85,6 +101,8 @@ def test_message_durable_once_250_is_sent(relay):
     q = relay.read_queue(qid)
     assert q["sender"] == "<a@example.com>"
     assert q["rcpts"] == [("<b@example.org>", "pending", [])]
+    assert q["size"] == len(q["message"])
+    check_delivery_state(q, relay.smarthost_port)
     received, rest = split_received(q["message"])
     assert re.search(r" id %s( for <b@example\.org>)?;" % qid, received), \
         received
@@ -176,7 +194,9 @@ def test_daemon_via_relayctl_serves_and_reports(relay):
     c = relay.client()
     qid = send_message(c, "a@example.com", ["b@example.org"],
                        b"Subject: daemon\r\n\r\nhi\r\n")
-    wait_for(lambda: len(children_of(pid)) == 1, 5, what="one session")
+    session = wait_for(lambda: sessions_of(pid), 5, what="one session")
+    assert len(session) == 1, session
+    assert len(runner_of(pid)) == 1  # a child, but not a session
     s = relay.relayctl("status", "--json")
     assert s.rc == 0, s
     assert json.loads(s.out) == {
@@ -184,7 +204,11 @@ def test_daemon_via_relayctl_serves_and_reports(relay):
         "listen": ["127.0.0.1:%d" % relay.port]}, s
     assert c.cmd("QUIT")[0] == 221
     assert c.eof()
-    wait_for(lambda: children_of(pid) == [], 5, what="the session to end")
+    wait_for(lambda: session[0] not in children_of(pid), 5,
+             what="the session to end")
+    assert sessions_of(pid) == []
+    s = relay.relayctl("status", "--json")
+    assert s.rc == 0 and json.loads(s.out)["sessions"] == 0, s
     r = relay.relayctl("stop", timeout=30)
     assert r.rc == 0, r
     assert r.out == "relayd stopped\n", r

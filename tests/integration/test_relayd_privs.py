@@ -2,7 +2,9 @@
 uid 0 and five capabilities; every smtp child is the relay account with
 no capability, no supplementary group and no_new_privs, read from
 /proc/PID/status while real sessions are open; the drop also holds on the
-real port 25; a drop that cannot complete gives 421 and no session."""
+real port 25; a drop that cannot complete gives 421 and no session.
+The queue runner, the master's other child, is dropped the same way.
+Mail is held (held_relay) so that what a session queued stays in queue/."""
 
 import json
 import os
@@ -10,10 +12,13 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from relayd_harness import (HOSTNAME, MASTER_CAPS, NO_CAPS,  # noqa: F401
-                            QUEUED_RE, Client, children_of,
-                            proc_status, proc_title, relay, relayd_path,
-                            wait_for)
+                            QUEUED_RE, RUNNER_TITLE, Client,
+                            check_delivery_state, children_of, held_relay,
+                            proc_status, proc_title, relayd_path,
+                            runner_of, sessions_of, wait_for)
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "relayd_harness.py")
@@ -31,6 +36,21 @@ def assert_dropped(st, uid, gid):
     assert st["NoNewPrivs"] == "1", st["NoNewPrivs"]
 
 
+@pytest.fixture
+def relay(held_relay):
+    return held_relay
+
+
+def assert_runner_dropped(relay, master):
+    """The queue runner: the relay account, no capability, no
+    supplementary group, no_new_privs, not chrooted (it needs DNS)."""
+    runner = relay.runner(master)
+    assert proc_title(runner) == RUNNER_TITLE
+    assert_dropped(proc_status(runner), relay.uid, relay.gid)
+    assert os.readlink("/proc/%d/root" % runner) == "/"
+    return runner
+
+
 def test_twenty_sessions_children_dropped_master_capped(relay):
     relay.configure(max_per_ip=30)
     p = relay.start_fg()
@@ -39,8 +59,11 @@ def test_twenty_sessions_children_dropped_master_capped(relay):
     for i, c in enumerate(clients):
         c.greet()
         c.ehlo("e2e%d.test" % i)
-    kids = children_of(master)
+    kids = sessions_of(master)
     assert len(kids) == 20, kids
+    runner = assert_runner_dropped(relay, master)
+    # the master has exactly these children: 20 sessions and the runner
+    assert children_of(master) == sorted(kids + [runner])
     titles = set()
     for pid in kids:
         assert_dropped(proc_status(pid), relay.uid, relay.gid)
@@ -61,7 +84,8 @@ def test_twenty_sessions_children_dropped_master_capped(relay):
     for c in clients:
         assert c.cmd("QUIT")[0] == 221
         assert c.eof()
-    wait_for(lambda: children_of(master) == [], 5, what="children to exit")
+    wait_for(lambda: children_of(master) == [runner], 5,
+             what="the sessions to exit")
 
 
 # Runs inside the network namespace: one session on port 25, the status
@@ -69,13 +93,15 @@ def test_twenty_sessions_children_dropped_master_capped(relay):
 PORT25_CLIENT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from relayd_harness import Client, children_of, proc_status, proc_title
+from relayd_harness import (Client, proc_status, proc_title, runner_of,
+                            sessions_of)
 master = int(sys.argv[2])
 c = Client(25)
 out = {"greeting": c.greet()}
 out["ehlo"] = c.ehlo("ns.test")
-kids = children_of(master)
+kids = sessions_of(master)
 out["kids"] = kids
+out["runner"] = [proc_status(k) for k in runner_of(master)]
 out["status"] = [proc_status(k) for k in kids]
 out["titles"] = [proc_title(k) for k in kids]
 c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")
@@ -89,7 +115,7 @@ print(json.dumps(out))
 
 def test_port_25_in_a_network_namespace(relay):
     relay.port = 25  # a private network namespace: nobody else's port 25
-    relay.configure()
+    relay.configure()  # still held: the refusing smarthost is in there too
     p = relay.start_fg(wait=False, argv_prefix=[
         "unshare", "-n", "sh", "-c",
         'ip link set lo up && exec "$0" "$@"'])
@@ -105,6 +131,8 @@ def test_port_25_in_a_network_namespace(relay):
     out = json.loads(cp.stdout)
     assert len(out["kids"]) == 1, out
     assert_dropped(out["status"][0], relay.uid, relay.gid)
+    assert len(out["runner"]) == 1, out
+    assert_dropped(out["runner"][0], relay.uid, relay.gid)
     assert out["titles"][0] == \
         "relayd: server ns.test [127.0.0.1] cmd read", out["titles"]
     r = out["replies"]
@@ -114,6 +142,10 @@ def test_port_25_in_a_network_namespace(relay):
     assert m, r
     assert r[4][-1].startswith("221"), r
     assert relay.queue_ids() == [m.group(1)]
+    q = relay.read_queue(m.group(1))
+    assert (q["client"], q["helo"]) == ("127.0.0.1", "ns.test")
+    assert q["rcpts"] == [("<b@example.org>", "pending", [])]
+    check_delivery_state(q)
     st = proc_status(p.pid)
     assert st["Uid"] == "0\t0\t0\t0"
     assert st["CapEff"] == MASTER_CAPS, st["CapEff"]
@@ -141,7 +173,14 @@ def test_drop_that_cannot_complete_gives_421_and_no_session(relay):
     wait_for(lambda: children_of(master) == [], 5, what="the child to exit")
     assert relay.queue_ids() == []
     assert relay.tmp_files() == []
-    assert "setgroups" in relay.stderr(), relay.stderr()
+    # the session child said why (the runner fails the same way, and
+    # is restarted after a pause, never running undropped)
+    assert re.search(r"^relayd: privilege drop failed: .*setgroups",
+                     relay.stderr(), re.M), relay.stderr()
+    wait_for(lambda: re.search(r"^relayd: queue runner: privilege drop "
+                               r"failed: .*setgroups", relay.stderr(), re.M),
+             5, what="the runner's drop failure on stderr")
+    assert runner_of(master) == []
     # the master itself is unharmed and keeps refusing the same way
     c2 = Client(relay.port)
     relay.clients.append(c2)
@@ -153,12 +192,13 @@ def test_chroot_children_enqueue_from_inside_the_spool(relay):
     relay.configure(chroot="yes")
     p = relay.start_fg()
     c = relay.client()
-    kids = children_of(p.pid)
+    kids = sessions_of(p.pid)
     assert len(kids) == 1, kids
     assert os.readlink("/proc/%d/root" % kids[0]) == \
         os.path.realpath(relay.spool()), os.readlink("/proc/%d/root"
                                                      % kids[0])
     assert_dropped(proc_status(kids[0]), relay.uid, relay.gid)
+    assert_runner_dropped(relay, p.pid)  # chroot is for sessions only
     c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
            "DATA\r\n")
     c.expect(250)
@@ -167,5 +207,7 @@ def test_chroot_children_enqueue_from_inside_the_spool(relay):
     c.send("Subject: chroot\r\n\r\nhi\r\n.\r\n")
     qid = QUEUED_RE.match(c.expect(250)[-1]).group(1)
     assert relay.queue_ids() == [qid]
-    assert relay.read_queue(qid)["rcpts"] == [
-        ("<b@example.org>", "pending", [])]
+    q = relay.read_queue(qid)
+    assert q["rcpts"] == [("<b@example.org>", "pending", [])]
+    assert q["message"].endswith(b"\r\nSubject: chroot\r\n\r\nhi\r\n")
+    check_delivery_state(q, relay.smarthost_port)
