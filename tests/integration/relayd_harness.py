@@ -640,6 +640,22 @@ class Relay:
         assert q["id"] == qid, (q["id"], qid)
         return q
 
+    def wait_deferred(self, ids=None, timeout=15.0):
+        """Held mail (hold_mail): wait until the runner has recorded a
+        deferred attempt for every message in queue/ (or for ids), so no
+        worker is rewriting one any more (no tmp/ID.update left); returns
+        {id: parsed file}."""
+        def done():
+            out = {}
+            for qid in (ids if ids is not None else self.queue_ids()):
+                q = self.read_queue(qid)
+                if q["attempts"] < 1:
+                    return None
+                out[qid] = q
+            return out
+        return wait_for(done, timeout, step=0.05,
+                        what="a deferred attempt for every queued message")
+
     def client(self, greet=True, ehlo="client.test"):
         c = Client(self.port)
         self.clients.append(c)

@@ -5,6 +5,9 @@ a relayd.conf listening on a free loopback port and runs the real relayd as
 root against that root.  Asserted: LSB exit codes, start-up refusals and
 their one-line reasons, the master's and a child's ids and capabilities in
 /proc, process titles, the 421 limits, reload and graceful TERM.
+The master has two kinds of children, told apart by title: smtp sessions
+("relayd: server ...", what status counts and the limits apply to) and
+the queue runner ("relayd: queue runner"), unprivileged like them.
 """
 
 import os
@@ -18,8 +21,9 @@ import time
 import pytest
 
 from conftest import relay_env, run_relayctl
-from relayd_harness import (alive, children_of as children, free_port,
-                            passwd_ids as relay_ids, relayd_path, wait_for)
+from relayd_harness import (RUNNER_TITLE, alive, children_of as children,
+                            free_port, passwd_ids as relay_ids, relayd_path,
+                            runner_of, sessions_of as sessions, wait_for)
 
 # CAP_KILL(5) SETGID(6) SETUID(7) NET_BIND_SERVICE(10) SYS_CHROOT(18)
 MASTER_CAPS = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
@@ -57,6 +61,23 @@ def status_of(pid):
 def cmdline(pid):
     with open("/proc/%d/cmdline" % pid, "rb") as f:
         return f.read().split(b"\0")[0].decode()
+
+
+def not_runner(pid):
+    """Children of pid other than the queue runner (sessions, and any
+    child that has not set its title yet)."""
+    run = runner_of(pid)
+    return [k for k in children(pid) if k not in run]
+
+
+def assert_unprivileged(pid, uid, gid):
+    st = status_of(pid)
+    assert st["Uid"] == [str(uid)] * 4
+    assert st["Gid"] == [str(gid)] * 4
+    assert st["Groups"] == []
+    for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(st[k][0], 16) == 0, (k, st[k])
+    assert st["NoNewPrivs"] == ["1"]
 
 
 def connect(port):
@@ -133,12 +154,14 @@ class Daemon:
         raise AssertionError("no log line %r in %r" % (pattern, seen))
 
     def start(self):
-        """relayctl start, then wait until the session of its connect
-        probe has ended, so tests count only their own children."""
+        """relayctl start, then wait until the queue runner is up and the
+        session of its connect probe has ended, so tests count only their
+        own children."""
         r = self.ctl("start")
         assert r.rc == 0, r
         pid = self.pid()
-        wait_for(lambda: children(pid) == [], 10, what="the probe session")
+        wait_for(lambda: runner_of(pid), 10, what="the queue runner")
+        wait_for(lambda: not_runner(pid) == [], 10, what="the probe session")
         return pid
 
     def pid(self):
@@ -181,6 +204,9 @@ def test_start_status_stop_lsb_codes(daemon):
     s = connect(daemon.port)
     assert read_line(s) == "220 %s ESMTP relayd\r\n" % HOST
     s.close()
+    # idle: no session left, only the queue runner, which is no session
+    wait_for(lambda: runner_of(pid), 10, what="the queue runner")
+    wait_for(lambda: not_runner(pid) == [], 10, what="the sessions to end")
 
     r = daemon.ctl("start")
     assert r.rc == 0 and r.out == \
@@ -212,12 +238,16 @@ def test_status_counts_sessions_and_queue(daemon):
                      0o600)
         os.fchown(fd, uid, gid)
         os.close(fd)
-    daemon.start()
+    pid = daemon.start()
     socks = [connect(daemon.port) for _ in range(3)]
-    wait_for(lambda: len(children(daemon.pid())) == 3, 5, what="3 children")
+    wait_for(lambda: len(sessions(pid)) == 3, 5, what="3 sessions")
+    # four children: the runner is one of them, but not a session
+    assert len(runner_of(pid)) == 1 and len(children(pid)) == 4
     r = daemon.ctl("status", "--json")
     assert r.rc == 0, r
     assert '"sessions": 3, "queue": 2,' in r.out, r
+    r = daemon.ctl("status")
+    assert r.rc == 0 and "\nsessions: 3\nqueue: 2\n" in r.out, r
     for s in socks:
         s.close()
 
@@ -334,18 +364,23 @@ def test_child_is_dropped_before_it_talks(daemon):
     daemon.start()
     s = connect(daemon.port)
     assert read_line(s).startswith("220 %s " % HOST)
-    kids = children(daemon.pid())
+    kids = sessions(daemon.pid())
     assert len(kids) == 1
-    st = status_of(kids[0])
-    assert st["Uid"] == [str(uid)] * 4
-    assert st["Gid"] == [str(gid)] * 4
-    assert st["Groups"] == []
-    for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
-        assert int(st[k][0], 16) == 0, (k, st[k])
-    assert st["NoNewPrivs"] == ["1"]
+    assert not_runner(daemon.pid()) == kids
+    assert_unprivileged(kids[0], uid, gid)
     assert re.match(r"relayd: server \S+ \[127\.0\.0\.1\] ",
                     cmdline(kids[0])), cmdline(kids[0])
     s.close()
+
+
+def test_queue_runner_is_unprivileged(daemon):
+    uid, gid = relay_ids(daemon.root)
+    pid = daemon.start()
+    run = runner_of(pid)
+    assert len(run) == 1, run
+    assert_unprivileged(run[0], uid, gid)
+    assert cmdline(run[0]).rstrip() == RUNNER_TITLE
+    assert os.readlink("/proc/%d/root" % run[0]) == "/"
 
 
 def test_chroot_child_runs_in_the_spool(daemon):
@@ -353,9 +388,12 @@ def test_chroot_child_runs_in_the_spool(daemon):
     daemon.start()
     s = connect(daemon.port)
     assert read_line(s).startswith("220 ")
-    kid = children(daemon.pid())[0]
-    assert os.readlink("/proc/%d/root" % kid) == \
+    kids = sessions(daemon.pid())
+    assert len(kids) == 1, kids
+    assert os.readlink("/proc/%d/root" % kids[0]) == \
         os.path.join(daemon.root, "var/spool/mqueue")
+    # the runner needs DNS: dropped, but not chrooted
+    assert os.readlink("/proc/%d/root" % runner_of(daemon.pid())[0]) == "/"
     s.close()
 
 
@@ -363,7 +401,7 @@ def test_421_when_max_children_is_reached(daemon):
     write_conf(daemon.root, conf(daemon.port, max_children=2))
     daemon.start()
     held = [connect(daemon.port) for _ in range(2)]  # never read
-    wait_for(lambda: len(children(daemon.pid())) == 2, 5, what="2 children")
+    wait_for(lambda: len(sessions(daemon.pid())) == 2, 5, what="2 sessions")
     s = connect(daemon.port)
     t0 = time.monotonic()
     assert read_line(s) == \
@@ -371,9 +409,9 @@ def test_421_when_max_children_is_reached(daemon):
     assert time.monotonic() - t0 < 0.5  # at once: no session, no pregreet
     assert s.recv(1) == b""
     s.close()
-    assert len(children(daemon.pid())) == 2
+    assert len(not_runner(daemon.pid())) == 2  # no third child was forked
     held[0].close()
-    wait_for(lambda: len(children(daemon.pid())) == 1, 10,
+    wait_for(lambda: len(not_runner(daemon.pid())) == 1, 10,
              what="a child reaped")
     s = connect(daemon.port)
     assert read_line(s).startswith("220 ")
@@ -385,7 +423,7 @@ def test_421_when_max_per_ip_is_reached(daemon):
     write_conf(daemon.root, conf(daemon.port, max_per_ip=1))
     daemon.start()
     held = connect(daemon.port)
-    wait_for(lambda: len(children(daemon.pid())) == 1, 5, what="a child")
+    wait_for(lambda: len(sessions(daemon.pid())) == 1, 5, what="a session")
     s = connect(daemon.port)
     assert read_line(s).startswith("421 4.7.0 %s Too many connections" %
                                    HOST)
@@ -397,7 +435,10 @@ def test_term_is_graceful(daemon):
     p = daemon.foreground()
     s = connect(daemon.port)
     assert read_line(s).startswith("220 ")
-    kid = children(p.pid)[0]
+    kids = sessions(p.pid)
+    assert len(kids) == 1, kids
+    kid = kids[0]
+    runner = wait_for(lambda: runner_of(p.pid), 10, what="the runner")[0]
     p.send_signal(signal.SIGTERM)
     wait_for(lambda: refused(daemon.port), 5, what="listener closed")
     wait_for(lambda: not os.path.exists(daemon.pidfile), 5,
@@ -409,6 +450,7 @@ def test_term_is_graceful(daemon):
     s.close()
     assert p.wait(timeout=5) == 0
     assert not alive(kid)
+    assert not alive(runner)  # stopped with the master, not orphaned
 
 
 def test_second_term_ends_sessions_now(daemon):
