@@ -128,29 +128,45 @@ class Daemon:
         return cp
 
     def foreground(self):
-        """relayd -f; returns once it logged that it accepts."""
+        """relayd -f; returns once it logged that it accepts and its queue
+        runner is up (a child holds the listeners from its fork until it
+        closes them: tests about listeners wait for that)."""
         p = subprocess.Popen([relayd_path(), "-f", "--root", self.root],
                              stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, env=relay_env())
         self.procs.append(p)
         self.expect_log(p, r"accepting connections \(pid %d\)" % p.pid)
+        wait_for(lambda: runner_of(p.pid), 10, what="the queue runner")
         return p
 
     @staticmethod
     def expect_log(p, pattern, timeout=10):
+        """The next stderr line of p matching pattern (lines before it are
+        consumed).  Reads the pipe unbuffered: with the queue runner
+        logging too, several lines often come in one read, and a line
+        left in a file object's buffer would never wake select()."""
         end = time.monotonic() + timeout
         seen = []
-        while time.monotonic() < end:
-            ready, _, _ = select.select([p.stderr], [], [], 0.2)
-            if ready:
-                line = p.stderr.readline().decode()
-                if not line:
-                    break
+        buf = getattr(p, "log_buf", b"")
+        eof = False
+        while True:
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode() + "\n"
                 seen.append(line)
                 if re.search(pattern, line):
+                    p.log_buf = buf
                     assert line.startswith("relayd: "), line
                     return line
+            if eof or time.monotonic() >= end:
+                break
+            ready, _, _ = select.select([p.stderr], [], [], 0.2)
+            if ready:
+                chunk = os.read(p.stderr.fileno(), 65536)
+                eof = not chunk
+                buf += chunk
+        p.log_buf = buf
         raise AssertionError("no log line %r in %r" % (pattern, seen))
 
     def start(self):
