@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "accountdb.h"
 #include "dbfile.h"
 
@@ -139,23 +140,6 @@ lock_names(
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write our pid to <file>.<pid> and link it to <file>.lock. */
 static int
 lock_take(int etcfd, const char *tmp, const char *lck)
@@ -170,7 +154,7 @@ lock_take(int etcfd, const char *tmp, const char *lck)
 	if (fd == -1)
 		return -errno;
 	len = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	r = write_all(fd, pid, (size_t)len);
+	r = fdio_write_all(fd, pid, (size_t)len);
 	if (close(fd) == -1 && r == 0)
 		r = -errno;
 	if (r == 0 && linkat(etcfd, tmp, etcfd, lck, 0) == -1)
@@ -280,7 +264,7 @@ write_tmp(int etcfd, const char *tmp, const char *data, size_t len,
 		r = -errno;
 		goto out;
 	}
-	if ((r = write_all(fd, data, len)) < 0)
+	if ((r = fdio_write_all(fd, data, len)) < 0)
 		goto out;
 	times[0] = st->st_atim;
 	times[1] = st->st_mtim;

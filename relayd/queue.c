@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "queue.h"
 
 /* Crockford's base32: [0-9A-Z] without I L O U. */
@@ -289,23 +290,6 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 }
 
 static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 dir_sync(int spoolfd, const char *name)
 {
 	int fd, rv = 0;
@@ -338,8 +322,8 @@ queue_enqueue(int spoolfd, const struct queue_file *qf)
 		goto out;
 	}
 	made = 1;
-	if ((rv = write_all(fd, env, envlen)) != 0 ||
-	    (rv = write_all(fd, qf->msg, qf->size)) != 0)
+	if ((rv = fdio_write_all(fd, env, envlen)) != 0 ||
+	    (rv = fdio_write_all(fd, qf->msg, qf->size)) != 0)
 		goto out;
 	if (fsync(fd) == -1) {
 		rv = -errno;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "qupdate.h"
 
 static int
@@ -29,23 +30,6 @@ dir_sync(int spoolfd, const char *name)
 		rv = -errno;
 	(void)close(fd);
 	return rv;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* "dir/id" into buf; the id is checked so no other path can be built. */
@@ -131,8 +115,9 @@ write_file(int fd, const struct queue_file *qf)
 
 	if ((rv = queue_envelope(qf, &env, &envlen)) != 0)
 		return rv;
-	if ((rv = write_all(fd, env, envlen)) == 0 &&
-	    (rv = write_all(fd, qf->msg, qf->size)) == 0 && fsync(fd) == -1)
+	if ((rv = fdio_write_all(fd, env, envlen)) == 0 &&
+	    (rv = fdio_write_all(fd, qf->msg, qf->size)) == 0 &&
+	    fsync(fd) == -1)
 		rv = -errno;
 	free(env);
 	return rv;
