@@ -26,6 +26,9 @@
 #include "route.h"
 #include "smtpc.h"
 
+/* Port 2024 belongs to other software on these machines: never used. */
+#define PORT_TAKEN 2024
+
 /* ---- the fake server (runs in a child; exit status = first failure) ---- */
 
 static void
@@ -307,9 +310,9 @@ fake_start(struct fake *f, void (*fn)(int))
 		    bind(lfd, (struct sockaddr *)sin, sizeof(*sin)), 0);
 		assert_int_equal(
 		    getsockname(lfd, (struct sockaddr *)sin, &sl), 0);
-		if (ntohs(sin->sin_port) == 2024)
+		if (ntohs(sin->sin_port) == PORT_TAKEN)
 			(void)close(lfd);
-	} while (ntohs(sin->sin_port) == 2024);
+	} while (ntohs(sin->sin_port) == PORT_TAKEN);
 	f->hop.addrlen = sizeof(*sin);
 	assert_int_equal(listen(lfd, 1), 0);
 	f->pid = fork();
