@@ -324,18 +324,6 @@ load_layout(struct check *c)
 	return 0;
 }
 
-static void
-config_text(const struct config_error *e, char *buf, size_t len)
-{
-	char line[32] = "", key[80] = "";
-
-	if (e->line > 0)
-		(void)snprintf(line, sizeof(line), ":%zu", e->line);
-	if (e->key[0] != '\0')
-		(void)snprintf(key, sizeof(key), " %s:", e->key);
-	(void)snprintf(buf, len, "%s%s:%s %s", e->file, line, key, e->msg);
-}
-
 /* relayd.conf parses and validates; its run_as and spool are ours. */
 static int
 check_config(struct check *c)
@@ -352,7 +340,7 @@ check_config(struct check *c)
 	if (r == -ENOENT || r == -EPERM || r == -ELOOP)
 		return 0;
 	if (r < 0) {
-		config_text(&ce, text, sizeof(text));
+		config_error_format(&ce, text, sizeof(text));
 		return check_add(c, "config.invalid", SEV_UNSAFE, CONFIG_PATH,
 		    "a valid relayd.conf", text,
 		    "fix the line named; see relayd.conf(5)");

@@ -93,13 +93,10 @@ daemon_opts(int argc, char **argv, struct daemon *d, int allow_json)
 static void
 config_err(const struct config_error *e)
 {
-	char line[32] = "", key[80] = "";
+	char text[512];
 
-	if (e->line > 0)
-		(void)snprintf(line, sizeof(line), ":%zu", e->line);
-	if (e->key[0] != '\0')
-		(void)snprintf(key, sizeof(key), " %s:", e->key);
-	warnx("%s%s:%s %s", e->file, line, key, e->msg);
+	config_error_format(e, text, sizeof(text));
+	warnx("%s", text);
 }
 
 /* Root fd and configuration: what every command needs to find relayd. */

@@ -123,6 +123,7 @@ static int
 qctl_load(struct qctl *q)
 {
 	struct config_error ce;
+	char text[512];
 
 	if ((q->rootfd = open(q->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
@@ -132,8 +133,8 @@ qctl_load(struct qctl *q)
 	config_defaults(&q->cfg);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(q->rootfd, q->config, &q->cfg, &ce) < 0) {
-		warnx("%s%s%zu:%s%s %s", ce.file, ce.line > 0 ? ":" : "",
-		    ce.line, ce.key[0] != '\0' ? " " : "", ce.key, ce.msg);
+		config_error_format(&ce, text, sizeof(text));
+		warnx("%s", text);
 		return -1;
 	}
 	if ((q->spoolfd = open_dir_under(q->rootfd, q->cfg.spool)) == -1) {

@@ -619,3 +619,15 @@ out:
 	errno = saved;
 	return rv;
 }
+
+void
+config_error_format(const struct config_error *e, char *buf, size_t len)
+{
+	char line[32] = "", key[80] = "";
+
+	if (e->line > 0)
+		(void)snprintf(line, sizeof(line), ":%zu", e->line);
+	if (e->key[0] != '\0')
+		(void)snprintf(key, sizeof(key), " %s:", e->key);
+	(void)snprintf(buf, len, "%s%s:%s %s", e->file, line, key, e->msg);
+}

@@ -65,6 +65,13 @@ struct config_error {
 	char msg[160];
 };
 
+/*
+ * The one way an error is shown: "FILE:LINE: KEY: MSG" (no ":LINE" when
+ * line is 0, no "KEY:" when key is empty).  Truncated output keeps the
+ * file and line, which matter most.
+ */
+void config_error_format(const struct config_error *e, char *buf, size_t len);
+
 /* Built-in defaults; see relayd.conf(5) and share/relayd.conf.sample. */
 void config_defaults(struct config *c);
 

@@ -1,8 +1,9 @@
 /*
- * fdio: write(2) until done.  A short write is not an error, an
- * interrupted one is retried, anything else is returned as -errno.
+ * fdio: write(2) until done (a short write is not an error, an
+ * interrupted one is retried) and fsync a directory after a rename.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -23,4 +24,19 @@ fdio_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+fdio_sync_dir(int dirfd, const char *name)
+{
+	int fd, rv = 0;
+
+	fd = openat(
+	    dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	if (fsync(fd) == -1)
+		rv = -errno;
+	(void)close(fd);
+	return rv;
 }

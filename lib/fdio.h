@@ -1,6 +1,6 @@
 /*
- * fdio: the one write loop everything that must not lose bytes uses
- * (account databases, queue files): retries EINTR and short writes.
+ * fdio: the write and sync steps everything that must not lose bytes
+ * uses (account databases, queue files).
  */
 #ifndef RELAY_FDIO_H
 #define RELAY_FDIO_H
@@ -9,5 +9,8 @@
 
 /* 0 when all len bytes are written, else -errno. */
 int fdio_write_all(int fd, const void *buf, size_t len);
+
+/* fsync the directory name under dirfd (after a rename into it). */
+int fdio_sync_dir(int dirfd, const char *name);
 
 #endif

@@ -106,7 +106,7 @@ start_config(struct master *m)
 	config_defaults(&m->cfg);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(m->rootfd, m->cfgpath, &m->cfg, &ce) < 0) {
-		master_config_error(&ce, why, sizeof(why));
+		config_error_format(&ce, why, sizeof(why));
 		fatalx(EX_CONFIG, "%s", why);
 	}
 	if (master_account(m, why, sizeof(why)) < 0)

@@ -282,7 +282,7 @@ master_reload(struct master *m)
 	config_defaults(&next);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(m->rootfd, m->cfgpath, &next, &ce) < 0) {
-		master_config_error(&ce, why, sizeof(why));
+		config_error_format(&ce, why, sizeof(why));
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
 		return;

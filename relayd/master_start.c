@@ -171,16 +171,3 @@ master_caps(char *err, size_t errlen)
 		(void)cap_free(caps);
 	return rv;
 }
-
-void
-master_config_error(const struct config_error *e, char *buf, size_t len)
-{
-	char line[32] = "", key[80] = "";
-
-	if (e->line > 0)
-		(void)snprintf(line, sizeof(line), ":%zu", e->line);
-	if (e->key[0] != '\0')
-		(void)snprintf(key, sizeof(key), " %s:", e->key);
-	/* Truncation keeps file and line, which is what matters most. */
-	(void)snprintf(buf, len, "%s%s:%s %s", e->file, line, key, e->msg);
-}

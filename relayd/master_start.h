@@ -31,7 +31,4 @@ int master_spool(struct master *m, char *err, size_t errlen);
  */
 int master_caps(char *err, size_t errlen);
 
-/* "FILE:LINE: KEY: MSG" (line and key left out when absent). */
-void master_config_error(const struct config_error *e, char *buf, size_t len);
-
 #endif

@@ -289,21 +289,6 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 	return 0;
 }
 
-static int
-dir_sync(int spoolfd, const char *name)
-{
-	int fd, rv = 0;
-
-	fd = openat(
-	    spoolfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fsync(fd) == -1)
-		rv = -errno;
-	(void)close(fd);
-	return rv;
-}
-
 int
 queue_enqueue(int spoolfd, const struct queue_file *qf)
 {
@@ -342,7 +327,7 @@ queue_enqueue(int spoolfd, const struct queue_file *qf)
 	}
 	made = 0;
 	moved = 1;
-	rv = dir_sync(spoolfd, "queue");
+	rv = fdio_sync_dir(spoolfd, "queue");
 out:
 	/* Failed after the rename: the client hears 451, so no delivery. */
 	if (rv != 0 && moved)

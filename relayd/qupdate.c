@@ -17,21 +17,6 @@
 #include "fdio.h"
 #include "qupdate.h"
 
-static int
-dir_sync(int spoolfd, const char *name)
-{
-	int fd, rv = 0;
-
-	fd = openat(
-	    spoolfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fsync(fd) == -1)
-		rv = -errno;
-	(void)close(fd);
-	return rv;
-}
-
 /* "dir/id" into buf; the id is checked so no other path can be built. */
 static int
 entry_path(
@@ -155,7 +140,7 @@ qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 	qupdate_unlock(lockfd);
 	*lockfd = fd;
 	fd = -1;
-	rv = dir_sync(spoolfd, "queue");
+	rv = fdio_sync_dir(spoolfd, "queue");
 out:
 	if (made)
 		(void)unlinkat(spoolfd, tmp, 0);
@@ -175,7 +160,7 @@ qupdate_remove(int spoolfd, const char *dir, const char *id, int *lockfd)
 	if (unlinkat(spoolfd, path, 0) == -1)
 		rv = -errno;
 	else
-		rv = dir_sync(spoolfd, dir);
+		rv = fdio_sync_dir(spoolfd, dir);
 	qupdate_unlock(lockfd);
 	return rv;
 }
@@ -194,8 +179,8 @@ qupdate_move(
 		rv = -errno;
 		goto out;
 	}
-	if ((rv = dir_sync(spoolfd, to)) == 0)
-		rv = dir_sync(spoolfd, from);
+	if ((rv = fdio_sync_dir(spoolfd, to)) == 0)
+		rv = fdio_sync_dir(spoolfd, from);
 out:
 	qupdate_unlock(lockfd);
 	return rv;
