@@ -71,6 +71,7 @@ static const struct key keys[] = {
 	{ "max_children", K_COUNT, NUM(max_children), 1, 100000 },
 	{ "max_per_ip", K_COUNT, NUM(max_per_ip), 1, 100000 },
 	{ "max_hops", K_COUNT, NUM(max_hops), 1, 1000 },
+	{ "greet_pause", K_DURATION, NUM(greet_pause), 0, 60 },
 	{ "timeout_greeting", K_DURATION, NUM(timeout_greeting), 1, DAY },
 	{ "timeout_command", K_DURATION, NUM(timeout_command), 1, DAY },
 	{ "timeout_data_init", K_DURATION, NUM(timeout_data_init), 1, DAY },
@@ -521,6 +522,7 @@ config_defaults(struct config *c)
 	c->max_children = 100;
 	c->max_per_ip = 10;
 	c->max_hops = 50;
+	c->greet_pause = 1;
 	c->timeout_greeting = 300;
 	c->timeout_command = 300;
 	c->timeout_data_init = 120;

@@ -50,6 +50,7 @@ struct config {
 	/* Seconds; RFC 5321 4.5.3.2 defaults: 300, 300, 120, 180, 600. */
 	unsigned timeout_greeting, timeout_command, timeout_data_init,
 	    timeout_data_block, timeout_data_term;
+	unsigned greet_pause; /* seconds before 220; 0: only check at once */
 	unsigned queue_lifetime, retry_min, retry_max; /* seconds */
 	int chroot; /* 1: smtp children chroot into the spool */
 	char pidfile[4096];

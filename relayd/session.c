@@ -107,7 +107,7 @@ addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
 }
 
 /*
- * Wait up to a second before the greeting: a client that talks first is
+ * Wait greet_pause before the greeting: a client that talks first is
  * a spambot or a smuggler (RFC 5321 4.3.1: the client waits for 220).
  * Returns 1 to greet, 0 if the session is already over.
  */
@@ -118,7 +118,8 @@ pregreet(struct session *s)
 	char c;
 	int r;
 
-	while ((r = poll(&pfd, 1, SESSION_PREGREET_MS)) == -1 && errno == EINTR)
+	while ((r = poll(&pfd, 1, (int)s->cfg->greet_pause * 1000)) == -1 &&
+	    errno == EINTR)
 		;
 	if (r == 0)
 		return 1;

@@ -13,7 +13,6 @@
 #include "smtp_parse.h"
 
 #define SESSION_ERRORS_MAX 20 /* 5xx for bad commands, then 421 (Postfix) */
-#define SESSION_PREGREET_MS 1000 /* postscreen-style wait before 220 */
 
 /* BDAT chunks are raw octets: the checks smtp_data does for DATA. */
 struct bdat_check {

@@ -370,6 +370,27 @@ def test_talking_before_greeting(relay):
     assert relay.queue_ids() == []
 
 
+@pytest.mark.parametrize("pause", [0, 2])
+def test_greet_pause(relay, pause):
+    """greet_pause: the 220 waits that long; a talker is caught either way."""
+    relay.configure(greet_pause="%ds" % pause)
+    relay.start_fg()
+    t0 = time.monotonic()
+    c = relay.client(greet=False, ehlo=None)
+    code, lines = c.reply()
+    waited = time.monotonic() - t0
+    assert code == 220, lines
+    assert pause <= waited < pause + 0.9, waited
+    c.close()
+    c = relay.client(greet=False, ehlo=None)
+    c.send("EHLO early.test\r\n")
+    code, lines = c.reply()
+    if pause:
+        assert code == 554, lines
+        assert c.eof()
+    c.close()
+
+
 def test_smtp_source_20_messages_over_5_sessions(relay):
     relay.start_fg()
     source, env = peer("smtp-source")

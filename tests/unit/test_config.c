@@ -132,6 +132,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->max_children, 100);
 	assert_int_equal(cfg->max_per_ip, 10);
 	assert_int_equal(cfg->max_hops, 50);
+	assert_int_equal(cfg->greet_pause, 1);
 	assert_int_equal(cfg->timeout_greeting, 300);
 	assert_int_equal(cfg->timeout_command, 300);
 	assert_int_equal(cfg->timeout_data_init, 120);
@@ -166,6 +167,7 @@ test_every_key(void **state)
 		  "max_children = 7\n"
 		  "max_per_ip = 3\n"
 		  "max_hops = 30\n"
+		  "greet_pause = 5s\n"
 		  "timeout_greeting = 1m\n"
 		  "timeout_command = 45s\n"
 		  "timeout_data_init = 2\n"
@@ -205,6 +207,7 @@ test_every_key(void **state)
 	assert_int_equal(cfg->max_children, 7);
 	assert_int_equal(cfg->max_per_ip, 3);
 	assert_int_equal(cfg->max_hops, 30);
+	assert_int_equal(cfg->greet_pause, 5);
 	assert_int_equal(cfg->timeout_greeting, 60);
 	assert_int_equal(cfg->timeout_command, 45);
 	assert_int_equal(cfg->timeout_data_init, 2);
@@ -224,6 +227,9 @@ static void
 test_value_forms(void **state)
 {
 	(void)state;
+	/* 0 is a valid pause (check at once), unlike the timeouts. */
+	expect_ok("[relayd]\ngreet_pause = 0\n");
+	assert_int_equal(cfg->greet_pause, 0);
 	expect_ok("[relayd]\nmax_message_size = 512k\n");
 	assert_int_equal(cfg->max_message_size, 512 * 1024);
 	expect_ok("[relayd]\nmax_message_size = 1G\n");
@@ -448,6 +454,8 @@ test_number_errors(void **state)
 	    "out of range (1 to 86400 seconds)");
 	expect_err("[relayd]\ntimeout_command = 2d\n", 2, "timeout_command",
 	    "out of range");
+	expect_err("[relayd]\ngreet_pause = 2m\n", 2, "greet_pause",
+	    "out of range (0 to 60 seconds)");
 	expect_err("[relayd]\nqueue_lifetime = 9999999999999999999w\n", 2,
 	    "queue_lifetime", "out of range");
 	expect_err("[relayd]\nqueue_lifetime =\n", 2, "queue_lifetime",
@@ -526,10 +534,10 @@ test_man_page_keys(void **state)
 	static const char *const names[] = { "hostname", "run_as", "spool",
 		"listen", "relay_from", "relay_domains", "smarthost",
 		"resolver", "transport", "max_message_size", "max_recipients",
-		"max_children", "max_per_ip", "max_hops", "timeout_greeting",
-		"timeout_command", "timeout_data_init", "timeout_data_block",
-		"timeout_data_term", "queue_lifetime", "retry", "chroot",
-		"pidfile", "milter" };
+		"max_children", "max_per_ip", "max_hops", "greet_pause",
+		"timeout_greeting", "timeout_command", "timeout_data_init",
+		"timeout_data_block", "timeout_data_term", "queue_lifetime",
+		"retry", "chroot", "pidfile", "milter" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;
