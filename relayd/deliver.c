@@ -165,7 +165,7 @@ static void
 worker_send(struct worker *w, const struct queue_file *qf, const size_t *idx,
     size_t n, struct smtpc_status *rst)
 {
-	struct smtpc_status one, mst;
+	struct smtpc_status one, mst = { 0 };
 	size_t i;
 
 	if (!w->routed)

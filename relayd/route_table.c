@@ -362,7 +362,7 @@ out:
 static const struct route_entry *
 route_table_find(const struct route_table *t, const char *key)
 {
-	struct route_entry k;
+	struct route_entry k = { 0 };
 
 	if (strlcpy(k.key, key, sizeof(k.key)) >= sizeof(k.key))
 		return NULL;
