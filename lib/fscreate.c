@@ -136,6 +136,40 @@ make_path(struct fsplan *f, const struct layout_rule *r)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The sample names the default account; with --user the installed copy
+ * must name the chosen one, or relayd would refuse to start.  Rewrites a
+ * "run_as = ..." line in place (a new buffer); 0 when there is none.
+ */
+static int
+sample_run_as(const char *user, char **bufp, size_t *lenp)
+{
+	char *buf = *bufp, *line, *eol, *out;
+	size_t len = *lenp, head, tail, n;
+
+	for (line = buf; line < buf + len; line = eol + 1) {
+		if ((eol = memchr(line, '\n', len - (line - buf))) == NULL)
+			eol = buf + len;
+		if (strncmp(line, "run_as", 6) == 0 &&
+		    strspn(line + 6, " \t") + 6 < (size_t)(eol - line) &&
+		    line[6 + strspn(line + 6, " \t")] == '=')
+			break;
+	}
+	if (line >= buf + len)
+		return 0;
+	head = (size_t)(line - buf);
+	tail = len - (size_t)(eol - buf);
+	n = head + strlen("run_as = ") + strlen(user) + tail;
+	if ((out = malloc(n + 1)) == NULL)
+		return -ENOMEM;
+	(void)snprintf(out, n + 1, "%.*srun_as = %s%.*s", (int)head, buf, user,
+	    (int)tail, eol);
+	free(buf);
+	*bufp = out;
+	*lenp = n;
+	return 0;
+}
+
 static int
 install_sample(struct fsplan *f, const struct layout_rule *r)
 {
@@ -172,6 +206,10 @@ install_sample(struct fsplan *f, const struct layout_rule *r)
 	if (rc < 0) {
 		snprintf(dir, sizeof(dir), "%s/%s", f->datadir, r->sample);
 		return fsplan_fail(f, rc, "cannot read sample", dir);
+	}
+	if ((rc = sample_run_as(f->user, &buf, &len)) < 0) {
+		free(buf);
+		return fsplan_fail(f, rc, "cannot install", r->pattern);
 	}
 	if (f->apply &&
 	    (rc = walk_open(f->rootfd, dir[0] ? dir : "/", &fd, &st)) < 0)

@@ -150,7 +150,7 @@ def assert_default_acl(path, gid):
     assert grp[0].split(":")[3].startswith("r"), grp[0]
 
 
-def assert_etc_mail(root, gid):
+def assert_etc_mail(root, gid, user="sendmail"):
     top = os.path.join(root, "etc/mail")
     for dirpath, dirnames, filenames in os.walk(top):
         mode, uid, g = mode_of(dirpath)
@@ -175,7 +175,11 @@ def assert_etc_mail(root, gid):
                           "relayd.conf.sample")
     with open(sample, "rb") as a, \
             open(os.path.join(top, "relayd.conf"), "rb") as b:
-        assert a.read() == b.read(), "relayd.conf is not the sample"
+        want = a.read()
+        if user != "sendmail":
+            want = want.replace(b"\nrun_as = sendmail\n",
+                                b"\nrun_as = %s\n" % user.encode())
+        assert want == b.read(), "relayd.conf is not the sample"
     for rel, _mode, content in fixtures.ETC_MAIL_FILES:
         with open(os.path.join(root, rel)) as f:
             assert f.read() == content, rel
@@ -748,10 +752,20 @@ def test_user_name_option(make_root, relayctl):
     r = relayctl("setup", "--root", root, "--user", "relay")
     assert r.rc == 0, r
     assert_account(root, "relay", 999, 999)
+    # The installed relayd.conf names the chosen account, nothing else
+    # differs from the sample.
+    with open(os.path.join(root, "etc/mail/relayd.conf")) as f:
+        conf = f.read().splitlines()
+    with open(os.path.join(os.environ["RELAYCTL_DATADIR"],
+                           "relayd.conf.sample")) as f:
+        sample = f.read().splitlines()
+    assert [l for l in conf if l.startswith("run_as")] == ["run_as = relay"]
+    assert [l for l in conf if not l.startswith("run_as")] == \
+        [l for l in sample if not l.startswith("run_as")]
     for db in DBS:
         no_entry(root, db, "sendmail")
     assert_spool(root, 999, 999)
-    assert_etc_mail(root, 999)
+    assert_etc_mail(root, 999, user="relay")
 
 
 def test_smmsp_is_refused(make_root, relayctl):
