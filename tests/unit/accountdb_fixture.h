@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "accountdb.h"
+#include "tmptree.h"
 
 #define SHADOW_GID 42
 
@@ -83,15 +84,6 @@ struct root {
 	char path[64];
 	int fd;
 };
-
-static inline int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static inline void
 put(struct root *r, const char *rel, const char *data, size_t len, mode_t mode,
@@ -189,7 +181,7 @@ teardown(void **state)
 	struct root *r = *state;
 
 	close(r->fd);
-	nftw(r->path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tmptree_remove(r->path);
 	free(r);
 	return 0;
 }

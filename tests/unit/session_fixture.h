@@ -32,6 +32,7 @@
 #include "config.h"
 #include "queue.h"
 #include "session.h"
+#include "tmptree.h"
 
 struct fx {
 	char dir[64];
@@ -45,15 +46,6 @@ struct conn {
 	pid_t pid;
 	char reply[8192];
 };
-
-static inline int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static inline void
 peer_set(struct fx *f, const char *addr)
@@ -117,7 +109,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	close(f->spoolfd);
-	assert_int_equal(nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(tmptree_remove(f->dir), 0);
 	free(f);
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "aclfix.h"
+#include "tmptree.h"
 
 #define G 4242 /* the group we grant; need not exist, ids are numeric */
 #define NOBODY 65534
@@ -37,27 +38,6 @@ struct fx {
 	char mnt[PATH_MAX];
 	int dirfd; /* O_PATH */
 };
-
-static void
-rm_at(int dfd, const char *name)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if (unlinkat(dfd, name, 0) == 0 || errno != EISDIR)
-		return;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			rm_at(dirfd(d), de->d_name);
-	}
-	closedir(d);
-	unlinkat(dfd, name, AT_REMOVEDIR);
-}
 
 static int
 setup(void **state)
@@ -84,7 +64,7 @@ teardown(void **state)
 	if (fx->mnt[0] != '\0')
 		umount2(fx->mnt, MNT_DETACH);
 	close(fx->dirfd);
-	rm_at(AT_FDCWD, fx->dir);
+	(void)tmptree_remove(fx->dir);
 	free(fx);
 	return 0;
 }

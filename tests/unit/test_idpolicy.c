@@ -21,6 +21,7 @@
 
 #include "accountdb.h"
 #include "idpolicy.h"
+#include "tmptree.h"
 
 static const char passwd_deb[] =
     "root:x:0:0:root:/root:/bin/bash\n"
@@ -41,15 +42,6 @@ struct root {
 	char path[64];
 	int fd;
 };
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static void
 put(struct root *r, const char *rel, const char *s)
@@ -88,7 +80,7 @@ teardown(void **state)
 	struct root *r = *state;
 
 	close(r->fd);
-	nftw(r->path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tmptree_remove(r->path);
 	free(r);
 	return 0;
 }

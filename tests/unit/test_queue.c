@@ -22,21 +22,13 @@
 #include <cmocka.h>
 
 #include "queue.h"
+#include "tmptree.h"
 
 struct spool {
 	char dir[64];
 	int fd;
 	int mounted;
 };
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static void
 spool_init(struct spool *sp, int tiny)
@@ -64,7 +56,7 @@ spool_done(struct spool *sp)
 	close(sp->fd);
 	if (sp->mounted)
 		assert_int_equal(umount2(sp->dir, MNT_DETACH), 0);
-	assert_int_equal(nftw(sp->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(tmptree_remove(sp->dir), 0);
 }
 
 static int

@@ -24,20 +24,12 @@
 #include <cmocka.h>
 
 #include "qupdate.h"
+#include "tmptree.h"
 
 struct spool {
 	char dir[64];
 	int fd;
 };
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static void
 spool_init(struct spool *sp)
@@ -55,7 +47,7 @@ static void
 spool_done(struct spool *sp)
 {
 	close(sp->fd);
-	assert_int_equal(nftw(sp->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(tmptree_remove(sp->dir), 0);
 }
 
 static char *

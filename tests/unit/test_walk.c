@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "walk.h"
+#include "tmptree.h"
 
 struct fx {
 	char dir[64]; /* the tree walked */
@@ -33,27 +34,6 @@ struct fx {
 	int descend_all;
 	int visits;
 };
-
-static void
-rm_at(int dfd, const char *name)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if (unlinkat(dfd, name, 0) == 0 || errno != EISDIR)
-		return;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			rm_at(dirfd(d), de->d_name);
-	}
-	closedir(d);
-	unlinkat(dfd, name, AT_REMOVEDIR);
-}
 
 static void
 mkfile(const char *dir, const char *rel)
@@ -112,8 +92,8 @@ teardown(void **state)
 	if (fx->mnt[0] != '\0')
 		umount2(fx->mnt, MNT_DETACH);
 	close(fx->rootfd);
-	rm_at(AT_FDCWD, fx->dir);
-	rm_at(AT_FDCWD, fx->outside);
+	(void)tmptree_remove(fx->dir);
+	(void)tmptree_remove(fx->outside);
 	free(fx);
 	return 0;
 }
