@@ -6,12 +6,13 @@ Anything that could reach `setup` gets --root and --plan on a fixture root,
 so a parsing bug can never act on the host.
 """
 
-import os
 import socket
 import subprocess
 import time
 
 import pytest
+
+from relayd_harness import free_port, peer
 
 SETUP_OPTIONS = ("--root", "--plan", "--json", "--uid", "--gid",
                  "--strict-ids", "--user")
@@ -80,34 +81,6 @@ def test_bad_setup_option(make_root, relayctl, args, word):
 
 
 # ------------------------------------------------ Postfix peer tools
-
-def peers_dir():
-    d = os.environ.get("RELAY_PEERS_DIR")
-    if not d:
-        src = os.environ.get("RELAY_SOURCE_DIR") or os.path.dirname(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        d = os.path.join(src, "build", "peers")
-    return d
-
-
-def peer(name):
-    d = peers_dir()
-    path = os.path.join(d, "usr/sbin", name)
-    if not os.access(path, os.X_OK):
-        pytest.fail("%s missing: run tests/peers/get-postfix-tools "
-                    "(tests/run does)" % path)
-    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(d, "usr/lib/postfix"))
-    return path, env
-
-
-def free_port():
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port != 2024:
-            return port
-
 
 def test_postfix_peer_tools_run():
     source, env = peer("smtp-source")
