@@ -19,7 +19,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "dsn.h"
-#include "master_log.h"
+#include "log.h"
 #include "qupdate.h"
 #include "route.h"
 #include "smtp_addr.h"

@@ -3,6 +3,22 @@
  * the admin must see (config, account, spool, listeners, pidfile) runs
  * before daemonizing, with errors on stderr; the rest reports through a
  * pipe, so "relayd" returns 0 only once it is accepting connections.
+ *
+ * Processes and the files that run in them (doc/design.md, "relayd:
+ * processes and trust boundaries"); lib/ code runs wherever it is called:
+ *   master (root, five capabilities)    main.c master.c master_start.c
+ *                                       master_table.c listen.c
+ *   server (SMTP child, one per         server.c (fork .. drop) session.c
+ *     connection, relay user)           session_cmd.c session_data.c
+ *                                       session_io.c smtp_parse.c
+ *                                       smtp_data.c, queue writer
+ *   queue runner (relay user)           runner.c runner_sched.c
+ *                                       route_table.c (transport map)
+ *   delivery worker (relay user)        deliver.c dsn.c route.c
+ *                                       route_resolve.c route_dns.c
+ *                                       smtpc.c smtpc_io.c smtpc_reply.c
+ *                                       smtpc_send.c
+ *   every process                       log.c
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -20,7 +36,7 @@
 #include <unistd.h>
 
 #include "master.h"
-#include "master_log.h"
+#include "log.h"
 #include "master_start.h"
 #include "master_table.h"
 #include "queue.h"

@@ -18,12 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "log.h"
 #include "master.h"
-#include "master_log.h"
 #include "master_start.h"
 #include "master_table.h"
 #include "runner.h"
+#include "server.h"
+#include "sockaddr.h"
 
 #define GRACE_SECONDS 10 /* TERM: children may finish their session */
 #define KILL_SECONDS 5 /* then SIGTERM, and SIGKILL this much later */
@@ -92,6 +93,17 @@ ms_until(struct timespec a, struct timespec b)
 	    (b.tv_nsec - a.tv_nsec) / 1000000;
 
 	return ms > 0 ? ms : 0;
+}
+
+void
+master_detach(struct master *m)
+{
+	listen_close_all(&m->ls);
+	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
+		log_warn("pidfile close");
+	m->pfh = NULL;
+	master_table_free(m->children);
+	m->children = NULL;
 }
 
 static void
@@ -189,7 +201,7 @@ master_over_limit(const struct master *m, const struct sockaddr_storage *peer)
 	char addr[INET6_ADDRSTRLEN];
 	size_t n;
 
-	child_addr(peer, addr, sizeof(addr));
+	sockaddr_ntop(peer, addr, sizeof(addr));
 	if ((n = master_table_count(m->children)) >= m->cfg.max_children) {
 		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
 		return 1;
@@ -215,7 +227,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		return;
 	}
 	if (pid == 0)
-		child_run(m, fd, peer, peerlen);
+		server_run(m, fd, peer, peerlen);
 	(void)close(fd);
 	if (master_table_add(m->children, pid, peer) < 0) {
 		/* An uncounted child would slip past max_children. */

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libutil.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,8 +22,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
-#include "master_log.h"
-#include "master_table.h"
+#include "log.h"
 #include "privdrop.h"
 #include "runner.h"
 #include "runner_sched.h"
@@ -73,18 +71,6 @@ runner_signals(struct runner *r)
 		return -1;
 	r->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return r->sfd == -1 ? -1 : 0;
-}
-
-/* The master's listeners, pidfile and table are not ours. */
-static void
-runner_close(struct master *m)
-{
-	listen_close_all(&m->ls);
-	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
-		log_warn("pidfile close");
-	m->pfh = NULL;
-	master_table_free(m->children);
-	m->children = NULL;
 }
 
 static void
@@ -333,7 +319,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	pid_t master = getppid();
 	int rv, code;
 
-	runner_close(m);
+	master_detach(m);
 	if (runner_signals(&r) == -1) {
 		log_warn("queue runner: signals");
 		_exit(1);
