@@ -251,6 +251,10 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 	case -EDOM:
 		return perr(
 		    ps, k->name, "'%s' has bits set beyond the prefix", q);
+	case -ERANGE:
+		return perr(ps, k->name,
+		    "'%s': an IPv4-mapped network needs a prefix of 96 or more",
+		    q);
 	}
 	switch (k->type) {
 	case K_LISTEN:
@@ -277,7 +281,7 @@ static int
 set_list(struct parse *ps, const struct key *k, const char *v)
 {
 	struct config *c = ps->c;
-	char tok[TOKEN_MAX], work[TOKEN_MAX];
+	char tok[TOKEN_MAX], work[TOKEN_MAX], why[160];
 	unsigned long long d[2];
 	size_t n, count = 0;
 	int rv = 0;
@@ -314,6 +318,8 @@ set_list(struct parse *ps, const struct key *k, const char *v)
 	}
 	if (k->type == K_LISTEN && count == 0)
 		return perr(ps, k->name, "needs at least one address");
+	if (k->type == K_NETS && config_nets_check(c, why, sizeof(why)) != 0)
+		return perr(ps, k->name, "%s", why);
 	if (k->type == K_RETRY) {
 		if (count != 2 || d[0] > d[1])
 			return perr(ps, k->name,
