@@ -34,6 +34,7 @@ struct worker {
 	struct smtpc *c;
 	int down; /* no hop answered: later messages get down_st */
 	struct smtpc_status down_st;
+	char peer[ROUTE_HOST_MAX + 80]; /* last hop connected to, for logs */
 };
 
 static int
@@ -149,10 +150,20 @@ worker_connect(struct worker *w, struct smtpc_status *st)
 {
 	size_t i;
 
-	for (i = 0; i < w->rt.nhop; i++)
+	for (i = 0; i < w->rt.nhop; i++) {
 		if (smtpc_connect(&w->rt.hop[i], w->env->cfg->hostname, &w->tmo,
-			&w->c, st) == 0)
+			&w->c, st) == 0) {
+			(void)strlcpy(
+			    w->peer, smtpc_peer(w->c), sizeof(w->peer));
 			return;
+		}
+		/* A hop that answered and then failed is still the relay. */
+		if (st->connected)
+			route_hop_format(
+			    &w->rt.hop[i], w->peer, sizeof(w->peer));
+		else
+			w->peer[0] = '\0';
+	}
 	w->c = NULL;
 	if (w->rt.nhop == 0)
 		status_set(st, 1, "4.4.3", "no address to connect to");
@@ -203,7 +214,7 @@ log_result(const struct worker *w, const struct queue_file *qf,
 	int expired = strcmp(what, "expired") == 0;
 
 	log_info("%s: to=%s, relay=%s, delay=%.1f, dsn=%s, status=%s (%s%s)",
-	    qf->id, r->path, w->c != NULL ? smtpc_peer(w->c) : "none",
+	    qf->id, r->path, w->peer[0] != '\0' ? w->peer : "none",
 	    delay_since(qf->arrival), st->status, expired ? "bounced" : what,
 	    expired ? "queue lifetime exceeded; last error: " : "", st->text);
 }
