@@ -32,6 +32,7 @@ enum ktype {
 	K_USER,
 	K_PATH,
 	K_OPTPATH,
+	K_PIDFILE,
 	K_LISTEN,
 	K_NETS,
 	K_DOMAINS,
@@ -80,7 +81,7 @@ static const struct key keys[] = {
 	{ "queue_lifetime", K_DURATION, NUM(queue_lifetime), 1, 365 * DAY },
 	{ "retry", K_RETRY, 0, 0, 1, 30 * DAY },
 	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
-	{ "pidfile", K_PATH, STR(pidfile), 0, 0 },
+	{ "pidfile", K_PIDFILE, STR(pidfile), 0, 0 },
 	{ "milter", K_MILTER, 0, 0, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -143,6 +144,14 @@ set_string(struct parse *ps, const struct key *k, const char *v)
 		if (strcmp(v, "root") == 0)
 			return perr(ps, k->name, "refusing to run as root");
 		ok = config_valid_user(v);
+		break;
+	case K_PIDFILE:
+		/* relayd (root) truncates and removes this file. */
+		ok = config_valid_path(v);
+		if (ok && !config_valid_pidfile(v))
+			return perr(ps, k->name,
+			    "'%s' is not a '*.pid' file in /run or /var/run",
+			    shown(v, q, sizeof(q)));
 		break;
 	case K_PATH:
 		ok = config_valid_path(v);

@@ -360,3 +360,15 @@ config_valid_user(const char *s)
 			return 0;
 	return 1;
 }
+
+/* A pidfile lives in the run directory and says so by its name. */
+int
+config_valid_pidfile(const char *s)
+{
+	const char *base = strrchr(s, '/') + 1;
+	size_t n = strlen(base);
+
+	if (strncmp(s, "/run/", 5) != 0 && strncmp(s, "/var/run/", 9) != 0)
+		return 0;
+	return n > 4 && strcmp(base + n - 4, ".pid") == 0;
+}

@@ -23,6 +23,8 @@ int config_parse_domain(struct config *c, char *s);
 int config_parse_milter(struct config *c, char *s);
 int config_valid_hostname(const char *s);
 int config_valid_path(const char *s);
+/* Absolute, under /run/ or /var/run/, named *.pid (after valid_path). */
+int config_valid_pidfile(const char *s);
 int config_valid_smarthost(const char *v);
 int config_valid_resolver(const char *v);
 int config_valid_user(const char *s);

@@ -1,7 +1,9 @@
 /*
- * relay_from guards: an IPv4-mapped network is the IPv4 network it stands
- * for, and no list of networks may add up to an open relay (halves,
- * quarters, many /8s, short IPv6 prefixes in global unicast).
+ * Configuration guards. relay_from: an IPv4-mapped network is the IPv4
+ * network it stands for, and no list of networks may add up to an open
+ * relay (halves, quarters, many /8s, short IPv6 prefixes in global
+ * unicast). pidfile: root truncates and removes it, so only *.pid files
+ * in the run directory.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -143,6 +145,43 @@ test_public_count(void **state)
 	assert_int_equal(config_nets_public_v4(cfg), 512);
 }
 
+static int
+parse_pidfile(const char *path, struct config_error *err)
+{
+	char text[512];
+
+	(void)snprintf(text, sizeof(text), "[relayd]\npidfile = %s\n", path);
+	config_defaults(cfg);
+	return config_parse(text, strlen(text), "t.conf", cfg, err);
+}
+
+static void
+test_pidfile(void **state)
+{
+	static const char *const bad[] = { "/etc/login.defs", "/etc/relayd.pid",
+		"/run", "/run/.pid", "/run/relayd",
+		"/var/spool/mqueue/relayd.pid", "/runx/relayd.pid",
+		"/var/run/relayd.pidx" };
+	static const char *const good[] = { "/run/relayd.pid",
+		"/var/run/relayd.pid", "/run/relayd/relayd.pid" };
+	struct config_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse_pidfile(bad[i], &err) != -EINVAL ||
+		    strcmp(err.key, "pidfile") != 0 || err.line != 2)
+			fail_msg("pidfile = %s accepted", bad[i]);
+		if (strstr(err.msg, "/run") == NULL)
+			fail_msg("pidfile = %s: %s", bad[i], err.msg);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse_pidfile(good[i], &err) != 0)
+			fail_msg("pidfile = %s: %s", good[i], err.msg);
+		assert_string_equal(cfg->pidfile, good[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -151,6 +190,7 @@ main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_mapped_is_ipv4),
 		cmocka_unit_test(test_public_count),
+		cmocka_unit_test(test_pidfile),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
