@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <libutil.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,28 @@ worker_timeouts(const struct config *cfg, struct smtpc_timeouts *t)
 		t->data_term = cfg->timeout_data_term;
 }
 
+static volatile sig_atomic_t stopping; /* SIGTERM seen */
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+int
+deliver_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	/* Restarted I/O: the transaction in hand runs to its reply. */
+	sa.sa_flags = SA_RESTART;
+	(void)sigemptyset(&sa.sa_mask);
+	return sigaction(SIGTERM, &sa, NULL);
+}
+
 int
 deliver_run(const struct deliver_env *env, const struct runner_job *job)
 {
@@ -447,7 +470,7 @@ deliver_run(const struct deliver_env *env, const struct runner_job *job)
 	w.env = env;
 	w.job = job;
 	worker_timeouts(env->cfg, &w.tmo);
-	for (i = 0; i < job->n; i++)
+	for (i = 0; i < job->n && !stopping; i++)
 		if (deliver_one(&w, job->id[i], job->first[i]) != 0)
 			bad = 1;
 	smtpc_quit(w.c);
