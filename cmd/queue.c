@@ -14,7 +14,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -29,10 +28,8 @@
 #include "qupdate.h"
 #include "queue.h"
 #include "relayctl.h"
+#include "relayd_pid.h"
 #include "walk.h"
-
-#define DEFAULT_CONFIG "/etc/mail/relayd.conf"
-#define LSB_NOT_RUNNING 7
 
 struct qctl {
 	const char *root, *config, *verb, *id;
@@ -41,56 +38,31 @@ struct qctl {
 	int nmsg, bad;
 };
 
+/* The action and its queue id, from the words after 'queue'. */
 static int
-qctl_opts(int argc, char **argv, struct qctl *q)
+qctl_opts(const struct cmd_args *a, struct qctl *q)
 {
-	static const struct option longopts[] = { { "root", required_argument,
-						      NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int ch;
+	int n = a->noperands;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		if (ch == 'r')
-			q->root = optarg;
-		else if (ch == 'c')
-			q->config = optarg;
-		else if (ch == 'j')
-			q->json = 1;
-		else if (ch == 'h') {
-			cmd_help(stdout, cmd_find("queue"));
-			return -1;
-		} else {
-			warnx("queue: unknown option '%s'", argv[optind - 1]);
-			cmd_usage(stderr, cmd_find("queue"));
-			return EX_USAGE;
-		}
-	}
-	q->verb = optind < argc ? argv[optind++] : "list";
+	q->root = a->root;
+	q->config = a->config;
+	q->json = a->json;
+	q->verb = n > 0 ? a->operand[0] : "list";
 	if (strcmp(q->verb, "delete") == 0 || strcmp(q->verb, "hold") == 0 ||
 	    strcmp(q->verb, "release") == 0) {
-		if (optind >= argc) {
-			warnx("queue %s: missing queue id", q->verb);
-			return EX_USAGE;
-		}
-		q->id = argv[optind++];
-		if (!queue_id_valid(q->id)) {
-			warnx(
-			    "queue %s: '%s' is not a queue id", q->verb, q->id);
-			return EX_USAGE;
-		}
+		if (n < 2)
+			return cmd_usage_error(
+			    a, "'%s' needs a queue id", q->verb);
+		q->id = a->operand[1];
+		if (!queue_id_valid(q->id))
+			return cmd_usage_error(
+			    a, "'%s' is not a queue id", q->id);
 	} else if (strcmp(q->verb, "list") != 0 &&
-	    strcmp(q->verb, "flush") != 0) {
-		warnx("queue: unknown action '%s'", q->verb);
-		cmd_usage(stderr, cmd_find("queue"));
-		return EX_USAGE;
-	}
-	if (optind != argc) {
-		warnx("queue: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
+	    strcmp(q->verb, "flush") != 0)
+		return cmd_usage_error(a, "unknown action '%s'", q->verb);
+	else if (n > 1)
+		return cmd_usage_error(
+		    a, "unexpected argument '%s'", a->operand[1]);
 	return 0;
 }
 
@@ -399,49 +371,20 @@ qctl_change(struct qctl *q)
 	return 0;
 }
 
-/* The pid in relayd's pidfile if it is a live relayd, else 0. */
-static pid_t
-relayd_pid(const struct qctl *q)
-{
-	char buf[256], path[64], *end;
-	ssize_t n;
-	long pid;
-	int pfd = -1, fd;
-
-	if (walk_open(q->rootfd, q->cfg.pidfile, &pfd, NULL) < 0)
-		return 0;
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", pfd);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	(void)close(pfd);
-	if (fd == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	errno = 0;
-	pid = strtol(buf, &end, 10);
-	if (errno != 0 || end == buf || pid <= 1 || pid > INT_MAX)
-		return 0;
-	/* A stale pidfile must not make us signal a stranger. */
-	(void)snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strncmp(buf, "relayd:", 7) == 0 ? (pid_t)pid : 0;
-}
-
 static int
 qctl_flush(struct qctl *q)
 {
-	pid_t pid = relayd_pid(q);
+	pid_t pid;
+	int procfd, r;
 
-	if (pid == 0) {
+	/* A stale pidfile must not make us signal a stranger. */
+	if ((procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		warn("cannot open '/proc'");
+		return 1;
+	}
+	r = relayd_pid(q->rootfd, q->cfg.pidfile, procfd, &pid);
+	(void)close(procfd);
+	if (r != 0) {
 		printf("relayd is not running\n");
 		return LSB_NOT_RUNNING;
 	}
@@ -455,16 +398,13 @@ qctl_flush(struct qctl *q)
 }
 
 int
-cmd_queue(int argc, char **argv)
+cmd_queue(const struct cmd_args *a)
 {
-	struct qctl q = { .root = "/",
-		.config = DEFAULT_CONFIG,
-		.rootfd = -1,
-		.spoolfd = -1 };
+	struct qctl q = { .rootfd = -1, .spoolfd = -1 };
 	int r;
 
-	if ((r = qctl_opts(argc, argv, &q)) != 0)
-		return r < 0 ? 0 : r;
+	if ((r = qctl_opts(a, &q)) != 0)
+		return r;
 	if (qctl_load(&q) < 0)
 		r = 1;
 	else if (strcmp(q.verb, "list") == 0)

@@ -628,3 +628,13 @@ layout_free(struct layout *l)
 	free(l->rules);
 	free(l);
 }
+
+void
+layout_error_format(const struct layout_error *e, char *buf, size_t len)
+{
+	char line[32] = "";
+
+	if (e->line > 0)
+		(void)snprintf(line, sizeof(line), ":%zu", e->line);
+	(void)snprintf(buf, len, "%s%s: %s", e->file, line, e->msg);
+}

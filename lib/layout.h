@@ -87,6 +87,11 @@ int layout_parse(const char *text, size_t len, const char *fname,
 int layout_load(
     int dirfd, const char *path, struct layout **out, struct layout_error *err);
 void layout_free(struct layout *l);
+/*
+ * The one way an error is shown: "FILE:LINE: MSG" (no ":LINE" when line
+ * is 0), truncated to fit len.
+ */
+void layout_error_format(const struct layout_error *e, char *buf, size_t len);
 
 /* The LAST rule of that type whose pattern matches path, or NULL. */
 const struct layout_rule *layout_match(
