@@ -48,18 +48,12 @@ struct listener {
 static pid_t
 pidfile_pid(const struct check *c)
 {
-	char proc[64], buf[32], *end;
-	struct stat st;
-	int pfd = -1, fd;
+	char buf[32], *end;
 	ssize_t n;
 	long pid;
+	int fd;
 
-	if (walk_open(c->rootfd, c->cfg.pidfile, &pfd, &st) < 0)
-		return 0;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = S_ISREG(st.st_mode) ? open(proc, O_RDONLY | O_CLOEXEC) : -1;
-	close(pfd);
-	if (fd < 0)
+	if ((fd = walk_open_io(c->rootfd, c->cfg.pidfile, O_RDONLY, NULL)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);

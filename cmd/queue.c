@@ -94,31 +94,6 @@ qctl_opts(int argc, char **argv, struct qctl *q)
 	return 0;
 }
 
-/* Open a directory under the root without following a symlink. */
-static int
-open_dir_under(int rootfd, const char *path)
-{
-	char proc[64];
-	struct stat st;
-	int pfd = -1, fd = -1, rv;
-
-	if ((rv = walk_open(rootfd, path, &pfd, &st)) < 0) {
-		errno = -rv;
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		(void)close(pfd);
-		errno = ENOTDIR;
-		return -1;
-	}
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rv = errno;
-	(void)close(pfd);
-	errno = rv;
-	return fd;
-}
-
 static int
 qctl_load(struct qctl *q)
 {
@@ -137,8 +112,11 @@ qctl_load(struct qctl *q)
 		warnx("%s", text);
 		return -1;
 	}
-	if ((q->spoolfd = open_dir_under(q->rootfd, q->cfg.spool)) == -1) {
-		warn("cannot open spool '%s'", q->cfg.spool);
+	q->spoolfd =
+	    walk_open_io(q->rootfd, q->cfg.spool, O_RDONLY | O_DIRECTORY, NULL);
+	if (q->spoolfd < 0) {
+		warnc(-q->spoolfd, "cannot open spool '%s'", q->cfg.spool);
+		q->spoolfd = -1;
 		return -1;
 	}
 	return 0;
@@ -406,14 +384,9 @@ relayd_pid(const struct qctl *q)
 	char buf[256], path[64], *end;
 	ssize_t n;
 	long pid;
-	int pfd = -1, fd;
+	int fd;
 
-	if (walk_open(q->rootfd, q->cfg.pidfile, &pfd, NULL) < 0)
-		return 0;
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", pfd);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	(void)close(pfd);
-	if (fd == -1)
+	if ((fd = walk_open_io(q->rootfd, q->cfg.pidfile, O_RDONLY, NULL)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	(void)close(fd);
