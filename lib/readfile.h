@@ -32,9 +32,12 @@ int readfile_at(int dirfd, const char *path, size_t max, char **bufp,
  *          st_mtim (a pseudo-file whose st_size is not its length, like
  *          /proc/self/status, always fails so); reading again may succeed;
  * -ENOMEM, or a read(2)/fstat(2) -errno (EINTR is retried).
+ * XXX a rewrite in place during the read that keeps the size is missed when
+ * it leaves st_mtim as it was (the file's previous write fell in the same
+ * tick of the timestamp clock); only a lock the writer honours catches that.
  * st, when not NULL, receives the fstat taken after the read (owner, mode,
- * st_nlink for the caller's own checks); it is filled as soon as the file is
- * open, even when an error follows, and zeroed before.
+ * st_nlink for the caller's own checks); it is zeroed first and filled as
+ * soon as fstat works, so it also tells a directory from a FIFO on -EINVAL.
  */
 int readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *st);
 
