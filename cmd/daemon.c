@@ -83,32 +83,6 @@ daemon_load(struct daemon *d)
 	return 0;
 }
 
-/* Open path under the root for reading, no symlink anywhere on it. */
-static int
-open_under_root(int rootfd, const char *path, int dir)
-{
-	char proc[64];
-	struct stat st;
-	int pfd = -1, fd = -1, rv;
-
-	if ((rv = walk_open(rootfd, path, &pfd, &st)) < 0) {
-		errno = -rv;
-		return -1;
-	}
-	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-		errno = dir ? ENOTDIR : EINVAL;
-		goto out;
-	}
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(
-	    proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (dir ? O_DIRECTORY : 0));
-out:
-	rv = errno;
-	(void)close(pfd);
-	errno = rv;
-	return fd;
-}
-
 /* Fill d->pid or d->stale from the pidfile; both 0 when there is none. */
 static void
 daemon_state(struct daemon *d)
@@ -409,7 +383,8 @@ count_queue(const struct daemon *d)
 	if ((size_t)snprintf(path, sizeof(path), "%s/queue", d->cfg.spool) >=
 	    sizeof(path))
 		return -1;
-	if ((fd = open_under_root(d->rootfd, path, 1)) == -1)
+	fd = walk_open_io(d->rootfd, path, O_RDONLY | O_DIRECTORY, NULL);
+	if (fd < 0)
 		return -1;
 	if ((dir = fdopendir(fd)) == NULL) {
 		(void)close(fd);

@@ -66,31 +66,6 @@ qctl_opts(const struct cmd_args *a, struct qctl *q)
 	return 0;
 }
 
-/* Open a directory under the root without following a symlink. */
-static int
-open_dir_under(int rootfd, const char *path)
-{
-	char proc[64];
-	struct stat st;
-	int pfd = -1, fd = -1, rv;
-
-	if ((rv = walk_open(rootfd, path, &pfd, &st)) < 0) {
-		errno = -rv;
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		(void)close(pfd);
-		errno = ENOTDIR;
-		return -1;
-	}
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rv = errno;
-	(void)close(pfd);
-	errno = rv;
-	return fd;
-}
-
 static int
 qctl_load(struct qctl *q)
 {
@@ -109,8 +84,11 @@ qctl_load(struct qctl *q)
 		warnx("%s", text);
 		return -1;
 	}
-	if ((q->spoolfd = open_dir_under(q->rootfd, q->cfg.spool)) == -1) {
-		warn("cannot open spool '%s'", q->cfg.spool);
+	q->spoolfd =
+	    walk_open_io(q->rootfd, q->cfg.spool, O_RDONLY | O_DIRECTORY, NULL);
+	if (q->spoolfd < 0) {
+		warnc(-q->spoolfd, "cannot open spool '%s'", q->cfg.spool);
+		q->spoolfd = -1;
 		return -1;
 	}
 	return 0;

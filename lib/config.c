@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "config_value.h"
+#include "readfile.h"
 
 #define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
 
@@ -558,26 +559,6 @@ load_err(struct config_error *err, int e, const char *msg)
 	return -e;
 }
 
-static int
-read_all(int fd, char *buf, size_t max, size_t *len)
-{
-	ssize_t n;
-
-	*len = 0;
-	for (;;) {
-		n = read(fd, buf + *len, max - *len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -errno;
-		if (n == 0)
-			return 0;
-		*len += (size_t)n;
-		if (*len == max)
-			return -EFBIG;
-	}
-}
-
 int
 config_load(
     int rootfd, const char *path, struct config *c, struct config_error *err)
@@ -586,7 +567,7 @@ config_load(
 	struct stat st;
 	char *buf = NULL;
 	size_t len;
-	int fd = -1, rv, saved;
+	int rv;
 
 	memset(err, 0, sizeof(*err));
 	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
@@ -596,13 +577,10 @@ config_load(
 		rv = load_err(err, EINVAL, "empty path");
 		goto out;
 	}
-	fd = openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		rv = load_err(err, errno, NULL);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rv = load_err(err, EINVAL, "not a regular file");
+	rv = readfile_at(rootfd, rel, CONFIG_FILE_MAX, &buf, &len, &st);
+	if (rv < 0) {
+		(void)load_err(err, -rv,
+		    rv == -EFBIG ? "bigger than 1 MiB" : readfile_strerror(rv));
 		goto out;
 	}
 	/* Whoever can write it chooses run_as, spool and relay_from. */
@@ -618,22 +596,9 @@ config_load(
 		    "root:<relay group> 0640)");
 		goto out;
 	}
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
-		rv = load_err(err, ENOMEM, NULL);
-		goto out;
-	}
-	if ((rv = read_all(fd, buf, CONFIG_FILE_MAX + 1, &len)) != 0) {
-		(void)load_err(
-		    err, -rv, rv == -EFBIG ? "bigger than 1 MiB" : NULL);
-		goto out;
-	}
 	rv = config_parse(buf, len, path, c, err);
 out:
-	saved = errno;
-	if (fd != -1)
-		(void)close(fd);
 	free(buf);
-	errno = saved;
 	return rv;
 }
 

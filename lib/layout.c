@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "readfile.h"
 
 #define MAXTOK 32
 #define LAYOUT_MAX_RULES 512
@@ -564,26 +565,23 @@ layout_load(
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
-	int fd = -1, r, saved;
+	int r;
 
 	*out = NULL;
 	memset(err, 0, sizeof(*err));
 	(void)strlcpy(err->file, path, sizeof(err->file)); /* diagnostic */
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-		-1 ||
-	    fstat(fd, &st) == -1) {
-		r = -errno;
-		(void)snprintf(err->msg, sizeof(err->msg), "cannot open: %s",
-		    strerror(errno));
-		goto out;
-	}
-	r = -EINVAL;
-	if (!S_ISREG(st.st_mode)) {
+	r = readfile_at(dirfd, path, LAYOUT_MAX_SIZE, &buf, &len, &st);
+	if (r == -EFBIG)
+		(void)snprintf(err->msg, sizeof(err->msg),
+		    "larger than %d bytes", LAYOUT_MAX_SIZE);
+	else if (r == -EINVAL)
 		(void)snprintf(
-		    err->msg, sizeof(err->msg), "not a regular file");
+		    err->msg, sizeof(err->msg), "%s", readfile_strerror(r));
+	else if (r < 0)
+		(void)snprintf(err->msg, sizeof(err->msg), "cannot read: %s",
+		    readfile_strerror(r));
+	if (r < 0)
 		goto out;
-	}
 	/* Anyone could rewrite the modes root applies. */
 	if (st.st_mode & S_IWOTH) {
 		r = -EPERM;
@@ -591,32 +589,9 @@ layout_load(
 		    "world-writable, refusing it (chmod o-w)");
 		goto out;
 	}
-	if (st.st_size > LAYOUT_MAX_SIZE) {
-		r = -EFBIG;
-		(void)snprintf(err->msg, sizeof(err->msg),
-		    "larger than %d bytes", LAYOUT_MAX_SIZE);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = -ENOMEM;
-		(void)snprintf(err->msg, sizeof(err->msg), "out of memory");
-		goto out;
-	}
-	while ((n = read(fd, buf + len, (size_t)st.st_size + 1 - len)) > 0)
-		len += (size_t)n;
-	if (n == -1 || len > (size_t)st.st_size) {
-		r = n == -1 ? -errno : -EAGAIN;
-		(void)snprintf(err->msg, sizeof(err->msg), "cannot read: %s",
-		    n == -1 ? strerror(errno) : "file changed while read");
-		goto out;
-	}
 	r = layout_parse(buf, len, path, out, err);
 out:
-	saved = errno;
 	free(buf);
-	if (fd != -1)
-		(void)close(fd);
-	errno = saved;
 	return r;
 }
 

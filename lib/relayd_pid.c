@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "procstat.h"
+#include "readfile.h"
 #include "relayd_pid.h"
 #include "walk.h"
 
@@ -75,43 +77,26 @@ relayd_pid_is_master(int procfd, pid_t pid)
 static int
 pidfile_read(int rootfd, const char *pidfile, char *buf, size_t *len)
 {
-	char proc[64];
-	struct stat st, fst;
-	ssize_t n;
-	int pfd = -1, fd = -1, r;
+	char *data = NULL;
+	size_t n = 0;
+	int fd, r;
 
 	*len = 0;
-	if ((r = walk_open(rootfd, pidfile, &pfd, &st)) < 0)
-		return r;
-	r = -EINVAL;
-	if (!S_ISREG(st.st_mode))
-		goto out;
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	/* O_NONBLOCK: it was a regular file, but never hang on a FIFO. */
-	if ((fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &fst) == -1) {
-		r = -errno;
-		goto out;
+	/* No symlink on the way, a regular file, never a hang on a FIFO. */
+	if ((fd = walk_open_io(rootfd, pidfile, O_RDONLY, NULL)) < 0)
+		return fd;
+	r = readfile_fd(fd, PIDFILE_MAX - 1, &data, &n, NULL);
+	(void)close(fd);
+	if (r == -EFBIG)
+		r = -EINVAL; /* more than any pid: garbage */
+	else if (r == -ESTALE)
+		r = 0; /* relayd is writing it right now: read as empty */
+	else if (r == 0) {
+		memcpy(buf, data, n);
+		*len = n;
 	}
-	if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
-		goto out; /* r is -EINVAL */
-	while (*len < PIDFILE_MAX &&
-	    (n = read(fd, buf + *len, PIDFILE_MAX - *len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r = -errno;
-			goto out;
-		}
-		*len += (size_t)n;
-	}
-	/* A whole buffer is more than any pid: garbage. */
-	r = *len == PIDFILE_MAX ? -EINVAL : 0;
 	buf[*len] = '\0';
-out:
-	if (fd != -1)
-		(void)close(fd);
-	(void)close(pfd);
+	free(data);
 	return r;
 }
 

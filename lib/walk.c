@@ -3,7 +3,8 @@
  * Trust boundary: we run as root, every name below the root fd may be
  * swapped for a symlink or a hard link at any moment (CVE-2017-18078,
  * CVE-2018-6954). Each object is opened once with O_PATH|O_NOFOLLOW relative
- * to its parent fd and everything else is done through that fd.
+ * to its parent fd and everything else is done through that fd (a read or a
+ * listing reopens it through /proc/self/fd/N, never by name).
  */
 #include <sys/stat.h>
 
@@ -296,4 +297,51 @@ fail:
 out:
 	close(fd);
 	return r;
+}
+
+int
+walk_fd_path(int fd, char *buf, size_t size)
+{
+	int n;
+
+	n = snprintf(buf, size, "/proc/self/fd/%d", fd);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int
+walk_reopen(int pathfd, int flags)
+{
+	char p[32];
+	int fd, r;
+
+	if ((r = walk_fd_path(pathfd, p, sizeof(p))) < 0)
+		return r;
+	fd = open(p, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		r = -errno;
+		/* ENOENT for an fd we hold open means no /proc. */
+		if (r == -ENOENT && fcntl(pathfd, F_GETFD) != -1)
+			r = -ENOSYS;
+	}
+	return fd == -1 ? r : fd;
+}
+
+int
+walk_open_io(int rootfd, const char *path, int flags, struct stat *stp)
+{
+	struct stat st;
+	int pfd, fd;
+
+	if ((fd = walk_open(rootfd, path, &pfd, &st)) < 0)
+		return fd;
+	if ((flags & O_DIRECTORY) != 0)
+		fd = S_ISDIR(st.st_mode) ? walk_reopen(pfd, flags) : -ENOTDIR;
+	else
+		fd = S_ISREG(st.st_mode) ? walk_reopen(pfd, flags) : -EINVAL;
+	(void)close(pfd);
+	if (fd >= 0 && stp != NULL)
+		*stp = st;
+	return fd;
 }

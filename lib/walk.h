@@ -6,6 +6,7 @@
 #define RELAY_WALK_H
 
 #include <sys/stat.h>
+#include <stddef.h>
 
 #define WALK_MAX_DEPTH 64 /* deeper trees fail with -ELOOP */
 
@@ -50,5 +51,27 @@ int walk_tree(int rootfd, const struct walk_ops *ops);
  * closes and *st (if not NULL) its fstat.
  */
 int walk_open(int rootfd, const char *path, int *fdp, struct stat *st);
+
+/*
+ * "/proc/self/fd/N" for fd into buf: the name of the object fd holds that
+ * never resolves another path, for calls that take only a name (fchmodat,
+ * acl_get_file). -ENAMETOOLONG if buf is too small.
+ */
+int walk_fd_path(int fd, char *buf, size_t size);
+
+/*
+ * Open the object behind pathfd (an O_PATH fd, walk_open's) for I/O through
+ * /proc/self/fd/N with flags | O_NONBLOCK|O_NOCTTY|O_CLOEXEC. Returns the new
+ * fd, or -errno (-ENOSYS when /proc is not mounted).
+ */
+int walk_reopen(int pathfd, int flags);
+
+/*
+ * walk_open then walk_reopen: an fd for I/O on path under rootfd with no
+ * symlink anywhere on the way. A directory when flags has O_DIRECTORY
+ * (-ENOTDIR otherwise), else a regular file (-EINVAL otherwise). *st (if not
+ * NULL) is the object's fstat. Returns the fd or -errno.
+ */
+int walk_open_io(int rootfd, const char *path, int flags, struct stat *st);
 
 #endif /* RELAY_WALK_H */
