@@ -5,8 +5,8 @@
  * workers, relayctl queue hold/delete) serialise on an flock(2) of the
  * file, taken before reading it and moved to each new version.
  */
-#ifndef RELAYD_QUPDATE_H
-#define RELAYD_QUPDATE_H
+#ifndef RELAY_QUPDATE_H
+#define RELAY_QUPDATE_H
 
 #include "queue.h"
 
@@ -49,4 +49,4 @@ int qupdate_move(
 /* Release a lock from qupdate_lock (fd closed, *lockfd = -1); -1 is ok. */
 void qupdate_unlock(int *lockfd);
 
-#endif /* RELAYD_QUPDATE_H */
+#endif /* RELAY_QUPDATE_H */

@@ -4,14 +4,15 @@
  * dir), stale tmp/ cleanup, and a strict reader for files the relay user
  * wrote (untrusted by root readers such as relayctl).
  */
-#ifndef RELAYD_QUEUE_H
-#define RELAYD_QUEUE_H
+#ifndef RELAY_QUEUE_H
+#define RELAY_QUEUE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
-#include "smtp_parse.h" /* SMTP_PATH_MAX, SMTP_ENVID_MAX, SMTP_ORCPT_MAX */
+#include "smtp_addr.h" /* SMTP_PATH_MAX, smtp_addr_parse() */
+#include "smtp_param.h" /* SMTP_ENVID_MAX, SMTP_ORCPT_MAX, SMTP_NOTIFY_* */
 
 #define QUEUE_ID_LEN 16 /* ids we make: 16 of [0-9A-Z] */
 #define QUEUE_ID_MIN 12 /* ids we accept when reading: 12..32 */
@@ -134,4 +135,4 @@ int queue_error_set(struct queue_rcpt *r, const char *status, const char *text);
 /* 1 if s is a valid error field ("X.Y.Z text"), else 0. */
 int queue_error_valid(const char *s);
 
-#endif /* RELAYD_QUEUE_H */
+#endif /* RELAY_QUEUE_H */
