@@ -91,15 +91,17 @@ int queue_envelope(const struct queue_file *qf, char **buf, size_t *len);
  * (O_EXCL|O_NOFOLLOW, mode 0600), write envelope and message, fsync,
  * close, rename into queue/ (never replacing a file), fsync queue/.  On
  * any failure nothing is left in tmp/ or queue/ and -errno is returned
- * (-EEXIST if tmp/ID or queue/ID exists).  Only a 0 return lets the
- * caller say "250".
+ * (-EEXIST if tmp/ID or queue/ID exists; tmp/ and queue/ are opened with
+ * spooldir_sub(), so -ELOOP or -EPERM if one is not the spool's own
+ * directory).  Only a 0 return lets the caller say "250".
  */
 int queue_enqueue(int spoolfd, const struct queue_file *qf);
 
 /*
  * Remove what a dead writer left in SPOOL/tmp: every entry that is not a
  * directory (symlinks are removed, never followed; directories are never
- * entered).  Call only while no writer runs.  Returns the number of
+ * entered; tmp/ itself is opened with spooldir_sub()).  Call only while
+ * no writer runs.  Returns the number of
  * entries removed or -errno.
  */
 int queue_clean_tmp(int spoolfd);

@@ -3,7 +3,10 @@
  * tmp/, fsync, rename over queue/ID, fsync the directory, so a crash
  * leaves the old file or the new one, never a mix.  Writers (delivery
  * workers, relayctl queue hold/delete) serialise on an flock(2) of the
- * file, taken before reading it and moved to each new version.
+ * file, taken before reading it and moved to each new version.  dir is a
+ * name under the spool ("queue", "hold", "tmp"), opened and checked with
+ * spooldir_sub() on every call (-ELOOP, -ENOTDIR or -EPERM if it is not the
+ * spool's own directory); files are then named by id inside it only.
  */
 #ifndef RELAY_QUPDATE_H
 #define RELAY_QUPDATE_H

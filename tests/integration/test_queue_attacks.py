@@ -182,3 +182,20 @@ def test_id_is_one_name(relay, verb, qid):
     assert r.out == "" and "is not a queue id" in r.err, r
     assert snapshot(relay.root) == before
     assert os.path.exists(relay.spool("queue", ID1))
+
+
+@pytest.mark.parametrize("sub", ["queue", "hold", "tmp"])
+@pytest.mark.parametrize("cmd", ["setup", "check", "start"])
+def test_other_root_commands(relay, cmd, sub):
+    # setup and check walk the tree by fd; start checks the layout first:
+    # none of them follows the link, all report it as unsafe.  The file
+    # behind it is as the layout wants it in etc/mail (no drift to fix).
+    p = root_file(relay, ID1, "<secret@example.net>")
+    os.chown(p, 0, relay.gid)
+    os.chmod(p, 0o640)
+    swap_for_link(relay, sub)
+    before = snapshot(relay.root)
+    r = relay.relayctl(cmd)
+    assert snapshot(relay.root) == before, r
+    assert r.rc == EXIT_UNSAFE, r
+    assert "/%s/%s" % (SPOOL, sub) in r.out + r.err, r
