@@ -6,10 +6,9 @@ root's etc/mail, where relayd.conf lives).  Whatever it plants, root must
 not create, move, unlink or read anything outside the spool: the whole
 fixture root outside the spool (type, owner, mode, ACLs, content) is the
 same before and after, and the command refuses with exit 3 and one line
-naming the directory.
+naming the directory.  setup, check and start meet the same spool.
 """
 
-import hashlib
 import os
 import sys
 
@@ -17,6 +16,7 @@ import pytest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conftest  # noqa: E402
 from relayd_harness import SPOOL, relay  # noqa: E402,F401
 from test_queue_cmd import ID1, ID2, put, queue_file  # noqa: E402
 
@@ -24,41 +24,11 @@ VICTIM = "etc/mail"  # root-owned, outside the spool
 EXIT_UNSAFE = 3
 
 
-def _xattrs(path):
-    out = []
-    for name in ("system.posix_acl_access", "system.posix_acl_default"):
-        try:
-            out.append(os.getxattr(path, name, follow_symlinks=False))
-        except OSError:
-            out.append(None)
-    return out
-
-
 def snapshot(root):
-    """{relpath: (type, uid, gid, mode, acls, content)} of everything
-    under root except the spool's subtree (its own name included)."""
-    spool = os.path.join(root, SPOOL)
-    snap = {}
-    for dirpath, dirs, files in os.walk(root, followlinks=False):
-        if dirpath == spool or dirpath.startswith(spool + os.sep):
-            dirs[:] = []
-            continue
-        for name in dirs + files:
-            p = os.path.join(dirpath, name)
-            if p == spool:
-                continue
-            st = os.lstat(p)
-            if os.path.islink(p):
-                data = os.readlink(p)
-            elif os.path.isfile(p):
-                with open(p, "rb") as f:
-                    data = hashlib.sha256(f.read()).hexdigest()
-            else:
-                data = None
-            snap[os.path.relpath(p, root)] = (
-                st.st_mode & 0o170000, st.st_uid, st.st_gid,
-                st.st_mode & 0o7777, _xattrs(p), data)
-    return snap
+    """conftest.snapshot (type, owner, mode, ACLs, content, inode, times)
+    of everything under root but the spool's subtree."""
+    return {k: v for k, v in conftest.snapshot(root).items()
+            if k != SPOOL and not k.startswith(SPOOL + os.sep)}
 
 
 def root_file(relay, qid, sender):
