@@ -5,7 +5,10 @@
  * symlinks, no hard links, strict format); ids are checked with
  * queue_id_valid() before a path is built; every change goes through
  * qupdate (the delivery workers' lock), so a message being delivered is
- * never moved or removed under the worker's feet.
+ * never moved or removed under the worker's feet.  The relay user owns
+ * the spool and may swap queue/ or hold/ for a symlink: the spool and
+ * each subdirectory are opened with spooldir (no symlink followed, owner
+ * and mode checked) and a tampered spool is refused with EXIT_UNSAFE.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -24,16 +27,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accountdb.h"
 #include "config.h"
+#include "fsfix.h"
 #include "qupdate.h"
 #include "queue.h"
 #include "relayctl.h"
 #include "relayd_pid.h"
+#include "spooldir.h"
 #include "walk.h"
 
 struct qctl {
 	const char *root, *config, *verb, *id;
 	int json, rootfd, spoolfd;
+	int dirfd[3]; /* SPOOL/tmp, queue, hold (-1: no hold/ yet) */
+	uid_t uid; /* the relay account (run_as), owner of the spool */
 	struct config cfg;
 	int nmsg, bad;
 };
@@ -66,6 +74,91 @@ qctl_opts(const struct cmd_args *a, struct qctl *q)
 	return 0;
 }
 
+static const char *const spool_sub[] = { "tmp", "queue", "hold" };
+enum { SUB_TMP, SUB_QUEUE, SUB_HOLD };
+
+/* Why spooldir refused SPOOL[/sub]; 1 (error) or EXIT_UNSAFE. */
+static int
+spool_fail(const struct qctl *q, const char *sub, int rv, const struct stat *st)
+{
+	const char *sep = sub[0] != '\0' ? "/" : "";
+
+	if (rv == -ELOOP)
+		warnx("refusing spool directory '%s%s%s': a symbolic link "
+		      "(run 'relayctl check')",
+		    q->cfg.spool, sep, sub);
+	else if (rv == -ENOTDIR)
+		warnx("refusing spool directory '%s%s%s': not a directory "
+		      "(run 'relayctl check')",
+		    q->cfg.spool, sep, sub);
+	else if (rv == -EPERM && st->st_uid != q->uid)
+		warnx("refusing spool directory '%s%s%s': owned by uid %lu, "
+		      "not by '%s' (run 'relayctl check')",
+		    q->cfg.spool, sep, sub, (unsigned long)st->st_uid,
+		    q->cfg.run_as);
+	else if (rv == -EPERM)
+		warnx("refusing spool directory '%s%s%s': writable by group or "
+		      "others, mode %04o (run 'relayctl check')",
+		    q->cfg.spool, sep, sub, (unsigned)(st->st_mode & 07777));
+	else {
+		warnx("cannot open spool directory '%s%s%s': %s", q->cfg.spool,
+		    sep, sub, strerror(-rv));
+		return 1;
+	}
+	return EXIT_UNSAFE;
+}
+
+/* The run_as account from the root's own passwd: the spool's owner. */
+static int
+relay_uid(struct qctl *q)
+{
+	struct accountdb *db = NULL;
+	struct account_user u;
+	struct db_error de;
+	char text[512];
+	int rv;
+
+	memset(&de, 0, sizeof(de));
+	if ((rv = accountdb_load(q->rootfd, &db, &de)) < 0) {
+		accountdb_error_format(&de, rv, text, sizeof(text));
+		warnx("%s", text);
+		return -1;
+	}
+	if ((rv = accountdb_user_by_name(db, q->cfg.run_as, &u)) < 0)
+		warnx("run_as account '%s' not found under '%s'", q->cfg.run_as,
+		    q->root);
+	else
+		q->uid = u.uid;
+	accountdb_free(db);
+	return rv < 0 ? -1 : 0;
+}
+
+/*
+ * The spool and its tmp/, queue/ and hold/ (hold/ may be missing), each
+ * opened once through spooldir: everything after acts by single names
+ * inside these fds.  Returns 0, 1 or EXIT_UNSAFE.
+ */
+static int
+spool_open(struct qctl *q)
+{
+	struct stat st;
+	size_t i;
+	int rv;
+
+	memset(&st, 0, sizeof(st));
+	rv = spooldir_open(q->rootfd, q->cfg.spool, q->uid, &q->spoolfd, &st);
+	if (rv != 0)
+		return spool_fail(q, "", rv, &st);
+	for (i = 0; i < 3; i++) {
+		rv = spooldir_sub(q->spoolfd, spool_sub[i], &q->dirfd[i], &st);
+		if (rv == -ENOENT && i == SUB_HOLD)
+			continue;
+		if (rv != 0)
+			return spool_fail(q, spool_sub[i], rv, &st);
+	}
+	return 0;
+}
+
 static int
 qctl_load(struct qctl *q)
 {
@@ -75,23 +168,18 @@ qctl_load(struct qctl *q)
 	if ((q->rootfd = open(q->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
 		warn("cannot open root '%s'", q->root);
-		return -1;
+		return 1;
 	}
 	config_defaults(&q->cfg);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(q->rootfd, q->config, &q->cfg, &ce) < 0) {
 		config_error_format(&ce, text, sizeof(text));
 		warnx("%s", text);
-		return -1;
+		return 1;
 	}
-	q->spoolfd =
-	    walk_open_io(q->rootfd, q->cfg.spool, O_RDONLY | O_DIRECTORY, NULL);
-	if (q->spoolfd < 0) {
-		warnc(-q->spoolfd, "cannot open spool '%s'", q->cfg.spool);
-		q->spoolfd = -1;
-		return -1;
-	}
-	return 0;
+	if (relay_uid(q) < 0)
+		return 1;
+	return spool_open(q);
 }
 
 static const char *
@@ -183,9 +271,9 @@ id_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted queue ids in SPOOL/dir (other names are not ours to show). */
+/* Sorted queue ids in the directory dfd (other names are not ours). */
 static char **
-dir_ids(int spoolfd, const char *dir, size_t *n)
+dir_ids(int dfd, size_t *n)
 {
 	struct dirent *de;
 	char **ids = NULL, **nids;
@@ -193,8 +281,8 @@ dir_ids(int spoolfd, const char *dir, size_t *n)
 	int fd;
 
 	*n = 0;
-	fd = openat(
-	    spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* A second fd for readdir: "." of dfd, not a new lookup by name. */
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			(void)close(fd);
@@ -217,23 +305,17 @@ dir_ids(int spoolfd, const char *dir, size_t *n)
 }
 
 static void
-list_dir(struct qctl *q, const char *dir)
+list_dir(struct qctl *q, int sub)
 {
+	const char *dir = spool_sub[sub];
 	struct queue_file *qf;
 	char **ids;
 	size_t n, i;
-	int dfd, rv;
+	int dfd = q->dirfd[sub], rv;
 
-	dfd = openat(
-	    q->spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd == -1) {
-		if (errno != ENOENT || strcmp(dir, "queue") == 0) {
-			warn("cannot read '%s/%s'", q->cfg.spool, dir);
-			q->bad = 1;
-		}
+	if (dfd == -1) /* no hold/ yet */
 		return;
-	}
-	ids = dir_ids(q->spoolfd, dir, &n);
+	ids = dir_ids(dfd, &n);
 	for (i = 0; i < n; i++) {
 		if ((rv = queue_read(dfd, ids[i], &qf)) != 0) {
 			if (rv != -ENOENT) { /* delivered meanwhile */
@@ -252,7 +334,6 @@ list_dir(struct qctl *q, const char *dir)
 		free(ids[i]);
 	}
 	free(ids);
-	(void)close(dfd);
 }
 
 static int
@@ -260,8 +341,8 @@ qctl_list(struct qctl *q)
 {
 	if (q->json)
 		printf("{\"messages\": [");
-	list_dir(q, "queue");
-	list_dir(q, "hold");
+	list_dir(q, SUB_QUEUE);
+	list_dir(q, SUB_HOLD);
 	if (q->json)
 		printf("%s]}\n", q->nmsg > 0 ? "\n" : "");
 	else if (q->nmsg == 0)
@@ -271,25 +352,32 @@ qctl_list(struct qctl *q)
 	return q->bad ? 1 : 0;
 }
 
-/* SPOOL/hold, made like the spool itself (owner, group, 0700) if missing. */
+/*
+ * SPOOL/hold, made like the spool itself (owner, group, 0700) if missing
+ * (fsfix_mkdir checks it is the directory it made), then opened through
+ * spooldir like the others.  Returns 0, 1 or EXIT_UNSAFE.
+ */
 static int
-hold_dir(const struct qctl *q)
+hold_dir(struct qctl *q)
 {
 	struct stat st;
-	int fd, rv = 0;
+	int rv;
 
-	if (mkdirat(q->spoolfd, "hold", 0700) == -1)
-		return errno == EEXIST ? 0 : -errno;
+	if (q->dirfd[SUB_HOLD] != -1)
+		return 0;
 	if (fstat(q->spoolfd, &st) == -1)
-		return -errno;
-	fd = openat(q->spoolfd, "hold",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fchown(fd, st.st_uid, st.st_gid) == -1 || fchmod(fd, 0700) == -1)
 		rv = -errno;
-	(void)close(fd);
-	return rv;
+	else
+		rv = fsfix_mkdir(
+		    q->spoolfd, "hold", st.st_uid, st.st_gid, 0700, NULL);
+	if (rv != 0 && rv != -EEXIST) {
+		warnx(
+		    "cannot create '%s/hold': %s", q->cfg.spool, strerror(-rv));
+		return 1;
+	}
+	memset(&st, 0, sizeof(st));
+	rv = spooldir_sub(q->spoolfd, "hold", &q->dirfd[SUB_HOLD], &st);
+	return rv != 0 ? spool_fail(q, "hold", rv, &st) : 0;
 }
 
 static int
@@ -321,7 +409,7 @@ qctl_change(struct qctl *q)
 		to = "queue";
 	}
 	if (to != NULL && strcmp(to, "hold") == 0 && (rv = hold_dir(q)) != 0)
-		return change_fail(q, "hold", rv);
+		return rv;
 	rv = qupdate_lock(q->spoolfd, from, q->id, &lockfd, NULL);
 	if (rv == -ENOENT && strcmp(q->verb, "delete") == 0) {
 		from = "hold";
@@ -378,19 +466,25 @@ qctl_flush(struct qctl *q)
 int
 cmd_queue(const struct cmd_args *a)
 {
-	struct qctl q = { .rootfd = -1, .spoolfd = -1 };
+	struct qctl q = {
+		.rootfd = -1, .spoolfd = -1, .dirfd = { -1, -1, -1 }
+	};
+	size_t i;
 	int r;
 
 	if ((r = qctl_opts(a, &q)) != 0)
 		return r;
-	if (qctl_load(&q) < 0)
-		r = 1;
-	else if (strcmp(q.verb, "list") == 0)
+	/* Every verb, flush too, refuses a spool that was tampered with. */
+	r = qctl_load(&q);
+	if (r == 0 && strcmp(q.verb, "list") == 0)
 		r = qctl_list(&q);
-	else if (strcmp(q.verb, "flush") == 0)
+	else if (r == 0 && strcmp(q.verb, "flush") == 0)
 		r = qctl_flush(&q);
-	else
+	else if (r == 0)
 		r = qctl_change(&q);
+	for (i = 0; i < 3; i++)
+		if (q.dirfd[i] != -1)
+			(void)close(q.dirfd[i]);
 	if (q.spoolfd != -1)
 		(void)close(q.spoolfd);
 	if (q.rootfd != -1)
