@@ -101,6 +101,8 @@ int setup_layout(int datafd, struct layout **out);
 int daemon_relayd_path(char *buf, size_t len);
 
 /* output.c: the plan as text or as one JSON document. */
+/* s with every control character encoded (vis(3)), padded to width. */
+void output_safe(FILE *fp, const char *s, int width);
 void output_plan_text(FILE *fp, const struct plan *p);
 void output_json_string(FILE *fp, const char *s);
 
