@@ -208,6 +208,18 @@ daemonize(void)
 		(void)close(null);
 }
 
+/* 0, 1 and 2 open, so no file we open later becomes our stderr. */
+static void
+stdio_open(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+}
+
 int
 main(int argc, char **argv, char **envp)
 {
@@ -215,6 +227,9 @@ main(int argc, char **argv, char **envp)
 	char why[256];
 	int fg = 0, rv;
 
+	/* Nothing the caller left open may reach a child (or the runner). */
+	closefrom(STDERR_FILENO + 1);
+	stdio_open();
 	setproctitle_init(argc, argv, envp);
 	parse_args(argc, argv, &m, &fg);
 	(void)umask(022);

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libutil.h>
 #include <poll.h>
 #include <signal.h>
@@ -95,9 +96,35 @@ ms_until(struct timespec a, struct timespec b)
 	return ms > 0 ? ms : 0;
 }
 
+/*
+ * A child never holds the invoking terminal (TIOCSTI works on one's own
+ * controlling tty; escapes reach root's screen): stdin and stdout become
+ * /dev/null, and stderr too when it is a terminal (relayd -f on a tty),
+ * the child then logging to syslog. Fails closed.
+ */
+static void
+master_detach_stdio(void)
+{
+	int null;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1) {
+		log_warn("child: /dev/null");
+		_exit(1);
+	}
+	if (isatty(STDERR_FILENO)) {
+		log_init(LOG_TO_SYSLOG);
+		if (dup2(null, STDERR_FILENO) == -1)
+			_exit(1);
+	}
+	if (null > STDERR_FILENO)
+		(void)close(null);
+}
+
 void
 master_detach(struct master *m)
 {
+	master_detach_stdio();
 	listen_close_all(&m->ls);
 	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
 		log_warn("pidfile close");
