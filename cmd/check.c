@@ -220,6 +220,8 @@ unsafe_fix(const char *id)
 		return "find out why another user owns it; chown it by hand";
 	if (strcmp(id, "path.other-fs") == 0)
 		return "unmount it or name it in the layout";
+	if (strcmp(id, "path.too-deep") == 0)
+		return "find out who made it; flatten or remove it";
 	if (strcmp(id, "account.smmsp") == 0)
 		return "give the relay account IDs of its own (smmsp is "
 		       "sendmail's submission account)";

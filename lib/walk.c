@@ -130,6 +130,15 @@ enter_dir(struct walk_ctx *ctx, const struct walk_entry *e)
 	return walk_dir(ctx, fd, st.st_dev, e->depth + 1);
 }
 
+/* A subtree too deep or too long to walk: the caller says whether to go on. */
+static int
+walk_skipped(struct walk_ctx *ctx, int err)
+{
+	if (ctx->ops->skipped == NULL)
+		return err;
+	return ctx->ops->skipped(ctx->path, err, ctx->ops->arg);
+}
+
 /* Open, stat, visit and maybe enter one entry of the directory dfd. */
 static int
 walk_one(struct walk_ctx *ctx, int dfd, dev_t pdev, int depth, const char *name)
@@ -141,7 +150,7 @@ walk_one(struct walk_ctx *ctx, int dfd, dev_t pdev, int depth, const char *name)
 	n = snprintf(ctx->path + plen, sizeof(ctx->path) - plen, "/%s", name);
 	if (n < 0 || (size_t)n >= sizeof(ctx->path) - plen) {
 		ctx->path[plen] = '\0';
-		return -ENAMETOOLONG;
+		return walk_skipped(ctx, -ENAMETOOLONG);
 	}
 	ctx->len = plen + (size_t)n;
 
@@ -165,8 +174,9 @@ walk_one(struct walk_ctx *ctx, int dfd, dev_t pdev, int depth, const char *name)
 	if (!S_ISDIR(e.st.st_mode) || ctx->ops->descend == NULL)
 		goto out;
 	other_fs = e.st.st_dev != pdev;
-	if (ctx->ops->descend(e.path, &e.st, other_fs, ctx->ops->arg) == 1)
-		r = enter_dir(ctx, &e);
+	if (ctx->ops->descend(e.path, &e.st, other_fs, ctx->ops->arg) == 1 &&
+	    (r = enter_dir(ctx, &e)) == -ELOOP && depth >= WALK_MAX_DEPTH)
+		r = walk_skipped(ctx, r);
 out:
 	if (e.fd != -1)
 		close(e.fd);

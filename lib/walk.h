@@ -29,6 +29,11 @@ struct walk_ops {
 	/* <0 stops the walk and is returned by walk_tree. */
 	int (*visit)(const struct walk_entry *e, void *arg);
 	void *arg;
+	/* A directory deeper than WALK_MAX_DEPTH (err -ELOOP), or one whose
+	 * entries' paths are longer than PATH_MAX (-ENAMETOOLONG): 0 leaves
+	 * that subtree unwalked and goes on with the rest, <0 stops the walk.
+	 * NULL: the walk fails with err. */
+	int (*skipped)(const char *path, int err, void *arg);
 };
 
 /*
@@ -36,9 +41,10 @@ struct walk_ops {
  * root itself is not visited), sorted by name inside each directory.
  * Directories are entered through the visited O_PATH fd, never by name, and
  * symlinks are never followed. Entries that vanish before they are opened
- * are skipped. Returns 0, a negative visit() result, -ENAMETOOLONG (path
- * longer than PATH_MAX), -ELOOP (deeper than WALK_MAX_DEPTH), -ESTALE (the
- * directory opened for reading is not the one visited) or another -errno.
+ * are skipped. Returns 0, a negative visit() or skipped() result,
+ * -ENAMETOOLONG (path longer than PATH_MAX) or -ELOOP (deeper than
+ * WALK_MAX_DEPTH) when there is no skipped(), -ESTALE (the directory opened
+ * for reading is not the one visited) or another -errno.
  */
 int walk_tree(int rootfd, const struct walk_ops *ops);
 
