@@ -558,6 +558,34 @@ layout_parse(const char *text, size_t len, const char *fname,
 	return 0;
 }
 
+/*
+ * Whoever can write the manifest, or replace it in its directory, chooses
+ * the owners and modes root applies: like the relayd binary, it must be
+ * root's (or ours) and writable by nobody else, its directory too.
+ */
+static int
+layout_trusted(int dirfd, const struct stat *st, struct layout_error *err)
+{
+	struct stat dst;
+	const char *what = NULL;
+
+	if (st->st_mode & S_IWOTH)
+		what = "world-writable, refusing it (chmod o-w)";
+	else if (st->st_mode & S_IWGRP)
+		what = "group-writable, refusing it (chmod g-w)";
+	else if (st->st_uid != 0 && st->st_uid != geteuid())
+		what = "owned by another user, refusing it (chown root)";
+	else if (dirfd != AT_FDCWD && fstat(dirfd, &dst) == 0 &&
+	    ((dst.st_mode & (S_IWGRP | S_IWOTH)) ||
+		(dst.st_uid != 0 && dst.st_uid != geteuid())))
+		what = "its directory is writable by others than its owner "
+		       "or not root's, refusing it";
+	if (what == NULL)
+		return 0;
+	(void)snprintf(err->msg, sizeof(err->msg), "%s", what);
+	return -EPERM;
+}
+
 int
 layout_load(
     int dirfd, const char *path, struct layout **out, struct layout_error *err)
@@ -582,13 +610,8 @@ layout_load(
 		    readfile_strerror(r));
 	if (r < 0)
 		goto out;
-	/* Anyone could rewrite the modes root applies. */
-	if (st.st_mode & S_IWOTH) {
-		r = -EPERM;
-		(void)snprintf(err->msg, sizeof(err->msg),
-		    "world-writable, refusing it (chmod o-w)");
+	if ((r = layout_trusted(dirfd, &st, err)) < 0)
 		goto out;
-	}
 	r = layout_parse(buf, len, path, out, err);
 out:
 	free(buf);

@@ -82,7 +82,8 @@ int layout_parse(const char *text, size_t len, const char *fname,
     struct layout **out, struct layout_error *err);
 /*
  * openat(dirfd, path, O_RDONLY|O_NOFOLLOW|O_CLOEXEC), reads, parses; dirfd
- * may be AT_FDCWD.  Refuses non-regular and world-writable files.
+ * may be AT_FDCWD.  Refuses non-regular files, and (-EPERM) a file or
+ * directory writable by group or others or owned by neither root nor us.
  */
 int layout_load(
     int dirfd, const char *path, struct layout **out, struct layout_error *err);
