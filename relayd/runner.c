@@ -26,6 +26,7 @@
 #include "privdrop.h"
 #include "runner.h"
 #include "runner_sched.h"
+#include "walk.h"
 
 #define RUNNER_TITLE_PAD 120
 #define NOTIFY_FALLBACK 10 /* seconds between scans without inotify */
@@ -127,7 +128,10 @@ runner_watch(struct runner *r)
 {
 	char path[64];
 
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", r->qfd);
+	/* The checked queue/ fd, not its name: inotify takes only a path. */
+	r->ifd = -1;
+	if (walk_fd_path(r->qfd, path, sizeof(path)) < 0)
+		return;
 	r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (r->ifd != -1 &&
 	    inotify_add_watch(r->ifd, path,
