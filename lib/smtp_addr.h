@@ -36,7 +36,7 @@ enum smtp_addr_err {
 	SMTP_ADDR_EPATHLEN, /* path longer than SMTP_PATH_MAX */
 	SMTP_ADDR_ELOCALLEN, /* local part longer than SMTP_LOCAL_MAX */
 	SMTP_ADDR_EDOMAINLEN, /* domain longer than SMTP_DOMAIN_MAX, label > 63 */
-	SMTP_ADDR_EROUTING, /* source route, several "@", "%" or "!" */
+	SMTP_ADDR_EROUTING, /* source route, several or quoted "@", "%", "!" */
 	SMTP_ADDR_ENULL, /* "<>" as a forward path */
 	SMTP_ADDR_EUTF8, /* non-ASCII without SMTPUTF8 */
 	SMTP_ADDR_EBADUTF8, /* octets >= 0x80 that are not valid UTF-8 */
@@ -61,10 +61,11 @@ struct smtp_path {
  * The path ends at the first '>' outside a quoted string; *used is set to
  * the octets consumed including that '>' (on success only).  smtputf8:
  * non-ASCII UTF-8 is allowed in the local part and domain (RFC 6531).
- * Never interprets routes: "<@a,@b:u@c>", "u@b@c", "u%b@c" and "u!b@c"
- * (also inside quotes) give SMTP_ADDR_EROUTING.  General address literals
- * ("[tag:...]") are refused; "[IPv6:...]" and "[1.2.3.4]" are checked
- * with inet_pton.  On error *p is zeroed.
+ * Never interprets routes: <@a,@b:u@c>, <u@b@c>, <u%b@c>, <u!b@c> and
+ * <"u@b"@c> ("%", "!" and "@" inside quotes too, and with SMTPUTF8
+ * their fullwidth and small forms) give SMTP_ADDR_EROUTING.  General
+ * address literals ("[tag:...]") are refused; "[IPv6:...]" and
+ * "[1.2.3.4]" are checked with inet_pton.  On error *p is zeroed.
  */
 enum smtp_addr_err smtp_addr_parse(const char *s, size_t len,
     enum smtp_addr_kind kind, int smtputf8, struct smtp_path *p, size_t *used);
