@@ -439,6 +439,18 @@ smtp_addr_domain_match(const char *domain, const char *entry)
 	return ascii_casecmp(domain + dl - el, entry) == 0;
 }
 
+int
+smtp_addr_client_trusted(const struct sockaddr_storage *client,
+    const struct smtp_net *nets, size_t nnets)
+{
+	size_t i;
+
+	for (i = 0; nets != NULL && i < nnets; i++)
+		if (smtp_addr_net_match(client, &nets[i].addr, nets[i].prefix))
+			return 1;
+	return 0;
+}
+
 enum smtp_addr_err
 smtp_addr_relay_check(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets, const char *const *domains,
@@ -446,9 +458,8 @@ smtp_addr_relay_check(const struct sockaddr_storage *client,
 {
 	size_t i;
 
-	for (i = 0; nets != NULL && i < nnets; i++)
-		if (smtp_addr_net_match(client, &nets[i].addr, nets[i].prefix))
-			return SMTP_ADDR_OK;
+	if (smtp_addr_client_trusted(client, nets, nnets))
+		return SMTP_ADDR_OK;
 	for (i = 0; domains != NULL && i < ndomains; i++)
 		if (smtp_addr_domain_match(rcpt_domain, domains[i]))
 			return SMTP_ADDR_OK;

@@ -102,6 +102,13 @@ int smtp_addr_net_match(const struct sockaddr_storage *client,
 int smtp_addr_domain_match(const char *domain, const char *entry);
 
 /*
+ * 1 if client is inside one of nets[0..nnets) (relay_from): a trusted
+ * client, which may relay anywhere and gets full-body bounces.
+ */
+int smtp_addr_client_trusted(const struct sockaddr_storage *client,
+    const struct smtp_net *nets, size_t nnets);
+
+/*
  * Relay policy (DESIGN 6): SMTP_ADDR_OK if the client is inside one of
  * nets[0..nnets) or rcpt_domain (struct smtp_path.domain, already lower
  * case) matches one of domains[0..ndomains); SMTP_ADDR_ERELAY otherwise

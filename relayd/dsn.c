@@ -234,7 +234,9 @@ put_status_part(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
 static void
 put_original(struct dbuf *b, const struct queue_file *qf)
 {
-	int full = (qf->flags & QUEUE_F_RET_FULL) && qf->size <= DSN_FULL_MAX;
+	/* A client outside relay_from may have forged the sender. */
+	int full = (qf->flags & QUEUE_F_RET_FULL) &&
+	    (qf->flags & QUEUE_F_TRUSTED) && qf->size <= DSN_FULL_MAX;
 	int utf8 = (qf->flags & QUEUE_F_SMTPUTF8) != 0;
 	size_t n = full ? qf->size : header_len(qf->msg, qf->size);
 

@@ -92,6 +92,10 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 		qf->flags |= QUEUE_F_RET_FULL;
 	else if (p->ret == SMTP_RET_HDRS)
 		qf->flags |= QUEUE_F_RET_HDRS;
+	/* Its bounces may quote the body: the sender cannot be forged. */
+	if (smtp_addr_client_trusted(
+		&s->env->peer, s->nets, s->cfg->nrelay_from))
+		qf->flags |= QUEUE_F_TRUSTED;
 	(void)strlcpy(qf->envid, p->envid, sizeof(qf->envid));
 	s->in_mail = 1;
 	session_reply(s, "250 2.1.0 Ok");

@@ -449,6 +449,11 @@ test_relay_check(void **state)
 	assert_int_equal(smtp_addr_relay_check(
 			     &mapped, nets, 2, domains, 2, "anywhere.example"),
 	    SMTP_ADDR_OK);
+	assert_int_equal(smtp_addr_client_trusted(&in, nets, 2), 1);
+	assert_int_equal(smtp_addr_client_trusted(&mapped, nets, 2), 1);
+	assert_int_equal(smtp_addr_client_trusted(&out6, nets, 2), 0);
+	assert_int_equal(smtp_addr_client_trusted(&in, nets, 0), 0);
+	assert_int_equal(smtp_addr_client_trusted(&in, NULL, 0), 0);
 	/* untrusted client: only relay domains */
 	assert_int_equal(
 	    smtp_addr_relay_check(&out6, nets, 2, domains, 2, "relay.example"),
