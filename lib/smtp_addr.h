@@ -109,10 +109,11 @@ int smtp_addr_client_trusted(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets);
 
 /*
- * Relay policy (DESIGN 6): SMTP_ADDR_OK if the client is inside one of
- * nets[0..nnets) or rcpt_domain (struct smtp_path.domain, already lower
- * case) matches one of domains[0..ndomains); SMTP_ADDR_ERELAY otherwise
- * (reply "554 5.7.1 Relaying denied").  NULL arrays with a 0 count are fine.
+ * Relay policy (doc/design.md, Queue): SMTP_ADDR_OK if the client is
+ * inside one of nets[0..nnets) or rcpt_domain (struct smtp_path.domain,
+ * already lower case) matches one of domains[0..ndomains);
+ * SMTP_ADDR_ERELAY otherwise (reply "554 5.7.1 Relaying denied").  NULL
+ * arrays with a 0 count are fine.
  */
 enum smtp_addr_err smtp_addr_relay_check(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets, const char *const *domains,
