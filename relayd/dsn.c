@@ -240,12 +240,13 @@ put_original(struct dbuf *b, const struct queue_file *qf)
 	int utf8 = (qf->flags & QUEUE_F_SMTPUTF8) != 0;
 	size_t n = full ? qf->size : header_len(qf->msg, qf->size);
 
+	/* RFC 6522 3: text/rfc822-headers; RFC 6533 6.4: global-headers */
 	db_printf(b,
 	    "Content-Description: Undelivered Message%s\r\n"
-	    "Content-Type: message/%s\r\n\r\n",
+	    "Content-Type: %s\r\n\r\n",
 	    full ? "" : " Headers",
-	    full ? (utf8 ? "global" : "rfc822")
-		 : (utf8 ? "global-headers" : "rfc822-headers"));
+	    full ? (utf8 ? "message/global" : "message/rfc822")
+		 : (utf8 ? "message/global-headers" : "text/rfc822-headers"));
 	db_put(b, qf->msg, n);
 	if (n > 0 && qf->msg[n - 1] != '\n')
 		db_printf(b, "\r\n");

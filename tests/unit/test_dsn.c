@@ -270,7 +270,7 @@ test_structure(void **state)
 	/* Default (and RET=HDRS): the headers only, never the body. */
 	s = part_str(part[2], plen[2]);
 	assert_non_null(strstr(s,
-	    "Content-Type: message/rfc822-headers\r\n\r\n"
+	    "Content-Type: text/rfc822-headers\r\n\r\n"
 	    "From: <alice@example.net>\r\nSubject: the original\r\n"
 	    "Message-ID: <m1@example.net>\r\n"));
 	assert_null(strstr(s, "the secret body"));
@@ -324,9 +324,9 @@ test_ret_full_untrusted(void **state)
 	m = part_str(d->msg, d->size);
 	assert_null(strstr(m, "the secret body"));
 	assert_null(strstr(m, "Content-Type: message/rfc822\r\n"));
-	p = strstr(m, "Content-Type: message/rfc822-headers\r\n\r\n");
+	p = strstr(m, "Content-Type: text/rfc822-headers\r\n\r\n");
 	assert_non_null(p);
-	p += strlen("Content-Type: message/rfc822-headers\r\n\r\n");
+	p += strlen("Content-Type: text/rfc822-headers\r\n\r\n");
 	/* the original header section, up to its empty line, then the end */
 	assert_memory_equal(p, msg, strstr(msg, "\r\n\r\n") + 2 - msg);
 	free(m);
