@@ -177,7 +177,10 @@ def send(s, sender, rcpts, body=b"Subject: t\r\n\r\nhi\r\n"):
     return got, QUEUED_RE.match("250 " + msg.decode()).group(1)
 
 
-def write_table(relay, text, mode=0o600, uid=0, gid=0):
+def write_table(relay, text, mode=0o640, uid=0, gid=None):
+    """ROOT/etc/mail/relay_recipients, root:<relay group> 0640 by default
+    (share/layout's rule for files in /etc/mail)."""
+    gid = relay.gid if gid is None else gid
     path = os.path.join(relay.root, TABLE)
     tmp = path + ".e2e"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
