@@ -244,6 +244,7 @@ main(int argc, char **argv, char **envp)
 	}
 	rv = master_run(&m);
 	master_table_free(m.children);
+	recipients_free(m.rcpts);
 	(void)close(m.spoolfd);
 	(void)close(m.rootfd);
 	return rv;
