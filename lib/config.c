@@ -65,6 +65,7 @@ static const struct key keys[] = {
 	{ "listen", K_LISTEN, 0, 0, 0, 0 },
 	{ "relay_from", K_NETS, 0, 0, 0, 0 },
 	{ "relay_domains", K_DOMAINS, 0, 0, 0, 0 },
+	{ "relay_recipients", K_OPTPATH, STR(relay_recipients), 0, 0 },
 	{ "smarthost", K_SMARTHOST, STR(smarthost), 0, 0 },
 	{ "resolver", K_RESOLVER, STR(resolver), 0, 0 },
 	{ "transport", K_OPTPATH, STR(transport_file), 0, 0 },

@@ -42,6 +42,8 @@ struct config {
 	/* Fixed array: lower-case, no trailing dot, exact-match domains. */
 	char relay_domains[CONFIG_DOMAIN_MAX][256];
 	size_t nrelay_domains;
+	/* Key relay_recipients: "" none (any local part); absolute path. */
+	char relay_recipients[4096];
 	char smarthost[300]; /* "" none; "host[:port]", "[host][:port]" */
 	char resolver[64]; /* "" system resolver; numeric address */
 	char transport_file[4096]; /* key "transport"; "" none; absolute */

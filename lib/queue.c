@@ -258,8 +258,8 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 		return -ENOMEM;
 	qb_printf(&b, "relayd-queue 1\nid %s\narrival %" PRId64 "\n", qf->id,
 	    qf->arrival);
-	qb_printf(
-	    &b, "client %s %s\nsender %s", qf->client, qf->helo, qf->sender);
+	qb_printf(&b, "client %s %s%s\nsender %s", qf->client, qf->helo,
+	    qf->flags & QUEUE_F_TRUSTED ? " trusted" : "", qf->sender);
 	if (qf->flags & (QUEUE_F_8BITMIME | QUEUE_F_7BIT))
 		qb_printf(&b, " BODY=%s",
 		    qf->flags & QUEUE_F_7BIT ? "7BIT" : "8BITMIME");

@@ -31,6 +31,8 @@
 #define QUEUE_F_SMTPUTF8 0x04 /* SMTPUTF8 */
 #define QUEUE_F_RET_FULL 0x08 /* RET=FULL */
 #define QUEUE_F_RET_HDRS 0x10 /* RET=HDRS */
+/* The client was inside relay_from (written on the client line). */
+#define QUEUE_F_TRUSTED 0x20
 
 enum queue_rcpt_state {
 	QUEUE_RCPT_PENDING = 0,

@@ -128,11 +128,12 @@ param_take(const char **s, const char *key, char *v, size_t max)
 	return 1;
 }
 
+/* "ADDR HELO" or "ADDR HELO trusted" (older files have no marker). */
 static int
 client_parse(const char *v, struct queue_file *qf)
 {
 	unsigned char a[16];
-	const char *sp = strchr(v, ' ');
+	const char *sp = strchr(v, ' '), *mark;
 	size_t n;
 
 	if (sp == NULL || (n = (size_t)(sp - v)) > QUEUE_ADDR_MAX)
@@ -143,9 +144,16 @@ client_parse(const char *v, struct queue_file *qf)
 	    inet_pton(AF_INET, qf->client, a) != 1 &&
 	    inet_pton(AF_INET6, qf->client, a) != 1)
 		return -1;
-	if (!token_ok(sp + 1, strlen(sp + 1), QUEUE_HELO_MAX))
+	if ((mark = strchr(sp + 1, ' ')) != NULL) {
+		if (strcmp(mark, " trusted") != 0)
+			return -1;
+		qf->flags |= QUEUE_F_TRUSTED;
+	}
+	n = mark != NULL ? (size_t)(mark - sp - 1) : strlen(sp + 1);
+	if (!token_ok(sp + 1, n, QUEUE_HELO_MAX))
 		return -1;
-	memcpy(qf->helo, sp + 1, strlen(sp + 1) + 1);
+	memcpy(qf->helo, sp + 1, n);
+	qf->helo[n] = '\0';
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * SMTP reverse-path / forward-path parser and relay policy check.
  * Trust boundary: the path comes straight from an unauthenticated client in
  * the unprivileged smtp child.  We never interpret routes (source routes,
- * "%" and "!" hacks, several "@"): they are refused, not followed.
+ * "%" and "!" hacks, several "@", a quoted "@"): they are refused, not
+ * followed, from every client.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -180,6 +181,33 @@ path_scan(const char *s, size_t len, size_t *end)
 	return SMTP_ADDR_OK;
 }
 
+/*
+ * Sender-specified routing inside a local part: "%" and "!" anywhere, "@"
+ * inside quotes (a next hop that unquotes "u@other"@relay routes it to
+ * other), and the compatibility characters that NFKC normalisation turns
+ * into one of them (U+FF20 U+FE6B, U+FF05 U+FE6A, U+FF01 U+FE57).
+ * Returns the octets of the routing character at u[i] (1 or 3), else 0.
+ */
+static size_t
+routing_char(const unsigned char *u, size_t i, size_t n)
+{
+	static const unsigned char compat[][3] = {
+		{ 0xef, 0xbc, 0xa0 }, { 0xef, 0xb9, 0xab }, /* @ */
+		{ 0xef, 0xbc, 0x85 }, { 0xef, 0xb9, 0xaa }, /* % */
+		{ 0xef, 0xbc, 0x81 }, { 0xef, 0xb9, 0x97 }, /* ! */
+	};
+	size_t k;
+
+	if (u[i] == '%' || u[i] == '!' || u[i] == '@')
+		return 1;
+	if (u[i] != 0xef || n - i < 3)
+		return 0;
+	for (k = 0; k < sizeof(compat) / sizeof(compat[0]); k++)
+		if (memcmp(u + i, compat[k], 3) == 0)
+			return 3;
+	return 0;
+}
+
 /* Local-part = Dot-string / Quoted-string; *l = its length. */
 static enum smtp_addr_err
 local_part(const char *in, size_t n, size_t *l)
@@ -195,7 +223,7 @@ local_part(const char *in, size_t n, size_t *l)
 					return SMTP_ADDR_ESYNTAX;
 			} else if (!is_qtext(u[i]))
 				return SMTP_ADDR_ESYNTAX;
-			if (u[i] == '%' || u[i] == '!')
+			if (routing_char(u, i, n) > 0)
 				return SMTP_ADDR_EROUTING; /* quoted too */
 		}
 		if (i >= n)
@@ -204,7 +232,7 @@ local_part(const char *in, size_t n, size_t *l)
 		return SMTP_ADDR_OK;
 	}
 	for (i = 0; i < n && u[i] != '@'; i++) {
-		if (u[i] == '%' || u[i] == '!')
+		if (routing_char(u, i, n) > 0)
 			return SMTP_ADDR_EROUTING;
 		if (u[i] == '.') {
 			if (dot)
@@ -411,6 +439,18 @@ smtp_addr_domain_match(const char *domain, const char *entry)
 	return ascii_casecmp(domain + dl - el, entry) == 0;
 }
 
+int
+smtp_addr_client_trusted(const struct sockaddr_storage *client,
+    const struct smtp_net *nets, size_t nnets)
+{
+	size_t i;
+
+	for (i = 0; nets != NULL && i < nnets; i++)
+		if (smtp_addr_net_match(client, &nets[i].addr, nets[i].prefix))
+			return 1;
+	return 0;
+}
+
 enum smtp_addr_err
 smtp_addr_relay_check(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets, const char *const *domains,
@@ -418,9 +458,8 @@ smtp_addr_relay_check(const struct sockaddr_storage *client,
 {
 	size_t i;
 
-	for (i = 0; nets != NULL && i < nnets; i++)
-		if (smtp_addr_net_match(client, &nets[i].addr, nets[i].prefix))
-			return SMTP_ADDR_OK;
+	if (smtp_addr_client_trusted(client, nets, nnets))
+		return SMTP_ADDR_OK;
 	for (i = 0; domains != NULL && i < ndomains; i++)
 		if (smtp_addr_domain_match(rcpt_domain, domains[i]))
 			return SMTP_ADDR_OK;

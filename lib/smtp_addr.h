@@ -36,7 +36,7 @@ enum smtp_addr_err {
 	SMTP_ADDR_EPATHLEN, /* path longer than SMTP_PATH_MAX */
 	SMTP_ADDR_ELOCALLEN, /* local part longer than SMTP_LOCAL_MAX */
 	SMTP_ADDR_EDOMAINLEN, /* domain longer than SMTP_DOMAIN_MAX, label > 63 */
-	SMTP_ADDR_EROUTING, /* source route, several "@", "%" or "!" */
+	SMTP_ADDR_EROUTING, /* source route, several or quoted "@", "%", "!" */
 	SMTP_ADDR_ENULL, /* "<>" as a forward path */
 	SMTP_ADDR_EUTF8, /* non-ASCII without SMTPUTF8 */
 	SMTP_ADDR_EBADUTF8, /* octets >= 0x80 that are not valid UTF-8 */
@@ -61,10 +61,11 @@ struct smtp_path {
  * The path ends at the first '>' outside a quoted string; *used is set to
  * the octets consumed including that '>' (on success only).  smtputf8:
  * non-ASCII UTF-8 is allowed in the local part and domain (RFC 6531).
- * Never interprets routes: "<@a,@b:u@c>", "u@b@c", "u%b@c" and "u!b@c"
- * (also inside quotes) give SMTP_ADDR_EROUTING.  General address literals
- * ("[tag:...]") are refused; "[IPv6:...]" and "[1.2.3.4]" are checked
- * with inet_pton.  On error *p is zeroed.
+ * Never interprets routes: <@a,@b:u@c>, <u@b@c>, <u%b@c>, <u!b@c> and
+ * <"u@b"@c> ("%", "!" and "@" inside quotes too, and with SMTPUTF8
+ * their fullwidth and small forms) give SMTP_ADDR_EROUTING.  General
+ * address literals ("[tag:...]") are refused; "[IPv6:...]" and
+ * "[1.2.3.4]" are checked with inet_pton.  On error *p is zeroed.
  */
 enum smtp_addr_err smtp_addr_parse(const char *s, size_t len,
     enum smtp_addr_kind kind, int smtputf8, struct smtp_path *p, size_t *used);
@@ -101,10 +102,18 @@ int smtp_addr_net_match(const struct sockaddr_storage *client,
 int smtp_addr_domain_match(const char *domain, const char *entry);
 
 /*
- * Relay policy (DESIGN 6): SMTP_ADDR_OK if the client is inside one of
- * nets[0..nnets) or rcpt_domain (struct smtp_path.domain, already lower
- * case) matches one of domains[0..ndomains); SMTP_ADDR_ERELAY otherwise
- * (reply "554 5.7.1 Relaying denied").  NULL arrays with a 0 count are fine.
+ * 1 if client is inside one of nets[0..nnets) (relay_from): a trusted
+ * client, which may relay anywhere and gets full-body bounces.
+ */
+int smtp_addr_client_trusted(const struct sockaddr_storage *client,
+    const struct smtp_net *nets, size_t nnets);
+
+/*
+ * Relay policy (doc/design.md, Queue): SMTP_ADDR_OK if the client is
+ * inside one of nets[0..nnets) or rcpt_domain (struct smtp_path.domain,
+ * already lower case) matches one of domains[0..ndomains);
+ * SMTP_ADDR_ERELAY otherwise (reply "554 5.7.1 Relaying denied").  NULL
+ * arrays with a 0 count are fine.
  */
 enum smtp_addr_err smtp_addr_relay_check(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets, const char *const *domains,

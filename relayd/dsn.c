@@ -234,16 +234,19 @@ put_status_part(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
 static void
 put_original(struct dbuf *b, const struct queue_file *qf)
 {
-	int full = (qf->flags & QUEUE_F_RET_FULL) && qf->size <= DSN_FULL_MAX;
+	/* A client outside relay_from may have forged the sender. */
+	int full = (qf->flags & QUEUE_F_RET_FULL) &&
+	    (qf->flags & QUEUE_F_TRUSTED) && qf->size <= DSN_FULL_MAX;
 	int utf8 = (qf->flags & QUEUE_F_SMTPUTF8) != 0;
 	size_t n = full ? qf->size : header_len(qf->msg, qf->size);
 
+	/* RFC 6522 3: text/rfc822-headers; RFC 6533 6.4: global-headers */
 	db_printf(b,
 	    "Content-Description: Undelivered Message%s\r\n"
-	    "Content-Type: message/%s\r\n\r\n",
+	    "Content-Type: %s\r\n\r\n",
 	    full ? "" : " Headers",
-	    full ? (utf8 ? "global" : "rfc822")
-		 : (utf8 ? "global-headers" : "rfc822-headers"));
+	    full ? (utf8 ? "message/global" : "message/rfc822")
+		 : (utf8 ? "message/global-headers" : "text/rfc822-headers"));
 	db_put(b, qf->msg, n);
 	if (n > 0 && qf->msg[n - 1] != '\n')
 		db_printf(b, "\r\n");

@@ -30,9 +30,10 @@ int dsn_wanted(const struct queue_file *qf, const struct queue_rcpt *r);
  * original sender) holding a multipart/report; report-type=
  * delivery-status message from MAILER-DAEMON@hostname: a text part, the
  * message/delivery-status part (message/global-delivery-status for an
- * SMTPUTF8 message) and the original headers (message/rfc822-headers) or,
- * with RET=FULL and at most DSN_FULL_MAX octets, the whole message
- * (message/rfc822).  *out is NULL when no DSN is due.  Returns 0,
+ * SMTPUTF8 message) and the original headers (text/rfc822-headers) or,
+ * with RET=FULL from a trusted client (QUEUE_F_TRUSTED: against
+ * backscatter to a forged sender) and at most DSN_FULL_MAX octets, the
+ * whole message (message/rfc822).  *out is NULL when no DSN is due.  Returns 0,
  * -EINVAL or -ENOMEM.
  */
 int dsn_build(const struct queue_file *qf, const size_t *idx, size_t n,

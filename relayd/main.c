@@ -40,6 +40,7 @@
 #include "master_start.h"
 #include "master_table.h"
 #include "queue.h"
+#include "recipients.h"
 
 #define DEFAULT_CONFIG "/etc/mail/relayd.conf"
 
@@ -121,7 +122,9 @@ start_config(struct master *m)
 		fatal(1, "cannot open root '%s'", m->root);
 	config_defaults(&m->cfg);
 	memset(&ce, 0, sizeof(ce));
-	if (config_load(m->rootfd, m->cfgpath, &m->cfg, &ce) < 0) {
+	if (config_load(m->rootfd, m->cfgpath, &m->cfg, &ce) < 0 ||
+	    recipients_load(
+		m->rootfd, m->cfg.relay_recipients, &m->rcpts, &ce) < 0) {
 		config_error_format(&ce, why, sizeof(why));
 		fatalx(EX_CONFIG, "%s", why);
 	}
@@ -256,6 +259,7 @@ main(int argc, char **argv, char **envp)
 	}
 	rv = master_run(&m);
 	master_table_free(m.children);
+	recipients_free(m.rcpts);
 	(void)close(m.spoolfd);
 	(void)close(m.rootfd);
 	return rv;

@@ -23,6 +23,7 @@
 #include "master.h"
 #include "master_start.h"
 #include "master_table.h"
+#include "recipients.h"
 #include "runner.h"
 #include "server.h"
 #include "sockaddr.h"
@@ -315,6 +316,7 @@ master_reload(struct master *m)
 {
 	struct config next;
 	struct config_error ce;
+	struct recipients *rcpts = NULL;
 	char why[512];
 
 	got_hup = 0;
@@ -327,12 +329,22 @@ master_reload(struct master *m)
 		return;
 	}
 	keep_startup_keys(&m->cfg, &next);
-	if (listen_update(&m->ls, &next, why, sizeof(why)) < 0) {
+	if (recipients_load(m->rootfd, next.relay_recipients, &rcpts, &ce) <
+	    0) {
+		config_error_format(&ce, why, sizeof(why));
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
 		return;
 	}
+	if (listen_update(&m->ls, &next, why, sizeof(why)) < 0) {
+		log_warnx(
+		    "reload failed: %s; keeping the old configuration", why);
+		recipients_free(rcpts);
+		return;
+	}
 	m->cfg = next;
+	recipients_free(m->rcpts);
+	m->rcpts = rcpts; /* sessions forked from now on see it */
 	master_title(m);
 	log_info("configuration reloaded");
 	/* It ends, leaving its workers be, and comes back with next. */

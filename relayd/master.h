@@ -15,12 +15,14 @@
 
 struct pidfh;
 struct master_table;
+struct recipients;
 
 struct master {
 	const char *root; /* "/" or --root DIR */
 	int rootfd; /* O_PATH directory fd of root */
 	char cfgpath[PATH_MAX]; /* -c FILE, taken under root */
 	struct config cfg;
+	struct recipients *rcpts; /* relay_recipients, read as root; NULL */
 	uid_t uid; /* run_as, from ROOT/etc/passwd */
 	gid_t gid;
 	int spoolfd; /* O_RDONLY|O_DIRECTORY, checked like ckdir() */

@@ -111,6 +111,7 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	setproctitle("server unknown [%s] greeting", addr);
 	memset(&env, 0, sizeof(env));
 	env.cfg = &m->cfg;
+	env.rcpts = m->rcpts;
 	env.spoolfd = m->spoolfd;
 	env.peer = *peer;
 	env.peerlen = peerlen;

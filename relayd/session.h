@@ -10,8 +10,12 @@
 
 #include "config.h"
 
+struct recipients;
+
 struct session_env {
 	const struct config *cfg;
+	/* relay_recipients (read by the master), NULL: any local part */
+	const struct recipients *rcpts;
 	int spoolfd; /* the spool directory (tmp/, queue/, hold/) */
 	struct sockaddr_storage peer; /* the client, for relay_from */
 	socklen_t peerlen;

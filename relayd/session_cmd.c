@@ -1,6 +1,7 @@
 /*
  * SMTP command handlers of the smtp child: HELO/EHLO, MAIL, RCPT and the
- * small ones, with the sequence rules and the relay policy (DESIGN 6).
+ * small ones, with the sequence rules and the relay policy (doc/design.md,
+ * Queue: relay_from, relay_domains, relay_recipients).
  * Trust boundary: commands arrive already parsed by smtp_parse; the
  * limits and the policy are enforced here, before anything is stored.
  */
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recipients.h"
 #include "session_int.h"
 
 static void
@@ -92,6 +94,10 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 		qf->flags |= QUEUE_F_RET_FULL;
 	else if (p->ret == SMTP_RET_HDRS)
 		qf->flags |= QUEUE_F_RET_HDRS;
+	/* Its bounces may quote the body: the sender cannot be forged. */
+	if (smtp_addr_client_trusted(
+		&s->env->peer, s->nets, s->cfg->nrelay_from))
+		qf->flags |= QUEUE_F_TRUSTED;
 	(void)strlcpy(qf->envid, p->envid, sizeof(qf->envid));
 	s->in_mail = 1;
 	session_reply(s, "250 2.1.0 Ok");
@@ -122,6 +128,22 @@ rcpt_add(struct session *s, const struct smtp_command *cmd)
 	return 0;
 }
 
+/*
+ * Backscatter: a client outside relay_from may only send to the
+ * relay_recipients of a relay domain, so mail to an unknown user is
+ * refused now rather than bounced later to a sender it may have forged.
+ */
+static int
+rcpt_unknown(const struct session *s, const struct smtp_path *path)
+{
+	const struct session_env *env = s->env;
+
+	if (env->rcpts == NULL ||
+	    smtp_addr_client_trusted(&env->peer, s->nets, s->cfg->nrelay_from))
+		return 0;
+	return !recipients_match(env->rcpts, path->local, path->domain);
+}
+
 static void
 cmd_rcpt(struct session *s, const struct smtp_command *cmd)
 {
@@ -140,6 +162,12 @@ cmd_rcpt(struct session *s, const struct smtp_command *cmd)
 		       cmd->path.domain) != SMTP_ADDR_OK) {
 		session_reply(
 		    s, "554 5.7.1 <%s>: Relaying denied", cmd->path.mailbox);
+		(void)session_error(s);
+	} else if (rcpt_unknown(s, &cmd->path)) {
+		session_reply(s,
+		    "550 5.1.1 <%s>: Recipient address rejected: User "
+		    "unknown in relay recipient table",
+		    cmd->path.mailbox);
 		(void)session_error(s);
 	} else if (rcpt_add(s, cmd) == -1) {
 		session_reply(s, "452 4.3.1 Insufficient system storage");
@@ -168,7 +196,7 @@ cmd_other(struct session *s, const struct smtp_command *cmd)
 		    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA "
 		    "BDAT RSET NOOP QUIT HELP; see RFC 5321");
 		break;
-	case SMTP_VERB_VRFY: /* no disclosure (DESIGN 6) */
+	case SMTP_VERB_VRFY: /* no disclosure (doc/design.md, Queue) */
 		session_reply(s,
 		    "252 2.5.2 Cannot VRFY user; send mail to "
 		    "attempt delivery");

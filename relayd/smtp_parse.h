@@ -49,7 +49,7 @@ enum smtp_parse_err {
 	SMTP_PARSE_EARG, /* argument missing, unexpected or malformed */
 	SMTP_PARSE_EPATH, /* path syntax (incl. invalid UTF-8) */
 	SMTP_PARSE_EPATHLEN, /* path, local part or domain too long */
-	SMTP_PARSE_EROUTING, /* source route, "%", "!", several "@" */
+	SMTP_PARSE_EROUTING, /* source route, "%", "!", several or quoted "@" */
 	SMTP_PARSE_ENULLRCPT, /* RCPT TO:<> */
 	SMTP_PARSE_EUTF8, /* non-ASCII address without SMTPUTF8 */
 	SMTP_PARSE_EPARAM, /* unknown ESMTP parameter (cmd->params.unknown) */

@@ -235,7 +235,7 @@ def split_path(text):
 
 def parse_queue_file(data):
     """Parse relayd-queue(5) bytes strictly; returns a dict with id,
-    arrival, client, helo, sender, sender_params, rcpts [(path, state,
+    arrival, client, helo, trusted, sender, sender_params, rcpts [(path, state,
     params)], last_errors (per rcpt: None or (status, text)), attempts,
     next_try, size, message (bytes)."""
     head, sep, message = data.partition(b"\n\n")
@@ -257,7 +257,11 @@ def parse_queue_file(data):
     q["id"] = field("id")
     assert QUEUE_ID_RE.match(q["id"]), q["id"]
     q["arrival"] = int(field("arrival"))
-    q["client"], q["helo"] = field("client").split(" ")
+    client = field("client").split(" ")
+    # "ADDR HELO" or "ADDR HELO trusted" (the client was in relay_from)
+    assert len(client) == 2 or client[2:] == ["trusted"], client
+    q["client"], q["helo"] = client[:2]
+    q["trusted"] = len(client) == 3
     q["sender"], params = split_path(field("sender"))
     q["sender_params"] = params.split(" ") if params else []
     while i < len(lines) and lines[i].startswith("rcpt "):
@@ -294,7 +298,7 @@ def split_received(message):
     return field, rest
 
 
-SESSION_FIELDS = ("id", "arrival", "client", "helo", "sender",
+SESSION_FIELDS = ("id", "arrival", "client", "helo", "trusted", "sender",
                   "sender_params", "rcpts", "size", "message")
 
 

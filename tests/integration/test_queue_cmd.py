@@ -274,5 +274,5 @@ def test_expired_message_bounces_with_its_last_error(relay):
     with open(relay.spool("queue", m.group(1)), "rb") as f:
         body = f.read().split(b"\n\n", 1)[1]
     assert b"Final-Recipient: rfc822; b@example.org\r\n" in body, body
-    assert b"c@example.org" not in body.split(b"message/rfc822-headers")[0]
+    assert b"c@example.org" not in body.split(b"text/rfc822-headers")[0]
     assert b"Action: failed\r\n" in body and b"Status: 4." in body, body

@@ -316,7 +316,7 @@ check_file(struct fx *f, const char *id, const char *env_mid,
 	assert_memory_equal(date + 34, body, blen);
 	snprintf(want, sizeof(want),
 	    "relayd-queue 1\nid %s\narrival %lld\n"
-	    "client 127.0.0.1 client.example\n%s"
+	    "client 127.0.0.1 client.example trusted\n%s"
 	    "attempts 0\nnext-try 0\nsize %zu\n\n",
 	    id, arrival, env_mid, (size_t)(date + 34 - p) + blen);
 	assert_int_equal((size_t)(p - got), strlen(want));

@@ -124,6 +124,7 @@ test_defaults(void **state)
 	assert_addr(&cfg->relay_from[1].addr, AF_INET6, "::1", 0);
 	assert_int_equal(cfg->relay_from[1].prefix, 128);
 	assert_int_equal(cfg->nrelay_domains, 0);
+	assert_string_equal(cfg->relay_recipients, "");
 	assert_string_equal(cfg->smarthost, "");
 	assert_string_equal(cfg->resolver, "");
 	assert_string_equal(cfg->transport_file, "");
@@ -159,6 +160,7 @@ test_every_key(void **state)
 		  "listen = 127.0.0.1:10025, [::1]:10025 *:2525\n"
 		  "relay_from = 10.0.0.0/8 192.0.2.7, 2001:db8::/32\n"
 		  "relay_domains = Example.COM, example.net.\n"
+		  "relay_recipients = /etc/mail/relay_recipients\n"
 		  "smarthost = [mail.example.net]:587\n"
 		  "resolver = 127.0.0.53\n"
 		  "transport = /etc/mail/transport\n"
@@ -199,6 +201,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg->nrelay_domains, 2);
 	assert_string_equal(cfg->relay_domains[0], "example.com");
 	assert_string_equal(cfg->relay_domains[1], "example.net");
+	assert_string_equal(
+	    cfg->relay_recipients, "/etc/mail/relay_recipients");
 	assert_string_equal(cfg->smarthost, "[mail.example.net]:587");
 	assert_string_equal(cfg->resolver, "127.0.0.53");
 	assert_string_equal(cfg->transport_file, "/etc/mail/transport");
@@ -411,6 +415,8 @@ test_value_errors(void **state)
 	    "invalid value");
 	expect_err("[relayd]\ntransport = transport\n", 2, "transport",
 	    "invalid value");
+	expect_err("[relayd]\nrelay_recipients = etc/rcpts\n", 2,
+	    "relay_recipients", "invalid value");
 	expect_err("[relayd]\nsmarthost = [mail.example.net:25\n", 2,
 	    "smarthost", "invalid value");
 	expect_err("[relayd]\nsmarthost = mail.example.net:0\n", 2, "smarthost",
@@ -532,12 +538,12 @@ static void
 test_man_page_keys(void **state)
 {
 	static const char *const names[] = { "hostname", "run_as", "spool",
-		"listen", "relay_from", "relay_domains", "smarthost",
-		"resolver", "transport", "max_message_size", "max_recipients",
-		"max_children", "max_per_ip", "max_hops", "greet_pause",
-		"timeout_greeting", "timeout_command", "timeout_data_init",
-		"timeout_data_block", "timeout_data_term", "queue_lifetime",
-		"retry", "chroot", "pidfile", "milter" };
+		"listen", "relay_from", "relay_domains", "relay_recipients",
+		"smarthost", "resolver", "transport", "max_message_size",
+		"max_recipients", "max_children", "max_per_ip", "max_hops",
+		"greet_pause", "timeout_greeting", "timeout_command",
+		"timeout_data_init", "timeout_data_block", "timeout_data_term",
+		"queue_lifetime", "retry", "chroot", "pidfile", "milter" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;

@@ -270,7 +270,7 @@ test_structure(void **state)
 	/* Default (and RET=HDRS): the headers only, never the body. */
 	s = part_str(part[2], plen[2]);
 	assert_non_null(strstr(s,
-	    "Content-Type: message/rfc822-headers\r\n\r\n"
+	    "Content-Type: text/rfc822-headers\r\n\r\n"
 	    "From: <alice@example.net>\r\nSubject: the original\r\n"
 	    "Message-ID: <m1@example.net>\r\n"));
 	assert_null(strstr(s, "the secret body"));
@@ -287,7 +287,7 @@ test_ret_full(void **state)
 
 	(void)state;
 	sample(&qf);
-	qf.flags |= QUEUE_F_RET_FULL;
+	qf.flags |= QUEUE_F_RET_FULL | QUEUE_F_TRUSTED;
 	build(&qf, &d);
 	m = part_str(d->msg, d->size);
 	p = strstr(m, "Content-Type: message/rfc822\r\n\r\n");
@@ -295,6 +295,40 @@ test_ret_full(void **state)
 	p += strlen("Content-Type: message/rfc822\r\n\r\n");
 	assert_memory_equal(p, msg, sizeof(msg) - 1);
 	assert_null(strstr(m, "rfc822-headers"));
+	free(m);
+	queue_free(d);
+}
+
+/*
+ * Backscatter: a client outside relay_from may forge the sender, so its
+ * bounce returns the headers only, whatever RET it asked for.
+ */
+static void
+test_ret_full_untrusted(void **state)
+{
+	struct queue_file qf, *d;
+	char *m, *p;
+
+	(void)state;
+	sample(&qf);
+	qf.flags |= QUEUE_F_RET_FULL | QUEUE_F_TRUSTED;
+	build(&qf, &d);
+	m = part_str(d->msg, d->size);
+	assert_non_null(strstr(m, "the secret body"));
+	assert_non_null(strstr(m, "Content-Type: message/rfc822\r\n\r\n"));
+	free(m);
+	queue_free(d);
+
+	qf.flags &= ~QUEUE_F_TRUSTED;
+	build(&qf, &d);
+	m = part_str(d->msg, d->size);
+	assert_null(strstr(m, "the secret body"));
+	assert_null(strstr(m, "Content-Type: message/rfc822\r\n"));
+	p = strstr(m, "Content-Type: text/rfc822-headers\r\n\r\n");
+	assert_non_null(p);
+	p += strlen("Content-Type: text/rfc822-headers\r\n\r\n");
+	/* the original header section, up to its empty line, then the end */
+	assert_memory_equal(p, msg, strstr(msg, "\r\n\r\n") + 2 - msg);
 	free(m);
 	queue_free(d);
 }
@@ -360,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_boundary_long_hostname),
 		cmocka_unit_test(test_ret_full),
+		cmocka_unit_test(test_ret_full_untrusted),
 		cmocka_unit_test(test_no_dsn),
 		cmocka_unit_test(test_smtputf8),
 	};

@@ -526,6 +526,53 @@ test_parse_strict(void **state)
 	}
 }
 
+/*
+ * "client ADDR HELO trusted": the client was inside relay_from.  The
+ * marker is optional (files without it read as untrusted) and exact.
+ */
+static void
+test_client_trusted(void **state)
+{
+	static const char *const bad[] = { "client.example trusted \n",
+		"client.example  trusted\n", "client.example Trusted\n",
+		"client.example trusted trusted\n",
+		"client.example untrusted\n", "client.example trustedx\n",
+		"client.example \n" };
+	static const char trusted_line[] =
+	    "\nclient 192.0.2.1 client.example trusted\nsender ";
+	struct queue_file qf, *rd = NULL;
+	char text[2048], *env;
+	size_t i, len;
+	int n;
+
+	(void)state;
+	sample(&qf);
+	n = expected(&qf, text, sizeof(text));
+	assert_int_equal(queue_parse(text, (size_t)n, &rd), 0);
+	assert_int_equal(rd->flags & QUEUE_F_TRUSTED, 0);
+	queue_free(rd);
+	qf.flags |= QUEUE_F_TRUSTED;
+	assert_int_equal(queue_envelope(&qf, &env, &len), 0);
+	assert_non_null(memmem(env, len, trusted_line, strlen(trusted_line)));
+	free(env);
+	/* the writer's text reads back with the flag */
+	n = expected(&qf, text, sizeof(text));
+	assert_int_equal(
+	    parse_edit(text, "client.example\n", "client.example trusted\n"),
+	    0);
+	assert_int_equal(queue_envelope(&qf, &env, &len), 0);
+	memcpy(text + len, msg, sizeof(msg) - 1);
+	memcpy(text, env, len);
+	free(env);
+	assert_int_equal(queue_parse(text, len + sizeof(msg) - 1, &rd), 0);
+	assert_int_equal(rd->flags, qf.flags);
+	queue_free(rd);
+	n = expected(&qf, text, sizeof(text));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse_edit(text, "client.example\n", bad[i]) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+}
+
 int
 main(void)
 {
@@ -538,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_clean_tmp),
 		cmocka_unit_test(test_read_untrusted),
 		cmocka_unit_test(test_parse_strict),
+		cmocka_unit_test(test_client_trusted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,7 +35,6 @@ static const struct acase {
 	{ "<u@1.example>", F, 0, SMTP_ADDR_OK, "u", "1.example" },
 	{ "<\"john doe\"@x.org>", F, 0, SMTP_ADDR_OK, "\"john doe\"", "x.org" },
 	{ "<\"a\\\"b\"@x.org>", F, 0, SMTP_ADDR_OK, "\"a\\\"b\"", "x.org" },
-	{ "<\"a@b\"@c.org>", F, 0, SMTP_ADDR_OK, "\"a@b\"", "c.org" },
 	{ "<\"a>b\"@c.org>", F, 0, SMTP_ADDR_OK, "\"a>b\"", "c.org" },
 	{ "<\"\"@c.org>", F, 0, SMTP_ADDR_OK, "\"\"", "c.org" },
 	{ "<u@[192.0.2.1]>", F, 0, SMTP_ADDR_OK, "u", "[192.0.2.1]" },
@@ -61,6 +60,26 @@ static const struct acase {
 	{ "<\"u\\!h\"@relay.example>", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
 	{ "<user%host>", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
 	{ "<@>", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
+	/* a quoted "@" routes like an unquoted one at the next hop */
+	{ "<\"a@b\"@c.org>", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<\"a@b\"@c.org>", R, 0, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<\"a\\@b\"@c.org>", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<\"@\"@c.org>", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<\"u@other.example\">", F, 0, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<\"u@o\"@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	/* compatibility forms NFKC turns into "@", "%", "!" */
+	{ "<u\xef\xbc\xa0o@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<u\xef\xb9\xabo@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<u\xef\xbc\x85o@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<u\xef\xb9\xaao@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<u\xef\xbc\x81o@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<u\xef\xb9\x97o@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<\"u\xef\xbc\xa0o\"@c.org>", F, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	{ "<u\xef\xbc\xa0o@c.org>", R, 1, SMTP_ADDR_EROUTING, NULL, NULL },
+	/* other fullwidth letters are just UTF-8 */
+	{ "<u\xef\xbc\xa1@c.org>", F, 1, SMTP_ADDR_OK, "u\xef\xbc\xa1",
+	    "c.org" },
+	{ "<\"a:b\"@c.org>", F, 0, SMTP_ADDR_OK, "\"a:b\"", "c.org" },
 	/* syntax */
 	{ "", F, 0, SMTP_ADDR_ESYNTAX, NULL, NULL },
 	{ "user@x.org", F, 0, SMTP_ADDR_ESYNTAX, NULL, NULL },
@@ -430,6 +449,11 @@ test_relay_check(void **state)
 	assert_int_equal(smtp_addr_relay_check(
 			     &mapped, nets, 2, domains, 2, "anywhere.example"),
 	    SMTP_ADDR_OK);
+	assert_int_equal(smtp_addr_client_trusted(&in, nets, 2), 1);
+	assert_int_equal(smtp_addr_client_trusted(&mapped, nets, 2), 1);
+	assert_int_equal(smtp_addr_client_trusted(&out6, nets, 2), 0);
+	assert_int_equal(smtp_addr_client_trusted(&in, nets, 0), 0);
+	assert_int_equal(smtp_addr_client_trusted(&in, NULL, 0), 0);
 	/* untrusted client: only relay domains */
 	assert_int_equal(
 	    smtp_addr_relay_check(&out6, nets, 2, domains, 2, "relay.example"),

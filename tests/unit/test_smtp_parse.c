@@ -97,6 +97,9 @@ static const struct pcase {
 	{ "RCPT TO:<a@b@c>\r\n", E(EROUTING), V(RCPT), NULL },
 	{ "RCPT TO:<u%v@c>\r\n", E(EROUTING), V(RCPT), NULL },
 	{ "RCPT TO:<v!u@c>\r\n", E(EROUTING), V(RCPT), NULL },
+	{ "RCPT TO:<\"u@v\"@c>\r\n", E(EROUTING), V(RCPT), NULL },
+	{ "RCPT TO:<\"u\\@v\"@c>\r\n", E(EROUTING), V(RCPT), NULL },
+	{ "MAIL FROM:<\"u@v\"@c>\r\n", E(EROUTING), V(MAIL), NULL },
 	{ "RCPT FROM:<a@b.c>\r\n", E(EARG), V(RCPT), NULL },
 	/* parameters */
 	{ "MAIL FROM:<a@b.c> SIZE=\r\n", E(EPARAMVAL), V(MAIL), NULL },
