@@ -46,6 +46,7 @@ struct check {
 	int have_ids; /* the relay account exists: uid/gid are valid */
 	uid_t uid;
 	gid_t gid;
+	uid_t spool_uid; /* the layout's account: the spool's owner */
 	struct config cfg;
 	int cfg_ok; /* relayd.conf loaded and valid */
 	pid_t pid; /* > 0: relayd master found through the pidfile */

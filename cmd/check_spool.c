@@ -28,9 +28,9 @@ static const char *const spool_subs[] = { "", "/tmp", "/queue", "/hold",
 static void
 describe(const struct check *c, const struct stat *st, char *buf, size_t len)
 {
-	const char *who = st->st_uid == 0         ? " (root)"
-	    : c->have_ids && st->st_uid == c->uid ? " (the relay account)"
-						  : "";
+	const char *who = st->st_uid == 0 ? " (root)"
+	    : st->st_uid == c->spool_uid  ? " (the relay account)"
+					  : "";
 
 	(void)snprintf(buf, len, "uid %lu%s, mode %04o",
 	    (unsigned long)st->st_uid, who, (unsigned)(st->st_mode & 07777));
@@ -85,12 +85,12 @@ check_dir(struct check *c, const char *path)
 		return 0; /* path.type */
 	/* Root's is drift (setup chowns it); another user's is unsafe. */
 	if (spooldir_check(&st, st.st_uid) == 0 &&
-	    (st.st_uid == 0 || !c->have_ids || st.st_uid == c->uid))
+	    (st.st_uid == 0 || st.st_uid == c->spool_uid))
 		return 0;
 	describe(c, &st, actual, sizeof(actual));
 	(void)snprintf(expected, sizeof(expected),
 	    "owned by '%s', writable by nobody else", c->user);
-	if (st.st_uid != 0 && c->have_ids && st.st_uid != c->uid)
+	if (st.st_uid != 0 && st.st_uid != c->spool_uid)
 		(void)snprintf(fix, sizeof(fix),
 		    "find out who changed it and chown it by hand; check "
 		    "queued mail, then %s",
@@ -115,7 +115,7 @@ check_file(struct check *c, int dfd, const char *dir, const char *name)
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    S_ISDIR(st.st_mode))
 		return 0;
-	if (S_ISREG(st.st_mode) && c->have_ids && st.st_uid == c->uid &&
+	if (S_ISREG(st.st_mode) && st.st_uid == c->spool_uid &&
 	    st.st_nlink == 1 && (st.st_mode & 077) == 0)
 		return 0;
 	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -160,6 +160,7 @@ check_spool(struct check *c)
 {
 	static struct config defaults;
 	const char *spool = c->cfg.spool;
+	struct account_user pw;
 	char path[PATH_MAX];
 	size_t i;
 	int r;
@@ -170,6 +171,14 @@ check_spool(struct check *c)
 	}
 	if ((r = check_parents(c, spool)) != 0)
 		return r;
+	/*
+	 * setup gives the spool to the layout's account, whatever run_as
+	 * says (config.run-as is its own finding); without the account
+	 * nobody owns it yet (account.missing).
+	 */
+	if (accountdb_user_by_name(c->db, c->user, &pw) < 0)
+		return 0;
+	c->spool_uid = pw.uid;
 	for (i = 0; i < sizeof(spool_subs) / sizeof(spool_subs[0]); i++) {
 		if (snprintf(path, sizeof(path), "%s%s", spool,
 			spool_subs[i]) >= (int)sizeof(path))
