@@ -195,7 +195,8 @@ def test_runner_sets_foreign_files_aside_never_delivers(relay, peers):
     configure(relay, smarthost=sink.nexthop)
     # No corrupt/ yet (a spool set up before it existed): the runner,
     # as the relay account, makes it.
-    os.rmdir(relay.spool("corrupt"))
+    if os.path.isdir(relay.spool("corrupt")):
+        os.rmdir(relay.spool("corrupt"))
     plant_foreign(relay)
     plant_hardlink(relay)
     relay.start_fg()
