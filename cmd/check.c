@@ -58,6 +58,17 @@ check_add(struct check *c, const char *id, enum check_sev sev, const char *path,
 	return 0;
 }
 
+void
+check_supersede(struct check *c, const char *path)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->f[i].path, path) != 0)
+			c->f[n++] = c->f[i];
+	c->n = n;
+}
+
 const char *
 check_setup_fix(const struct check *c)
 {
@@ -396,8 +407,8 @@ check_run(struct check *c)
 		c->uid = c->have_ids ? pw.uid : 0;
 		c->gid = c->have_ids ? pw.gid : 0;
 	}
-	if (check_trust(c) < 0 || check_env(c) < 0 || check_milter(c) < 0 ||
-	    check_runtime(c) < 0)
+	if (check_spool(c) < 0 || check_trust(c) < 0 || check_env(c) < 0 ||
+	    check_milter(c) < 0 || check_runtime(c) < 0)
 		return 1;
 	if (c->json)
 		check_print_json(c);

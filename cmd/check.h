@@ -46,6 +46,7 @@ struct check {
 	int have_ids; /* the relay account exists: uid/gid are valid */
 	uid_t uid;
 	gid_t gid;
+	uid_t spool_uid; /* the layout's account: the spool's owner */
 	struct config cfg;
 	int cfg_ok; /* relayd.conf loaded and valid */
 	pid_t pid; /* > 0: relayd master found through the pidfile */
@@ -60,12 +61,16 @@ struct check {
 int check_add(struct check *c, const char *id, enum check_sev sev,
     const char *path, const char *expected, const char *actual,
     const char *fix);
+/* Drops every finding about path (a more specific one replaces them). */
+void check_supersede(struct check *c, const char *path);
 /* "run 'relayctl setup'" or "run 'relayctl setup --root DIR'". */
 const char *check_setup_fix(const struct check *c);
 int check_exit(const struct check *c);
 
 /* check_trust.c: /etc/mail, paths to what root reads, the relayd binary. */
 int check_trust(struct check *c);
+/* check_spool.c: the spool, its parents and queue files (unsafe). */
+int check_spool(struct check *c);
 /* check_env.c: sysctls, a Debian sendmail beside us. */
 int check_env(struct check *c);
 /* check_milter.c: connect() to each milter as the relay account. */

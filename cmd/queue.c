@@ -9,6 +9,7 @@
  * the spool and may swap queue/ or hold/ for a symlink: the spool and
  * each subdirectory are opened with spooldir (no symlink followed, owner
  * and mode checked) and a tampered spool is refused with EXIT_UNSAFE.
+ * A file relayd will not deliver is listed as corrupt, never hidden.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -40,10 +41,19 @@
 struct qctl {
 	const char *root, *config, *verb, *id;
 	int json, rootfd, spoolfd;
-	int dirfd[3]; /* SPOOL/tmp, queue, hold (-1: no hold/ yet) */
+	int dirfd[4]; /* SPOOL/tmp, queue, hold, corrupt (-1: not there) */
 	uid_t uid; /* the relay account (run_as), owner of the spool */
 	struct config cfg;
 	int nmsg, bad;
+	struct corrupt *corrupt; /* files never delivered, listed last */
+	size_t ncorrupt;
+};
+
+/* A queue file relayd will not deliver, or one it has set aside. */
+struct corrupt {
+	char name[NAME_MAX + 1];
+	const char *dir; /* "queue", "hold" or "corrupt" */
+	char reason[64];
 };
 
 /* The action and its queue id, from the words after 'queue'. */
@@ -74,8 +84,8 @@ qctl_opts(const struct cmd_args *a, struct qctl *q)
 	return 0;
 }
 
-static const char *const spool_sub[] = { "tmp", "queue", "hold" };
-enum { SUB_TMP, SUB_QUEUE, SUB_HOLD };
+static const char *const spool_sub[] = { "tmp", "queue", "hold", "corrupt" };
+enum { SUB_TMP, SUB_QUEUE, SUB_HOLD, SUB_CORRUPT, SUB_N };
 
 /* Why spooldir refused SPOOL[/sub]; 1 (error) or EXIT_UNSAFE. */
 static int
@@ -134,7 +144,8 @@ relay_uid(struct qctl *q)
 }
 
 /*
- * The spool and its tmp/, queue/ and hold/ (hold/ may be missing), each
+ * The spool and its tmp/, queue/, hold/ and corrupt/ (the last two may
+ * be missing), each
  * opened once through spooldir: everything after acts by single names
  * inside these fds.  Returns 0, 1 or EXIT_UNSAFE.
  */
@@ -149,9 +160,9 @@ spool_open(struct qctl *q)
 	rv = spooldir_open(q->rootfd, q->cfg.spool, q->uid, &q->spoolfd, &st);
 	if (rv != 0)
 		return spool_fail(q, "", rv, &st);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < SUB_N; i++) {
 		rv = spooldir_sub(q->spoolfd, spool_sub[i], &q->dirfd[i], &st);
-		if (rv == -ENOENT && i == SUB_HOLD)
+		if (rv == -ENOENT && i >= SUB_HOLD)
 			continue;
 		if (rv != 0)
 			return spool_fail(q, spool_sub[i], rv, &st);
@@ -271,9 +282,12 @@ id_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted queue ids in the directory dfd (other names are not ours). */
+/*
+ * Sorted names in the directory dfd: queue ids only (other names are not
+ * ours), or with all every name but "." and "..".
+ */
 static char **
-dir_ids(int dfd, size_t *n)
+dir_names(int dfd, int all, size_t *n)
 {
 	struct dirent *de;
 	char **ids = NULL, **nids;
@@ -289,7 +303,9 @@ dir_ids(int dfd, size_t *n)
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!queue_id_valid(de->d_name))
+		if (all ? strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0
+			: !queue_id_valid(de->d_name))
 			continue;
 		if ((nids = reallocarray(ids, *n + 1, sizeof(*ids))) == NULL)
 			break;
@@ -304,6 +320,43 @@ dir_ids(int dfd, size_t *n)
 	return ids;
 }
 
+/* Why queue_read() refused a file, in the words of relayd-queue(5). */
+static const char *
+corrupt_reason(int rv)
+{
+	switch (rv) {
+	case -ELOOP:
+		return "a symbolic link";
+	case -EPERM:
+	case -EACCES:
+		return "foreign, linked or not a regular file";
+	case -EINVAL:
+		return "malformed";
+	case -EFBIG:
+		return "too big";
+	default:
+		return strerror(-rv);
+	}
+}
+
+static void
+corrupt_add(
+    struct qctl *q, const char *dir, const char *name, const char *reason)
+{
+	struct corrupt *c;
+
+	c = reallocarray(q->corrupt, q->ncorrupt + 1, sizeof(*c));
+	if (c == NULL) {
+		q->bad = 1; /* not listed: the exit status says so */
+		return;
+	}
+	q->corrupt = c;
+	c = &q->corrupt[q->ncorrupt++];
+	(void)strlcpy(c->name, name, sizeof(c->name));
+	c->dir = dir;
+	(void)strlcpy(c->reason, reason, sizeof(c->reason));
+}
+
 static void
 list_dir(struct qctl *q, int sub)
 {
@@ -315,12 +368,15 @@ list_dir(struct qctl *q, int sub)
 
 	if (dfd == -1) /* no hold/ yet */
 		return;
-	ids = dir_ids(dfd, &n);
+	ids = dir_names(dfd, sub == SUB_CORRUPT, &n);
 	for (i = 0; i < n; i++) {
-		if ((rv = queue_read(dfd, ids[i], &qf)) != 0) {
+		if (sub == SUB_CORRUPT)
+			corrupt_add(q, dir, ids[i], "set aside by relayd");
+		else if ((rv = queue_read(dfd, ids[i], &qf)) != 0) {
 			if (rv != -ENOENT) { /* delivered meanwhile */
 				warnx("%s/%s/%s: %s", q->cfg.spool, dir, ids[i],
 				    strerror(-rv));
+				corrupt_add(q, dir, ids[i], corrupt_reason(rv));
 				q->bad = 1;
 			}
 		} else {
@@ -336,6 +392,40 @@ list_dir(struct qctl *q, int sub)
 	free(ids);
 }
 
+/* Never hidden: each file relayd will not deliver, after the messages. */
+static void
+list_corrupt(const struct qctl *q)
+{
+	char name[NAME_MAX + 16];
+	size_t i;
+
+	if (q->json)
+		printf("], \"corrupt\": [");
+	else if (q->ncorrupt > 0)
+		printf("-- %zu corrupt file%s, never delivered "
+		       "(relayd-queue(5)):\n",
+		    q->ncorrupt, q->ncorrupt == 1 ? "" : "s");
+	for (i = 0; i < q->ncorrupt; i++) {
+		(void)snprintf(name, sizeof(name), "%s/%s", q->corrupt[i].dir,
+		    q->corrupt[i].name);
+		if (q->json) {
+			printf("%s\n  {\"name\": ", i > 0 ? "," : "");
+			output_json_string(stdout, q->corrupt[i].name);
+			printf(", \"dir\": \"%s\", \"state\": \"corrupt\", "
+			       "\"reason\": ",
+			    q->corrupt[i].dir);
+			output_json_string(stdout, q->corrupt[i].reason);
+			printf("}");
+		} else {
+			printf("corrupt  ");
+			output_json_string(stdout, name);
+			printf("  %s\n", q->corrupt[i].reason);
+		}
+	}
+	if (q->json)
+		printf("%s]}\n", q->ncorrupt > 0 ? "\n" : "");
+}
+
 static int
 qctl_list(struct qctl *q)
 {
@@ -343,12 +433,14 @@ qctl_list(struct qctl *q)
 		printf("{\"messages\": [");
 	list_dir(q, SUB_QUEUE);
 	list_dir(q, SUB_HOLD);
+	list_dir(q, SUB_CORRUPT);
 	if (q->json)
-		printf("%s]}\n", q->nmsg > 0 ? "\n" : "");
+		printf("%s", q->nmsg > 0 ? "\n" : "");
 	else if (q->nmsg == 0)
 		printf("queue is empty\n");
 	else
 		printf("-- %d message%s\n", q->nmsg, q->nmsg == 1 ? "" : "s");
+	list_corrupt(q);
 	return q->bad ? 1 : 0;
 }
 
@@ -467,7 +559,7 @@ int
 cmd_queue(const struct cmd_args *a)
 {
 	struct qctl q = {
-		.rootfd = -1, .spoolfd = -1, .dirfd = { -1, -1, -1 }
+		.rootfd = -1, .spoolfd = -1, .dirfd = { -1, -1, -1, -1 }
 	};
 	size_t i;
 	int r;
@@ -482,7 +574,8 @@ cmd_queue(const struct cmd_args *a)
 		r = qctl_flush(&q);
 	else if (r == 0)
 		r = qctl_change(&q);
-	for (i = 0; i < 3; i++)
+	free(q.corrupt);
+	for (i = 0; i < SUB_N; i++)
 		if (q.dirfd[i] != -1)
 			(void)close(q.dirfd[i]);
 	if (q.spoolfd != -1)

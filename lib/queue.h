@@ -118,10 +118,11 @@ int queue_parse(const char *buf, size_t len, struct queue_file **out);
 
 /*
  * Read dirfd/name as untrusted input: name must be a queue id, the file
- * a regular file (O_NOFOLLOW, O_NONBLOCK) with one link and at most
- * QUEUE_READ_MAX octets (-EFBIG), and its id line must equal name.
- * Returns 0 with *out allocated (free with queue_free) or -errno
- * (-ELOOP for a symlink, -EPERM for a non-regular or linked file).
+ * a regular file (O_NOFOLLOW, O_NONBLOCK) with one link, owned by the
+ * owner of dirfd, with at most QUEUE_READ_MAX octets (-EFBIG), and its id
+ * line must equal name.  Returns 0 with *out allocated (free with
+ * queue_free) or -errno (-ELOOP for a symlink, -EPERM for a non-regular,
+ * linked or foreign file).
  */
 int queue_read(int dirfd, const char *name, struct queue_file **out);
 

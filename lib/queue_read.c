@@ -380,7 +380,7 @@ read_all(int fd, char *buf, size_t want, size_t *got)
 int
 queue_read(int dirfd, const char *name, struct queue_file **out)
 {
-	struct stat st;
+	struct stat st, dst;
 	char *buf = NULL;
 	size_t got;
 	int fd = -1, rv;
@@ -399,6 +399,15 @@ queue_read(int dirfd, const char *name, struct queue_file **out)
 	rv = -EPERM; /* a device, fifo or hard link is never a queue file */
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
 		goto out;
+	/* Only the spool's owner writes queue files: another's was planted. */
+	if (fstat(dirfd, &dst) == -1) {
+		rv = -errno;
+		goto out;
+	}
+	if (st.st_uid != dst.st_uid) {
+		rv = -EPERM;
+		goto out;
+	}
 	rv = -EFBIG;
 	if ((uint64_t)st.st_size > QUEUE_READ_MAX)
 		goto out;

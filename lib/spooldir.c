@@ -10,15 +10,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spooldir.h"
 #include "walk.h"
 
-/* A directory of owner's that nobody else can write to. */
-static int
-dir_check(const struct stat *st, uid_t owner)
+int
+spooldir_check(const struct stat *st, uid_t owner)
 {
 	if (!S_ISDIR(st->st_mode))
 		return -ENOTDIR;
@@ -39,7 +40,7 @@ spooldir_open(
 		return rv;
 	if (stp != NULL)
 		*stp = st;
-	if ((rv = dir_check(&st, owner)) < 0)
+	if ((rv = spooldir_check(&st, owner)) < 0)
 		goto out;
 	/* "." of the O_PATH fd: the directory checked, not a new lookup. */
 	if ((fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -80,11 +81,47 @@ spooldir_sub(int spoolfd, const char *name, int *fdp, struct stat *stp)
 	}
 	if (stp != NULL)
 		*stp = st;
-	rv = dir_check(&st, sp.st_uid);
+	rv = spooldir_check(&st, sp.st_uid);
 out:
 	if (rv == 0)
 		*fdp = fd;
 	else
 		(void)close(fd);
+	return rv;
+}
+
+int
+spooldir_parents(
+    int rootfd, const char *path, char *bad, size_t badlen, struct stat *stp)
+{
+	char prefix[PATH_MAX];
+	struct stat st;
+	size_t i, n = strlen(path);
+	int fd = -1, rv = 0;
+
+	memset(&st, 0, sizeof(st));
+	if (n >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	while (n > 1 && path[n - 1] == '/') /* the spool itself is no parent */
+		n--;
+	/* "/" (i == 0), then every prefix ending before a '/'. */
+	for (i = 0; i < n && rv == 0; i++) {
+		if (i > 0 && (path[i] != '/' || path[i - 1] == '/'))
+			continue;
+		if (i == 0)
+			(void)strlcpy(prefix, "/", sizeof(prefix));
+		else
+			(void)snprintf(
+			    prefix, sizeof(prefix), "%.*s", (int)i, path);
+		if ((rv = walk_open(rootfd, prefix, &fd, &st)) == 0) {
+			(void)close(fd);
+			rv = spooldir_check(&st, 0);
+		}
+		if (rv != 0) {
+			(void)strlcpy(bad, prefix, badlen);
+			if (stp != NULL)
+				*stp = st;
+		}
+	}
 	return rv;
 }

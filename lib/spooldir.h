@@ -1,6 +1,6 @@
 /*
  * spooldir: the one way to open the mail spool and its subdirectories
- * (tmp/, queue/, hold/).  The relay account owns the spool and may plant
+ * (tmp/, queue/, hold/, corrupt/).  The relay account owns the spool and may plant
  * anything in it, so a caller acts only by single names inside the
  * directory fds these return, never by a path through the spool.
  */
@@ -30,5 +30,24 @@ int spooldir_open(
  * found) or another -errno.
  */
 int spooldir_sub(int spoolfd, const char *name, int *fdp, struct stat *st);
+
+/*
+ * The rule every spool directory keeps, on a stat already taken: a
+ * directory owned by owner and writable by nobody else (an ACL granting
+ * write shows in the group bits).  0, -ENOTDIR or -EPERM.
+ */
+int spooldir_check(const struct stat *st, uid_t owner);
+
+/*
+ * Check every directory on the way to the spool at path (absolute, under
+ * rootfd): "/" and each parent, the spool itself not, must be root's and
+ * writable by nobody else (spooldir_check(st, 0)): whoever can write one
+ * can swap the spool for a directory of their own.  Returns 0, or -EPERM,
+ * -ENOTDIR, -ELOOP (a symlink), -ENOENT or another -errno with the
+ * failing directory's path into bad (badlen octets) and its stat in *st
+ * (if not NULL).
+ */
+int spooldir_parents(
+    int rootfd, const char *path, char *bad, size_t badlen, struct stat *st);
 
 #endif /* RELAY_SPOOLDIR_H */

@@ -116,6 +116,7 @@ start_config(struct master *m)
 {
 	struct config_error ce;
 	char why[600];
+	int rv;
 
 	m->rootfd = open(m->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (m->rootfd == -1)
@@ -130,8 +131,9 @@ start_config(struct master *m)
 	}
 	if (master_account(m, why, sizeof(why)) < 0)
 		fatalx(EX_CONFIG, "%s", why);
-	if (master_spool(m, why, sizeof(why)) < 0)
-		fatalx(1, "%s", why);
+	/* Unsafe (another user could change the queue): EX_CONFIG. */
+	if ((rv = master_spool(m, why, sizeof(why))) < 0)
+		fatalx(rv == -EPERM ? EX_CONFIG : 1, "%s", why);
 }
 
 static void

@@ -320,6 +320,31 @@ master_reload(struct master *m)
 	char why[512];
 
 	got_hup = 0;
+	/*
+	 * A spool another user could change (relayd.8, SIGHUP): close the
+	 * listeners, so clients are refused and retry elsewhere or later,
+	 * until a reload finds it fixed; the runner keeps delivering what
+	 * it can trust (it sets foreign files aside).
+	 */
+	if (master_spool_recheck(m, why, sizeof(why)) < 0) {
+		log_warnx("reload: %s; not accepting connections until a "
+			  "reload finds the spool fixed",
+		    why);
+		listen_close_all(&m->ls);
+		setproctitle("not accepting connections: unsafe spool");
+		return;
+	}
+	/* Fixed: the old listeners first, whatever the new file says. */
+	if (m->ls.n == 0) {
+		if (listen_update(&m->ls, &m->cfg, why, sizeof(why)) < 0) {
+			log_warnx(
+			    "reload: the spool is safe again, but %s", why);
+			return;
+		}
+		master_title(m);
+		log_info("reload: the spool is safe again; accepting "
+			 "connections");
+	}
 	config_defaults(&next);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(m->rootfd, m->cfgpath, &next, &ce) < 0) {

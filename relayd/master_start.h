@@ -18,11 +18,21 @@ int master_path(const struct master *m, const char *p, char *out, size_t len);
 int master_account(struct master *m, char *err, size_t errlen);
 
 /*
- * Open cfg.spool under the root without following symlinks; refuse it
- * unless it is a directory owned by run_as with mode 0700 holding tmp/
- * and queue/ directories. Sets m->spoolfd and m->spooldir.
+ * Open cfg.spool under the root through spooldir without following
+ * symlinks; refuse it unless "/" and every directory above it are root's
+ * and writable by nobody else, it is run_as's with mode 0700, and its
+ * tmp/ and queue/ (and hold/ and corrupt/ when present) are run_as's
+ * directories writable by nobody else.  Sets m->spoolfd and m->spooldir.
+ * Returns 0, -EPERM (unsafe: another user could change the queue),
+ * -EINVAL (safe but not mode 0700) or another -errno.
  */
 int master_spool(struct master *m, char *err, size_t errlen);
+
+/*
+ * On reload: the same checks again, and the spool must still be the
+ * directory m->spoolfd holds.  0 or -errno with the reason in err.
+ */
+int master_spool_recheck(struct master *m, char *err, size_t errlen);
 
 /*
  * Empty the bounding and ambient sets, then keep exactly

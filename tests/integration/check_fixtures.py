@@ -196,6 +196,58 @@ def acl_default(root):
     setfacl("-k", p(root, "etc/mail/tls"))
 
 
+# ------------------------------------------------------------ spool
+
+QID, QID2 = "1K13M7DWXVW00FES", "1K13M7DWXVW00FET"
+
+
+def queue_file(qid):
+    """A well-formed relayd-queue(5) file."""
+    msg = b"Subject: planted\r\n\r\nhello\r\n"
+    return ("relayd-queue 1\nid %s\narrival 1700000000\nclient 192.0.2.1 "
+            "client.example\nsender <a@example.net>\nrcpt <b@example.org> "
+            "pending\nattempts 0\nnext-try 0\nsize %d\n\n"
+            % (qid, len(msg))).encode() + msg
+
+
+def plant(root, where, qid, uid=UID, gid=GID, mode=0o600):
+    path = p(root, "%s/%s/%s" % (SPOOL, where, qid))
+    with open(path, "wb") as f:
+        f.write(queue_file(qid))
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+    return path
+
+
+def spool_unsafe_dir(root):
+    os.chmod(p(root, SPOOL), 0o777)
+
+
+def spool_unsafe_dir_group(root):
+    os.chown(p(root, SPOOL + "/queue"), UID, 100)  # users
+    os.chmod(p(root, SPOOL + "/queue"), 0o770)
+
+
+def spool_unsafe_dir_parent(root):
+    os.chmod(p(root, "var/spool"), 0o757)
+
+
+def spool_unsafe_dir_owner(root):
+    os.chown(p(root, SPOOL + "/hold"), 1000, GID)
+
+
+def spool_foreign_file(root):
+    plant(root, "queue", QID, uid=1000, mode=0o644)
+
+
+def spool_foreign_file_hardlink(root):
+    os.link(plant(root, "queue", QID), p(root, SPOOL + "/queue/" + QID2))
+
+
+def spool_foreign_file_mode(root):
+    plant(root, "hold", QID, mode=0o640)
+
+
 # ------------------------------------------------------------ trust
 
 def trust_owner(root):
@@ -292,6 +344,14 @@ EXPECT = {
     "path.too-deep": (path_too_deep, 3, "unsafe"),
     "acl.extended": (acl_extended, 2, "drift"),
     "acl.default": (acl_default, 2, "drift"),
+    "spool.unsafe_dir": (spool_unsafe_dir, 3, "unsafe"),
+    "spool.unsafe_dir/group": (spool_unsafe_dir_group, 3, "unsafe"),
+    "spool.unsafe_dir/parent": (spool_unsafe_dir_parent, 3, "unsafe"),
+    "spool.unsafe_dir/owner": (spool_unsafe_dir_owner, 3, "unsafe"),
+    "spool.foreign_file": (spool_foreign_file, 3, "unsafe"),
+    "spool.foreign_file/hardlink": (spool_foreign_file_hardlink, 3,
+                                    "unsafe"),
+    "spool.foreign_file/mode": (spool_foreign_file_mode, 3, "unsafe"),
     "trust.owner": (trust_owner, 3, "unsafe"),
     "trust.writable": (trust_writable, 3, "unsafe"),
     "trust.writable/mode": (trust_writable_mode, 3, "unsafe"),

@@ -166,6 +166,56 @@ def test_could_not_run(make_root, relayctl):
     assert r.rc == 1 and r.out == "" and "etc/passwd" in r.err, r
 
 
+# ------------------------------------------------------------ spool
+
+Q = "/" + cf.SPOOL
+SPOOL_PATHS = {
+    "spool.unsafe_dir": [Q],
+    "spool.unsafe_dir/group": [Q + "/queue"],
+    "spool.unsafe_dir/parent": ["/var/spool"],
+    "spool.unsafe_dir/owner": [Q + "/hold"],
+    "spool.foreign_file": [Q + "/queue/" + cf.QID],
+    "spool.foreign_file/hardlink": [Q + "/queue/" + cf.QID,
+                                    Q + "/queue/" + cf.QID2],
+    "spool.foreign_file/mode": [Q + "/hold/" + cf.QID],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPOOL_PATHS))
+def test_unsafe_spool_names_the_path(base, name):
+    """A spool another user could change is unsafe, not drift: each
+    finding names the directory, or the queue file by its queue id."""
+    want = name.split("/")[0]
+    cf.EXPECT[name][0](base)
+    rc, doc = check(base)
+    assert rc == 3, doc
+    got = sorted(f["path"] for f in doc["findings"] if f["id"] == want)
+    assert got == SPOOL_PATHS[name], doc
+    for f in [f for f in doc["findings"] if f["id"] == want]:
+        assert f["severity"] == "unsafe", f
+        if want == "spool.foreign_file":
+            assert ("queue id %s:" % os.path.basename(f["path"])
+                    in f["actual"]), f
+        if name == "spool.unsafe_dir/parent":
+            assert f["fix"] == "chown root and chmod go-w it", f
+    r = run_relayctl("check", "--root", base)
+    assert r.rc == 3, r
+    assert any(ln.startswith("unsafe") and want in ln and
+               SPOOL_PATHS[name][0] in ln for ln in r.out.splitlines()), r
+
+
+@pytest.mark.parametrize("name", ["spool.unsafe_dir",
+                                  "spool.unsafe_dir/group"])
+def test_setup_still_fixes_an_open_spool(base, name):
+    cf.EXPECT[name][0](base)
+    assert check(base)[0] == 3
+    r = run_relayctl("setup", "--root", base)
+    assert r.rc == 0, r
+    rc, doc = check(base)
+    assert rc == 0, doc
+    assert os.stat(os.path.join(base, cf.SPOOL)).st_mode & 0o7777 == 0o700
+
+
 # ------------------------------------------------------------ milters
 
 class MilterServer:

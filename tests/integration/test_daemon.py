@@ -250,8 +250,16 @@ def test_status_counts_sessions_and_queue(daemon):
     qdir = os.path.join(daemon.root, "var/spool/mqueue/queue")
     uid, gid = relay_ids(daemon.root)
     for name in ("0000000000000A", "0000000000000B"):
+        # Well-formed and due in an hour: the runner leaves them queued
+        # (a malformed file would be set aside in corrupt/).
+        msg = b"Subject: t\r\n\r\nhi\r\n"
+        env = ("relayd-queue 1\nid %s\narrival 1700000000\nclient "
+               "192.0.2.1 client.example\nsender <a@example.net>\nrcpt "
+               "<b@example.org> pending\nattempts 1\nnext-try %d\n"
+               "size %d\n\n" % (name, time.time() + 3600, len(msg)))
         fd = os.open(os.path.join(qdir, name), os.O_CREAT | os.O_WRONLY,
                      0o600)
+        os.write(fd, env.encode() + msg)
         os.fchown(fd, uid, gid)
         os.close(fd)
     pid = daemon.start()
