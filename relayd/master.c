@@ -257,6 +257,12 @@ master_accept(struct master *m, struct loop *lp, int lfd)
 		lp->pause_until.tv_sec += ACCEPT_PAUSE_MS / 1000;
 		return 0;
 	}
+	/*
+	 * Reap first: while a listener stays ready, ppoll() returns it with
+	 * SIGCHLD still pending, and children that have exited would count
+	 * against the limits.
+	 */
+	master_reap(m);
 	if (master_over_limit(m, &peer))
 		master_refuse(m, fd, "421 4.7.0",
 		    "Too many connections, try again later");
