@@ -476,6 +476,8 @@ master_shutdown(struct master *m, struct loop *lp)
 		(void)master_wait(lp, NULL, 0, 200);
 	}
 	log_info("stopped");
+	master_rate_free(m->rate);
+	m->rate = NULL;
 	return 0;
 }
 
