@@ -80,6 +80,10 @@ static const struct key keys[] = {
 	{ "timeout_data_init", K_DURATION, NUM(timeout_data_init), 1, DAY },
 	{ "timeout_data_block", K_DURATION, NUM(timeout_data_block), 1, DAY },
 	{ "timeout_data_term", K_DURATION, NUM(timeout_data_term), 1, DAY },
+	{ "session_deadline", K_DURATION, NUM(session_deadline), 0, DAY },
+	{ "min_data_rate", K_SIZE, NUM(min_data_rate), 0, 1ULL << 30 },
+	{ "max_conn_rate", K_COUNT, NUM(max_conn_rate), 0, 100000 },
+	{ "stress_timeout", K_DURATION, NUM(stress_timeout), 0, 3600 },
 	{ "queue_lifetime", K_DURATION, NUM(queue_lifetime), 1, 365 * DAY },
 	{ "retry", K_RETRY, 0, 0, 1, 30 * DAY },
 	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
@@ -545,6 +549,10 @@ config_defaults(struct config *c)
 	c->timeout_data_init = 120;
 	c->timeout_data_block = 180;
 	c->timeout_data_term = 600;
+	c->session_deadline = 3600;
+	c->min_data_rate = 500;
+	c->max_conn_rate = 0;
+	c->stress_timeout = 10;
 	c->queue_lifetime = 5 * DAY;
 	c->retry_min = 300;
 	c->retry_max = 3600;

@@ -53,6 +53,11 @@ struct config {
 	unsigned timeout_greeting, timeout_command, timeout_data_init,
 	    timeout_data_block, timeout_data_term;
 	unsigned greet_pause; /* seconds before 220; 0: only check at once */
+	/* Slow and many clients; 0 turns each off (relayd.conf(5)). */
+	unsigned session_deadline; /* seconds a session may last */
+	size_t min_data_rate; /* bytes/s a request must keep up */
+	size_t max_conn_rate; /* connections a minute per client (IPv6 /64) */
+	unsigned stress_timeout; /* seconds, the timeouts near max_children */
 	unsigned queue_lifetime, retry_min, retry_max; /* seconds */
 	int chroot; /* 1: smtp children chroot into the spool */
 	char pidfile[4096];

@@ -132,6 +132,8 @@ master_detach(struct master *m)
 	m->pfh = NULL;
 	master_table_free(m->children);
 	m->children = NULL;
+	master_rate_free(m->rate);
+	m->rate = NULL;
 }
 
 static void
@@ -223,13 +225,46 @@ master_refuse(
 	(void)close(fd);
 }
 
+/* max_conn_rate: 1 if this connection is one too many this minute. */
 static int
-master_over_limit(const struct master *m, const struct sockaddr_storage *peer)
+master_over_rate(
+    struct master *m, const struct sockaddr_storage *peer, const char *addr)
+{
+	struct master_client c;
+	size_t n;
+
+	if (m->cfg.max_conn_rate == 0)
+		return 0;
+	if (m->rate == NULL && (m->rate = master_rate_new()) == NULL) {
+		log_warnx("out of memory: max_conn_rate not enforced");
+		return 0;
+	}
+	master_client_of(peer, &c);
+	n = master_rate_hit(m->rate, &c, now().tv_sec);
+	if (n <= m->cfg.max_conn_rate)
+		return 0;
+	log_warnx("refused %s: %zu connections from it this minute "
+		  "(max_conn_rate)",
+	    addr, n);
+	return 1;
+}
+
+/* 0 to serve the client, else 1 with the text of the 421 in why. */
+static int
+master_over_limit(struct master *m, const struct sockaddr_storage *peer,
+    char *why, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
 	size_t n;
 
 	sockaddr_ntop(peer, addr, sizeof(addr));
+	(void)strlcpy(why, "Too many connections, try again later", len);
+	if (master_over_rate(m, peer, addr)) {
+		/* len fits any address: nothing is cut. */
+		(void)snprintf(
+		    why, len, "Error: too many connections from %s", addr);
+		return 1;
+	}
 	if ((n = master_table_count(m->children)) >= m->cfg.max_children) {
 		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
 		return 1;
@@ -243,10 +278,48 @@ master_over_limit(const struct master *m, const struct sockaddr_storage *peer)
 	return 0;
 }
 
+/*
+ * Postfix's stress mode: a session that starts while 80% of max_children
+ * run gets stress_timeout for every timeout, so idle and slow clients
+ * make room sooner.  Logs when the state changes.
+ */
+static int
+master_stressed(struct master *m)
+{
+	size_t n = master_table_count(m->children);
+	int stress;
+
+	stress = m->cfg.stress_timeout > 0 && n * 5 >= m->cfg.max_children * 4;
+	if (stress && !m->stress)
+		log_warnx("%zu of %zu sessions: new sessions get timeouts of "
+			  "%us (stress_timeout)",
+		    n, m->cfg.max_children, m->cfg.stress_timeout);
+	else if (!stress && m->stress)
+		log_info("%zu of %zu sessions: normal timeouts again", n,
+		    m->cfg.max_children);
+	m->stress = stress;
+	return stress;
+}
+
+/* In the child: its copy of the configuration gets the short timeouts. */
+static void
+stress_config(struct config *c)
+{
+	unsigned *t[] = { &c->timeout_greeting, &c->timeout_command,
+		&c->timeout_data_init, &c->timeout_data_block,
+		&c->timeout_data_term };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (*t[i] > c->stress_timeout)
+			*t[i] = c->stress_timeout;
+}
+
 static void
 master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen)
 {
+	int stress = master_stressed(m);
 	pid_t pid;
 
 	if ((pid = fork()) == -1) {
@@ -254,8 +327,11 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		master_refuse(m, fd, "421 4.3.0", "Service not available");
 		return;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (stress)
+			stress_config(&m->cfg);
 		server_run(m, fd, peer, peerlen);
+	}
 	(void)close(fd);
 	if (master_table_add(m->children, pid, peer) < 0) {
 		/* An uncounted child would slip past max_children. */
@@ -270,6 +346,7 @@ master_accept(struct master *m, struct loop *lp, int lfd)
 {
 	struct sockaddr_storage peer;
 	socklen_t peerlen = sizeof(peer);
+	char why[128];
 	int fd;
 
 	fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen,
@@ -285,9 +362,14 @@ master_accept(struct master *m, struct loop *lp, int lfd)
 		lp->pause_until.tv_sec += ACCEPT_PAUSE_MS / 1000;
 		return 0;
 	}
-	if (master_over_limit(m, &peer))
-		master_refuse(m, fd, "421 4.7.0",
-		    "Too many connections, try again later");
+	/*
+	 * Reap first: while a listener stays ready, ppoll() returns it with
+	 * SIGCHLD still pending, and children that have exited would count
+	 * against the limits.
+	 */
+	master_reap(m);
+	if (master_over_limit(m, &peer, why, sizeof(why)))
+		master_refuse(m, fd, "421 4.7.0", why);
 	else
 		master_fork(m, fd, &peer, peerlen);
 	return 1;
@@ -458,6 +540,8 @@ master_shutdown(struct master *m, struct loop *lp)
 		(void)master_wait(lp, NULL, 0, 200);
 	}
 	log_info("stopped");
+	master_rate_free(m->rate);
+	m->rate = NULL;
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 struct pidfh;
 struct master_table;
 struct recipients;
+struct master_rate;
 
 struct master {
 	const char *root; /* "/" or --root DIR */
@@ -31,6 +32,8 @@ struct master {
 	struct pidfh *pfh;
 	struct listen_set ls;
 	struct master_table *children;
+	struct master_rate *rate; /* max_conn_rate, made when first needed */
+	int stress; /* new sessions get stress_timeout */
 	pid_t runner; /* the queue runner, 0 while there is none */
 	struct timespec runner_at; /* (re)start it then (CLOCK_MONOTONIC) */
 };

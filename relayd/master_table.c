@@ -1,7 +1,8 @@
 /*
- * relayd master: live children and their peer addresses. Linear scans
- * over at most max_children entries: accept() is the only caller that
- * counts, and it runs once per connection.
+ * relayd master: live children and their clients, and recent connections
+ * per client. Linear scans: over at most max_children entries, and over
+ * at most MASTER_RATE_CLIENTS when max_conn_rate is set; accept() is the
+ * only caller that counts, once per connection.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -16,13 +17,34 @@
 
 struct master_child {
 	pid_t pid;
-	struct sockaddr_storage peer;
+	struct master_client client;
 };
 
 struct master_table {
 	struct master_child *c;
 	size_t n, cap;
 };
+
+void
+master_client_of(const struct sockaddr_storage *ss, struct master_client *c)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+	memset(c, 0, sizeof(*c));
+	if (ss->ss_family == AF_INET) {
+		c->b[0] = 4;
+		memcpy(c->b + 1, &sin->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		/* A dual-stack listener: not every IPv4 client in one /64. */
+		c->b[0] = 4;
+		memcpy(c->b + 1, sin6->sin6_addr.s6_addr + 12, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		c->b[0] = 6;
+		memcpy(c->b + 1, sin6->sin6_addr.s6_addr, 8);
+	}
+}
 
 struct master_table *
 master_table_new(void)
@@ -54,7 +76,7 @@ master_table_add(
 		t->cap = cap;
 	}
 	t->c[t->n].pid = pid;
-	t->c[t->n].peer = *peer;
+	master_client_of(peer, &t->c[t->n].client);
 	t->n++;
 	return 0;
 }
@@ -79,32 +101,16 @@ master_table_count(const struct master_table *t)
 	return t->n;
 }
 
-static int
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
-	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
-
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&a6->sin6_addr, &b6->sin6_addr,
-			   sizeof(a6->sin6_addr)) == 0;
-	return 0;
-}
-
 size_t
 master_table_count_peer(
     const struct master_table *t, const struct sockaddr_storage *peer)
 {
+	struct master_client c;
 	size_t i, n = 0;
 
+	master_client_of(peer, &c);
 	for (i = 0; i < t->n; i++)
-		if (same_addr(&t->c[i].peer, peer))
+		if (memcmp(&t->c[i].client, &c, sizeof(c)) == 0)
 			n++;
 	return n;
 }
@@ -118,4 +124,67 @@ master_table_signal(const struct master_table *t, int sig)
 		if (kill(t->c[i].pid, sig) == 0)
 			n++;
 	return n;
+}
+
+struct rate_entry {
+	struct master_client client;
+	int64_t start; /* the window began then */
+	size_t count;
+};
+
+struct master_rate {
+	struct rate_entry e[MASTER_RATE_CLIENTS];
+	size_t n;
+};
+
+struct master_rate *
+master_rate_new(void)
+{
+	return calloc(1, sizeof(struct master_rate));
+}
+
+void
+master_rate_free(struct master_rate *r)
+{
+	free(r);
+}
+
+/* The entry to reuse in a full table: an ended window, else the oldest. */
+static struct rate_entry *
+rate_victim(struct master_rate *r, int64_t now)
+{
+	struct rate_entry *old = &r->e[0];
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		if (now - r->e[i].start >= MASTER_RATE_WINDOW)
+			return &r->e[i];
+		if (r->e[i].start < old->start)
+			old = &r->e[i];
+	}
+	return old;
+}
+
+size_t
+master_rate_hit(
+    struct master_rate *r, const struct master_client *c, int64_t now)
+{
+	struct rate_entry *e = NULL;
+	size_t i;
+
+	for (i = 0; i < r->n && e == NULL; i++)
+		if (memcmp(&r->e[i].client, c, sizeof(*c)) == 0)
+			e = &r->e[i];
+	if (e == NULL) {
+		e = r->n < MASTER_RATE_CLIENTS ? &r->e[r->n++]
+					       : rate_victim(r, now);
+		e->client = *c;
+		e->count = 0;
+		e->start = now;
+	}
+	if (now - e->start >= MASTER_RATE_WINDOW) {
+		e->start = now;
+		e->count = 0;
+	}
+	return ++e->count;
 }

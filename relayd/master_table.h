@@ -1,6 +1,7 @@
 /*
- * relayd master: the table of live smtp children, with their peer
- * address, so the master can enforce max_children and max_per_ip.
+ * relayd master: the table of live smtp children, with their client, so
+ * the master can enforce max_children and max_per_ip, and the table of
+ * recent connections per client for max_conn_rate.
  */
 #ifndef RELAYD_MASTER_TABLE_H
 #define RELAYD_MASTER_TABLE_H
@@ -8,6 +9,20 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A client as the per-client limits see it: an IPv4 address (also when
+ * IPv4-mapped), or the /64 network of an IPv6 address, which is what one
+ * site gets (RFC 6177) and an attacker can fill with addresses at will.
+ * Equal clients have equal bytes.
+ */
+struct master_client {
+	unsigned char b[9]; /* 4 + address, 6 + first 8 octets, 0 unknown */
+};
+
+void master_client_of(
+    const struct sockaddr_storage *ss, struct master_client *c);
 
 struct master_table;
 
@@ -19,10 +34,28 @@ int master_table_add(
 /* 1 if pid was ours and is now forgotten, 0 if unknown. */
 int master_table_remove(struct master_table *t, pid_t pid);
 size_t master_table_count(const struct master_table *t);
-/* Children whose peer has the same address (port ignored). */
+/* Children of the same client as peer (master_client_of). */
 size_t master_table_count_peer(
     const struct master_table *t, const struct sockaddr_storage *peer);
 /* kill(pid, sig) for every child; returns how many were signalled. */
 size_t master_table_signal(const struct master_table *t, int sig);
+
+/*
+ * Connections per client in fixed one-minute windows (Postfix's anvil):
+ * a client's window starts with its first connection after the last one
+ * ended.  It holds MASTER_RATE_CLIENTS clients; when full, a client whose
+ * window has ended, else the one whose window began first, is forgotten.
+ */
+#define MASTER_RATE_CLIENTS 4096
+#define MASTER_RATE_WINDOW 60 /* seconds */
+
+struct master_rate;
+
+struct master_rate *master_rate_new(void);
+void master_rate_free(struct master_rate *r);
+/* Count one connection from c at now (seconds, monotonic); returns the
+ * connections from c in its current window, this one included. */
+size_t master_rate_hit(
+    struct master_rate *r, const struct master_client *c, int64_t now);
 
 #endif

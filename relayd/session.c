@@ -5,7 +5,8 @@
  * smtp_parse / smtp_data and the hard limits before it reaches the queue.
  * Timeouts (RFC 5321 4.5.3.2, server side): timeout_command while waiting
  * for a command and for writes, timeout_data_block for each read in DATA
- * and BDAT.
+ * and BDAT; with min_data_rate each bounds a whole request, and
+ * session_deadline the whole session (session_io.c).
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -52,6 +53,11 @@ session_reply(struct session *s, const char *fmt, ...)
 void
 session_timeout(struct session *s)
 {
+	static const char *const why[] = { "timeout", "timeout",
+		"data rate below min_data_rate", "session_deadline" };
+
+	log_info("%s from [%s]", why[s->io.expired < 4 ? s->io.expired : 0],
+	    s->addr);
 	session_reply(
 	    s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->hostname);
 	s->quit = 1;
@@ -180,6 +186,7 @@ session_new(int fd, const struct session_env *env)
 	s->env = env;
 	s->cfg = cfg;
 	sio_init(&s->io, fd);
+	sio_limits(&s->io, cfg->session_deadline, cfg->min_data_rate);
 	sockaddr_ntop(&env->peer, s->addr, sizeof(s->addr));
 	for (i = 0; i < cfg->nrelay_from && i < CONFIG_NET_MAX; i++) {
 		s->nets[i].addr = cfg->relay_from[i].addr;

@@ -1,7 +1,9 @@
 /*
  * Buffered socket I/O for the smtp session.  Trust boundary: every octet
  * read is client data; a client that stops reading or writing is cut off
- * by the per-state timeout, and input lines have a hard cap.
+ * by the per-state timeout, one that trickles by the per-request deadline
+ * (min_data_rate) and, whatever it does, by the session deadline.  Input
+ * lines have a hard cap.
  */
 #include <sys/socket.h>
 
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "session_io.h"
@@ -20,6 +23,60 @@ sio_init(struct sio *io, int fd)
 {
 	memset(io, 0, sizeof(*io));
 	io->fd = fd;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sio_limits(struct sio *io, unsigned session_s, size_t min_rate)
+{
+	io->session_end = 0;
+	if (session_s > 0)
+		io->session_end = now_ms() + (int64_t)session_s * 1000;
+	io->rate = min_rate;
+	io->replied = 1; /* the first wait starts a request */
+}
+
+/* -ETIMEDOUT (and why) once a deadline has passed, else 0. */
+static int
+expired(struct sio *io, int reading)
+{
+	int64_t t = now_ms();
+
+	if (io->session_end != 0 && t >= io->session_end) {
+		io->expired = SIO_DEADLINE;
+		return -ETIMEDOUT;
+	}
+	if (reading && io->rate > 0 && t >= io->request_end) {
+		io->expired = SIO_RATE;
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* The caller's ms, cut to the nearest deadline; *why names the bound. */
+static int
+wait_ms(const struct sio *io, int ms, int reading, enum sio_expiry *why)
+{
+	int64_t t = now_ms(), w = ms;
+
+	*why = SIO_TIMEOUT;
+	if (reading && io->rate > 0 && io->request_end - t < w) {
+		w = io->request_end - t;
+		*why = SIO_RATE;
+	}
+	if (io->session_end != 0 && io->session_end - t < w) {
+		w = io->session_end - t;
+		*why = SIO_DEADLINE;
+	}
+	return w > 0 ? (int)w : 0;
 }
 
 void
@@ -51,20 +108,25 @@ sio_reply(struct sio *io, const char *fmt, ...)
 	}
 	memcpy(io->wbuf + io->wlen, line, (size_t)n + 2);
 	io->wlen += (size_t)n + 2;
+	io->replied = 1;
 	return 0;
 }
 
-/* Wait for events; 1 ready, -ETIMEDOUT, -errno. */
+/* Wait for events within ms and the deadlines; 1 ready, -ETIMEDOUT, -errno. */
 static int
-wait_fd(int fd, short events, int ms)
+wait_fd(struct sio *io, short events, int ms, int reading)
 {
-	struct pollfd pfd = { fd, events, 0 };
+	struct pollfd pfd = { io->fd, events, 0 };
+	enum sio_expiry why;
 	int r;
 
-	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
+	while ((r = poll(&pfd, 1, wait_ms(io, ms, reading, &why))) == -1 &&
+	    errno == EINTR)
 		;
 	if (r == -1)
 		return -errno;
+	if (r == 0)
+		io->expired = why;
 	return r == 0 ? -ETIMEDOUT : 1;
 }
 
@@ -88,7 +150,10 @@ sio_flush(struct sio *io, int ms)
 			r = -errno;
 			break;
 		}
-		if (ms == 0 || (r = wait_fd(io->fd, POLLOUT, ms)) < 0) {
+		if (ms == 0 || (r = expired(io, 0)) < 0 ||
+		    (r = wait_fd(io, POLLOUT, ms, 0)) < 0) {
+			if (ms == 0)
+				io->expired = SIO_TIMEOUT;
 			r = ms == 0 ? -ETIMEDOUT : r;
 			break;
 		}
@@ -114,18 +179,28 @@ sio_fill(struct sio *io, int ms)
 		return -ENOBUFS; /* the caller must consume first */
 	if ((r = sio_flush(io, ms)) < 0)
 		return r;
+	if (io->replied) {
+		io->replied = 0;
+		io->request_end = now_ms() + ms;
+	}
 	for (;;) {
+		/* Checked before reading: a fast client has deadlines too. */
+		if ((r = expired(io, 1)) < 0)
+			return r;
 		n = read(
 		    io->fd, io->rbuf + io->rlen, sizeof(io->rbuf) - io->rlen);
 		if (n >= 0) {
 			io->rlen += (size_t)n;
+			if (io->rate > 0) /* earned: n / rate seconds */
+				io->request_end +=
+				    (int64_t)n * 1000 / (int64_t)io->rate;
 			return (int)n;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
-		if ((r = wait_fd(io->fd, POLLIN, ms)) < 0)
+		if ((r = wait_fd(io, POLLIN, ms, 1)) < 0)
 			return r;
 	}
 }

@@ -7,8 +7,16 @@
 #define RELAYD_SESSION_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SIO_RBUF 4096
+
+/* Why the last wait ended in -ETIMEDOUT. */
+enum sio_expiry {
+	SIO_TIMEOUT = 1, /* the caller's timeout for one wait */
+	SIO_RATE, /* the request was sent slower than min_data_rate */
+	SIO_DEADLINE /* the whole session took too long */
+};
 
 struct sio {
 	int fd;
@@ -17,21 +25,39 @@ struct sio {
 	char rbuf[SIO_RBUF];
 	char *wbuf;
 	size_t wlen, wcap;
+	/* Limits (sio_limits); times in CLOCK_MONOTONIC milliseconds. */
+	int64_t session_end; /* 0: no session deadline */
+	size_t rate; /* min bytes/s over a request; 0: per-read timeouts */
+	int64_t request_end; /* the current request's deadline */
+	int replied; /* a reply was queued: the next wait starts a request */
+	enum sio_expiry expired;
 };
 
 void sio_init(struct sio *io, int fd);
 void sio_free(struct sio *io);
 
+/*
+ * Bound the whole session to session_s seconds from now (0: no bound) and,
+ * with min_rate > 0, make the ms of sio_fill() a per-request deadline: a
+ * request starts with the first wait for input after a reply was queued,
+ * may take ms in all, and earns 1/min_rate s for each octet it brings.
+ */
+void sio_limits(struct sio *io, unsigned session_s, size_t min_rate);
+
 /* Queue one reply line; CRLF is added.  0 or -ENOMEM (or -EINVAL). */
 int sio_reply(struct sio *io, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Write out queued replies, waiting at most ms per wait (0: one try). */
+/*
+ * Write out queued replies, waiting at most ms per wait (0: one try) and
+ * never past the session deadline.
+ */
 int sio_flush(struct sio *io, int ms);
 
 /*
- * Flush, then wait at most ms for input and read it.  Returns the octets
- * read, 0 at end of file, -ETIMEDOUT or -errno.
+ * Flush, then wait at most ms for input (less if a sio_limits() deadline
+ * is nearer) and read it.  Returns the octets read, 0 at end of file,
+ * -ETIMEDOUT (io->expired says which limit) or -errno.
  */
 int sio_fill(struct sio *io, int ms);
 
