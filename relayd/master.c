@@ -53,10 +53,30 @@ on_signal(int sig)
 		got_term++;
 }
 
+/* The signals the master handles; its children reset them. */
+static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
+
+int
+master_signals_default(sigset_t *set)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigemptyset(set);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			return -1;
+		(void)sigaddset(set, sigs[i]);
+	}
+	return 0;
+}
+
 static int
 master_signals(struct loop *lp)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
 	struct sigaction sa;
 	sigset_t block;
 	size_t i;

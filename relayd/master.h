@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <limits.h>
+#include <signal.h>
 #include <time.h>
 
 #include "config.h"
@@ -53,5 +54,11 @@ int master_run(struct master *m);
  * caller to close.
  */
 void master_detach(struct master *m);
+
+/*
+ * In a child: the master's signal handlers back to SIG_DFL (the mask is
+ * left alone); *set gets those signals. Returns 0 or -1 (errno set).
+ */
+int master_signals_default(sigset_t *set);
 
 #endif

@@ -52,32 +52,20 @@ struct runner {
 	size_t nstuck;
 };
 
-static const int runner_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
-#define NSIGS (sizeof(runner_sigs) / sizeof(runner_sigs[0]))
-
 static int64_t
 now_s(void)
 {
 	return (int64_t)time(NULL);
 }
 
+/* The master's signals, blocked and read from a signalfd. */
 static int
 runner_signals(struct runner *r)
 {
-	struct sigaction sa;
 	sigset_t set;
-	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigemptyset(&set);
-	for (i = 0; i < NSIGS; i++) {
-		if (sigaction(runner_sigs[i], &sa, NULL) == -1)
-			return -1;
-		(void)sigaddset(&set, runner_sigs[i]);
-	}
-	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
+	if (master_signals_default(&set) == -1 ||
+	    sigprocmask(SIG_SETMASK, &set, NULL) == -1)
 		return -1;
 	r->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return r->sfd == -1 ? -1 : 0;

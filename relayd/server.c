@@ -28,20 +28,13 @@
 static int
 child_signals(void)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
-	struct sigaction sa;
-	sigset_t none;
-	size_t i;
+	sigset_t set;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], &sa, NULL) == -1)
-			return -1;
+	if (master_signals_default(&set) == -1)
+		return -1;
 	/* SIGPIPE stays ignored: a gone client is EPIPE, not a crash. */
-	(void)sigemptyset(&none);
-	return sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)sigemptyset(&set);
+	return sigprocmask(SIG_SETMASK, &set, NULL);
 }
 
 /*
