@@ -2,7 +2,8 @@
  * relayd queue runner.  Trust boundary: forked from the root master, it
  * drops to the relay user (privdrop_apply, no chroot) before it reads a
  * queue file or the transport map; queue files are read strictly
- * (queue_read) because any smtp child could have written them.
+ * (queue_read_envelope: scheduling needs the envelope only) because any
+ * smtp child could have written them.
  */
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -82,7 +83,7 @@ runner_load(struct runner *r, const char *id, int64_t now)
 	size_t n = 0;
 	int rv;
 
-	if ((rv = queue_read(r->qfd, id, &qf)) != 0) {
+	if ((rv = queue_read_envelope(r->qfd, id, &qf)) != 0) {
 		if (rv != -ENOENT)
 			log_warnx("%s: unreadable queue file: %s; not "
 				  "scheduled",
