@@ -5,6 +5,7 @@
  * queue/ are opened with spooldir_sub() and used by single names only.
  * The reader is in queue_read.c.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -293,15 +294,19 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 }
 
 /*
- * tmp/ID: envelope, then the message from qf->msg or from b; fsync,
- * close.  *made says whether tmp/ID is ours (to remove on failure).
+ * tmp/ID: envelope, then the message from qf->msg or from b; fsync.  The
+ * file stays open in *fdp with an exclusive flock(2), the lock delivery
+ * workers take (qupdate), so that none can start on it between the rename
+ * into queue/ and a failed fsync of queue/ that takes it back.  *made
+ * says whether tmp/ID is ours (to remove on failure).
  */
 static int
-write_tmp(int tfd, const struct queue_file *qf, struct queue_body *b, int *made)
+write_tmp(int tfd, const struct queue_file *qf, struct queue_body *b, int *fdp,
+    int *made)
 {
 	char *env = NULL;
 	size_t envlen;
-	int fd = -1, rv;
+	int fd, rv;
 
 	if ((rv = queue_envelope(qf, &env, &envlen)) != 0)
 		return rv;
@@ -314,7 +319,12 @@ write_tmp(int tfd, const struct queue_file *qf, struct queue_body *b, int *made)
 		rv = -errno;
 		goto out;
 	}
+	*fdp = fd;
 	*made = 1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		rv = -errno;
+		goto out;
+	}
 	if ((rv = fdio_write_all(fd, env, envlen)) != 0)
 		goto out;
 	if (b != NULL)
@@ -323,12 +333,7 @@ write_tmp(int tfd, const struct queue_file *qf, struct queue_body *b, int *made)
 		rv = fdio_write_all(fd, qf->msg, qf->size);
 	if (rv == 0 && fsync(fd) == -1)
 		rv = -errno;
-	if (close(fd) == -1 && rv == 0)
-		rv = -errno;
-	fd = -1;
 out:
-	if (fd != -1)
-		(void)close(fd);
 	free(env);
 	return rv;
 }
@@ -336,12 +341,12 @@ out:
 static int
 enqueue(int spoolfd, const struct queue_file *qf, struct queue_body *b)
 {
-	int tfd = -1, qfd = -1, rv, made = 0, moved = 0;
+	int tfd = -1, qfd = -1, fd = -1, rv, made = 0, moved = 0;
 
 	if ((rv = spooldir_sub(spoolfd, "tmp", &tfd, NULL)) != 0 ||
 	    (rv = spooldir_sub(spoolfd, "queue", &qfd, NULL)) != 0)
 		goto out;
-	if ((rv = write_tmp(tfd, qf, b, &made)) != 0)
+	if ((rv = write_tmp(tfd, qf, b, &fd, &made)) != 0)
 		goto out;
 	/* Never replace a committed message, even with an id clash. */
 	if (renameat2(tfd, qf->id, qfd, qf->id, RENAME_NOREPLACE) == -1) {
@@ -353,11 +358,17 @@ enqueue(int spoolfd, const struct queue_file *qf, struct queue_body *b)
 	if (fsync(qfd) == -1)
 		rv = -errno;
 out:
-	/* Failed after the rename: the client hears 4xx, so no delivery. */
+	/*
+	 * Failed after the rename: the client hears 4xx, so no delivery; we
+	 * still hold the lock, and a worker that gets it next finds the
+	 * file gone from queue/ and leaves it.
+	 */
 	if (rv != 0 && moved)
 		(void)unlinkat(qfd, qf->id, 0);
 	if (rv != 0 && made)
 		(void)unlinkat(tfd, qf->id, 0);
+	if (fd != -1)
+		(void)close(fd); /* fsync'ed: a late error changes nothing */
 	if (tfd != -1)
 		(void)close(tfd);
 	if (qfd != -1)

@@ -17,6 +17,7 @@ Every relay holds its mail (held_relay) unless the test delivers.
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -243,13 +244,15 @@ def test_full_spool_gets_452_and_leaves_nothing(held_relay):
 # ------------------------------------------------------------ EIO
 
 @contextlib.contextmanager
-def strace_inject(pid, syscall, when):
+def strace_inject(pid, syscall, when, delay_us=0):
     """strace attached to pid, failing its when-th call of syscall with
-    EIO; detached afterwards."""
+    EIO (after delay_us); detached afterwards."""
+    spec = "%s:error=EIO:when=%d" % (syscall, when)
+    if delay_us:
+        spec += ":delay_enter=%d" % delay_us
     p = subprocess.Popen(
         ["strace", "-qq", "-o", "/dev/null", "-p", str(pid),
-         "-e", "trace=" + syscall,
-         "-e", "inject=%s:error=EIO:when=%d" % (syscall, when)],
+         "-e", "trace=" + syscall, "-e", "inject=" + spec],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE)
     try:
@@ -293,6 +296,32 @@ def test_eio_on_enqueue_gets_451_and_leaves_nothing(held_relay, syscall,
     queued.append(QUEUED_RE.match(lines[-1]).group(1))
     c.cmd("QUIT")
     assert_clean(relay, queued)
+
+
+def test_no_worker_takes_a_message_before_its_250(held_relay):
+    """Between the rename into queue/ and the fsync of queue/ (slowed
+    down and failed here), the file is in queue/ where the runner sees it:
+    the enqueue holds the workers' lock (flock) until it knows, so no
+    worker delivers a message whose client hears 451."""
+    relay = held_relay
+    relay.start_fg()
+    c = relay.client()
+    pid = one_session(relay)
+    start_data(c)
+    with strace_inject(pid, "fsync", 2, delay_us=1500000):
+        c.send(text_lines(10 * 1024) + b".\r\n")
+        qid = wait_for(lambda: (relay.queue_ids() or [None])[0], 5,
+                       what="the message in queue/")
+        fd = os.open(relay.spool("queue", qid), os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        code, lines = c.reply()
+    assert code == 451, lines
+    c.cmd("QUIT")
+    assert_clean(relay, [])
 
 
 # ------------------------------------------------------------ queue list
