@@ -2,7 +2,8 @@
  * relayctl queue [list|flush|delete ID|hold ID|release ID]: the mail
  * queue under --root.  Trust boundary: queue files are written by the
  * relay user and read here as root, so only through queue_read() (no
- * symlinks, no hard links, strict format); ids are checked with
+ * symlinks, no hard links, no holes, strict format; list reads the
+ * envelope only, queue_read_envelope()); ids are checked with
  * queue_id_valid() before a path is built; every change goes through
  * qupdate (the delivery workers' lock), so a message being delivered is
  * never moved or removed under the worker's feet.  The relay user owns
@@ -372,7 +373,7 @@ list_dir(struct qctl *q, int sub)
 	for (i = 0; i < n; i++) {
 		if (sub == SUB_CORRUPT)
 			corrupt_add(q, dir, ids[i], "set aside by relayd");
-		else if ((rv = queue_read(dfd, ids[i], &qf)) != 0) {
+		else if ((rv = queue_read_envelope(dfd, ids[i], &qf)) != 0) {
 			if (rv != -ENOENT) { /* delivered meanwhile */
 				warnx("%s/%s/%s: %s", q->cfg.spool, dir, ids[i],
 				    strerror(-rv));

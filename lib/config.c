@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "config_value.h"
+#include "queue.h"
 #include "readfile.h"
 
 #define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
@@ -69,7 +70,11 @@ static const struct key keys[] = {
 	{ "smarthost", K_SMARTHOST, STR(smarthost), 0, 0 },
 	{ "resolver", K_RESOLVER, STR(resolver), 0, 0 },
 	{ "transport", K_OPTPATH, STR(transport_file), 0, 0 },
-	{ "max_message_size", K_SIZE, NUM(max_message_size), 1, 1ULL << 40 },
+	/* A message and its lines, capped by what the queue reader takes. */
+	{ "max_message_size", K_SIZE, NUM(max_message_size), 1,
+	    QUEUE_MSG_SIZE_MAX },
+	{ "max_line_length", K_SIZE, NUM(max_line_length), 1000,
+	    QUEUE_MSG_SIZE_MAX },
 	{ "max_recipients", K_COUNT, NUM(max_recipients), 1, 100000 },
 	{ "max_children", K_COUNT, NUM(max_children), 1, 100000 },
 	{ "max_per_ip", K_COUNT, NUM(max_per_ip), 1, 100000 },
@@ -539,6 +544,7 @@ config_defaults(struct config *c)
 	(void)strlcpy(buf, "::1/128", sizeof(buf));
 	(void)config_parse_net(c, buf);
 	c->max_message_size = 10485760;
+	c->max_line_length = QUEUE_MSG_SIZE_MAX; /* as Postfix: no limit */
 	c->max_recipients = 100;
 	c->max_children = 100;
 	c->max_per_ip = 10;

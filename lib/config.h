@@ -49,6 +49,8 @@ struct config {
 	char transport_file[4096]; /* key "transport"; "" none; absolute */
 	size_t max_message_size, max_recipients, max_children, max_per_ip,
 	    max_hops;
+	/* DATA/BDAT line cap in octets incl. CRLF; longer lines: 552 */
+	size_t max_line_length;
 	/* Seconds; RFC 5321 4.5.3.2 defaults: 300, 300, 120, 180, 600. */
 	unsigned timeout_greeting, timeout_command, timeout_data_init,
 	    timeout_data_block, timeout_data_term;

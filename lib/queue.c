@@ -5,6 +5,7 @@
  * queue/ are opened with spooldir_sub() and used by single names only.
  * The reader is in queue_read.c.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -292,17 +293,25 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 	return 0;
 }
 
-int
-queue_enqueue(int spoolfd, const struct queue_file *qf)
+/*
+ * tmp/ID: envelope, then the message from qf->msg or from b; fsync.  The
+ * file stays open in *fdp with an exclusive flock(2), the lock delivery
+ * workers take (qupdate), so that none can start on it between the rename
+ * into queue/ and a failed fsync of queue/ that takes it back.  *made
+ * says whether tmp/ID is ours (to remove on failure).
+ */
+static int
+write_tmp(int tfd, const struct queue_file *qf, struct queue_body *b, int *fdp,
+    int *made)
 {
 	char *env = NULL;
 	size_t envlen;
-	int tfd = -1, qfd = -1, fd = -1, rv, made = 0, moved = 0;
+	int fd, rv;
 
 	if ((rv = queue_envelope(qf, &env, &envlen)) != 0)
-		goto out;
-	if ((rv = spooldir_sub(spoolfd, "tmp", &tfd, NULL)) != 0 ||
-	    (rv = spooldir_sub(spoolfd, "queue", &qfd, NULL)) != 0)
+		return rv;
+	rv = -EFBIG;
+	if (envlen > QUEUE_ENV_MAX || qf->size > QUEUE_MSG_MAX)
 		goto out;
 	fd = openat(tfd, qf->id,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -310,20 +319,35 @@ queue_enqueue(int spoolfd, const struct queue_file *qf)
 		rv = -errno;
 		goto out;
 	}
-	made = 1;
-	if ((rv = fdio_write_all(fd, env, envlen)) != 0 ||
-	    (rv = fdio_write_all(fd, qf->msg, qf->size)) != 0)
-		goto out;
-	if (fsync(fd) == -1) {
+	*fdp = fd;
+	*made = 1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		rv = -errno;
 		goto out;
 	}
-	rv = close(fd);
-	fd = -1;
-	if (rv == -1) {
-		rv = -errno;
+	if ((rv = fdio_write_all(fd, env, envlen)) != 0)
 		goto out;
-	}
+	if (b != NULL)
+		rv = queue_body_copy(b, fd);
+	else
+		rv = fdio_write_all(fd, qf->msg, qf->size);
+	if (rv == 0 && fsync(fd) == -1)
+		rv = -errno;
+out:
+	free(env);
+	return rv;
+}
+
+static int
+enqueue(int spoolfd, const struct queue_file *qf, struct queue_body *b)
+{
+	int tfd = -1, qfd = -1, fd = -1, rv, made = 0, moved = 0;
+
+	if ((rv = spooldir_sub(spoolfd, "tmp", &tfd, NULL)) != 0 ||
+	    (rv = spooldir_sub(spoolfd, "queue", &qfd, NULL)) != 0)
+		goto out;
+	if ((rv = write_tmp(tfd, qf, b, &fd, &made)) != 0)
+		goto out;
 	/* Never replace a committed message, even with an id clash. */
 	if (renameat2(tfd, qf->id, qfd, qf->id, RENAME_NOREPLACE) == -1) {
 		rv = -errno;
@@ -334,19 +358,40 @@ queue_enqueue(int spoolfd, const struct queue_file *qf)
 	if (fsync(qfd) == -1)
 		rv = -errno;
 out:
-	/* Failed after the rename: the client hears 451, so no delivery. */
+	/*
+	 * Failed after the rename: the client hears 4xx, so no delivery; we
+	 * still hold the lock, and a worker that gets it next finds the
+	 * file gone from queue/ and leaves it.
+	 */
 	if (rv != 0 && moved)
 		(void)unlinkat(qfd, qf->id, 0);
 	if (rv != 0 && made)
 		(void)unlinkat(tfd, qf->id, 0);
 	if (fd != -1)
-		(void)close(fd);
+		(void)close(fd); /* fsync'ed: a late error changes nothing */
 	if (tfd != -1)
 		(void)close(tfd);
 	if (qfd != -1)
 		(void)close(qfd);
-	free(env);
 	return rv;
+}
+
+int
+queue_enqueue(int spoolfd, const struct queue_file *qf)
+{
+	return enqueue(spoolfd, qf, NULL);
+}
+
+int
+queue_enqueue_body(int spoolfd, struct queue_file *qf, struct queue_body *b)
+{
+	int rv;
+
+	if ((rv = queue_body_error(b)) != 0)
+		return rv;
+	qf->msg = NULL;
+	qf->size = queue_body_size(b);
+	return enqueue(spoolfd, qf, b);
 }
 
 int

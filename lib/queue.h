@@ -22,7 +22,18 @@
 #define QUEUE_LINE_MAX 1024 /* envelope line incl. LF */
 #define QUEUE_RCPT_MAX 100000 /* config max_recipients' upper bound */
 #define QUEUE_ATTEMPTS_MAX 1000000
-#define QUEUE_READ_MAX ((size_t)1 << 30) /* queue_read() refuses bigger */
+/*
+ * Size caps.  QUEUE_MSG_MAX is the biggest message a reader accepts:
+ * max_message_size's upper bound (1 GiB, relayd.conf(5)) plus room for
+ * our Received: field.  QUEUE_ENV_MAX bounds the envelope: the biggest
+ * one the writer can make (QUEUE_RCPT_MAX recipients, each a rcpt and a
+ * last-error line of QUEUE_LINE_MAX, and the fixed lines).
+ */
+#define QUEUE_MSG_SIZE_MAX ((size_t)1 << 30) /* max_message_size's cap */
+#define QUEUE_MSG_MAX (QUEUE_MSG_SIZE_MAX + 65536)
+#define QUEUE_ENV_MAX (((size_t)QUEUE_RCPT_MAX * 2 + 16) * QUEUE_LINE_MAX)
+#define QUEUE_READ_MAX (QUEUE_ENV_MAX + QUEUE_MSG_MAX) /* whole file */
+#define QUEUE_ENV_HEAD 65536 /* envelope read: first try this prefix */
 #define QUEUE_ERROR_MAX 512 /* last-error text: "X.Y.Z text" */
 
 /* queue_file.flags */
@@ -66,9 +77,16 @@ struct queue_file {
 	size_t nrcpt; /* >= 1 */
 	unsigned int attempts;
 	int64_t next_try; /* Unix time, 0: now */
-	char *msg; /* message octets, CRLF line ends */
+	char *msg; /* message octets, CRLF line ends; NULL: not read */
 	size_t size;
 };
+
+/*
+ * A message body being received (queue_body.c): octets go to an unnamed
+ * file in SPOOL/tmp as they arrive, through a fixed buffer, so the writer's
+ * memory does not grow with the message.
+ */
+struct queue_body;
 
 /*
  * A new queue id into id[QUEUE_ID_LEN + 1]: microseconds since the epoch
@@ -100,6 +118,42 @@ int queue_envelope(const struct queue_file *qf, char **buf, size_t *len);
 int queue_enqueue(int spoolfd, const struct queue_file *qf);
 
 /*
+ * Start a body: an unnamed file in SPOOL/tmp (O_TMPFILE, mode 0600; where
+ * the filesystem lacks it, tmp/ID.body made O_EXCL|O_NOFOLLOW and unlinked
+ * at once), so that nothing is left in tmp/ whatever happens to the
+ * writer.  Returns 0 with *bp allocated or -errno.
+ */
+int queue_body_open(int spoolfd, const char *id, struct queue_body **bp);
+
+/*
+ * Append len octets.  The first error sticks: it is returned by this and
+ * every later call and by queue_enqueue_body(); nothing more is written.
+ * Returns 0, -EFBIG past QUEUE_MSG_MAX, or a write(2) -errno (-ENOSPC).
+ */
+int queue_body_add(struct queue_body *b, const void *buf, size_t len);
+
+/* Octets added so far, and the sticky error (0 if none). */
+size_t queue_body_size(const struct queue_body *b);
+int queue_body_error(const struct queue_body *b);
+
+/*
+ * Append the whole body to fd (copy_file_range(2), else read and write
+ * through the body's buffer).  For queue_enqueue_body().
+ */
+int queue_body_copy(struct queue_body *b, int fd);
+
+/* Close the body (its file goes with it); NULL is fine. */
+void queue_body_free(struct queue_body *b);
+
+/*
+ * queue_enqueue() with the message taken from b (qf->msg is not used and
+ * qf->size is set to the body's size): the same durability, the same
+ * cleanup, and a sticky body error comes back as the result.
+ */
+int queue_enqueue_body(
+    int spoolfd, struct queue_file *qf, struct queue_body *b);
+
+/*
  * Remove what a dead writer left in SPOOL/tmp: every entry that is not a
  * directory (symlinks are removed, never followed; directories are never
  * entered; tmp/ itself is opened with spooldir_sub()).  Call only while
@@ -117,14 +171,34 @@ int queue_clean_tmp(int spoolfd);
 int queue_parse(const char *buf, size_t len, struct queue_file **out);
 
 /*
- * Read dirfd/name as untrusted input: name must be a queue id, the file
- * a regular file (O_NOFOLLOW, O_NONBLOCK) with one link, owned by the
- * owner of dirfd, with at most QUEUE_READ_MAX octets (-EFBIG), and its id
+ * Parse the envelope at the start of buf[0..len), which may stop anywhere
+ * after it; total is the whole file's length, which must be the envelope
+ * plus the size field.  The message is not looked at: qf->msg is NULL.
+ * Returns 0 with *out allocated, -EAGAIN if buf ends before the envelope
+ * does (and len < total), -EINVAL, -EFBIG or -ENOMEM.
+ */
+int queue_parse_envelope(
+    const char *buf, size_t len, size_t total, struct queue_file **out);
+
+/*
+ * Read dirfd/name as untrusted input (readfile_at): name must be a queue
+ * id, the file a regular file (O_NOFOLLOW, O_NONBLOCK) with one link,
+ * owned by the owner of dirfd, at most QUEUE_READ_MAX octets (-EFBIG) and not sparse (-EINVAL: fewer
+ * blocks than its size needs; our writer never makes one), and its id
  * line must equal name.  Returns 0 with *out allocated (free with
  * queue_free) or -errno (-ELOOP for a symlink, -EPERM for a non-regular,
- * linked or foreign file).
+ * linked or foreign file, -ESTALE if it changed while being read).
  */
 int queue_read(int dirfd, const char *name, struct queue_file **out);
+
+/*
+ * queue_read() for the envelope only (qf->msg NULL, qf->size from the size
+ * field, checked against the file's length): the same checks, but only a
+ * prefix of the file is read (QUEUE_ENV_HEAD octets, or up to
+ * QUEUE_ENV_MAX for a very long envelope), so listing a queue costs
+ * nothing per message octet.
+ */
+int queue_read_envelope(int dirfd, const char *name, struct queue_file **out);
 
 void queue_free(struct queue_file *qf);
 

@@ -2,7 +2,9 @@
  * Strict queue file reader (relayd-queue(5)).  Trust boundary: the files
  * are written by the unprivileged relay user and read by root (relayctl)
  * and the delivery side, so every octet is untrusted: no symlinks, no
- * hard links, size caps, each line checked against what the writer makes.
+ * hard links, no holes, size caps, each line checked against what the
+ * writer makes.  Files are read through readfile (one reader); listing
+ * and scheduling read the envelope only.
  */
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "readfile.h"
 
 struct cursor {
 	const char *p, *end;
@@ -299,8 +302,9 @@ msg_ok(const char *m, size_t n)
 	return n == 0 || m[n - 1] == '\n';
 }
 
+/* The envelope, through its empty line; *size from the size field. */
 static int
-parse(struct cursor *c, struct queue_file *qf)
+parse_env(struct cursor *c, struct queue_file *qf, uint64_t *size)
 {
 	char v[QUEUE_LINE_MAX];
 	uint64_t n;
@@ -326,111 +330,181 @@ parse(struct cursor *c, struct queue_file *qf)
 	if (num_field(c, "next-try", INT64_MAX, &n))
 		return -EINVAL;
 	qf->next_try = (int64_t)n;
-	if (num_field(c, "size", SIZE_MAX, &n) ||
+	if (num_field(c, "size", QUEUE_MSG_MAX, size) ||
 	    line_next(c, &l, &len) == -1 || len != 0)
 		return -EINVAL;
-	if (n != (uint64_t)(c->end - c->p) || !msg_ok(c->p, (size_t)n))
-		return -EINVAL;
-	if ((qf->msg = malloc(n > 0 ? (size_t)n : 1)) == NULL)
-		return -ENOMEM;
-	memcpy(qf->msg, c->p, (size_t)n);
-	qf->size = (size_t)n;
 	return 0;
+}
+
+/*
+ * The envelope of buf[0..len), a prefix of a file of total octets: it
+ * ends at the first empty line (no envelope line is empty) and its size
+ * field must be the rest of the file.  *envlen: the envelope's octets.
+ */
+static int
+envelope(const char *buf, size_t len, size_t total, struct queue_file **out,
+    size_t *envlen)
+{
+	const char *e = memmem(buf, len, "\n\n", 2);
+	struct queue_file *qf;
+	struct cursor c;
+	uint64_t n;
+	int rv;
+
+	*out = NULL;
+	if (total > QUEUE_READ_MAX)
+		return -EFBIG;
+	if (e == NULL)
+		return len < total && len < QUEUE_ENV_MAX ? -EAGAIN : -EINVAL;
+	c.p = buf;
+	c.end = e + 2;
+	*envlen = (size_t)(c.end - buf);
+	if ((qf = calloc(1, sizeof(*qf))) == NULL)
+		return -ENOMEM;
+	if ((rv = parse_env(&c, qf, &n)) == 0 &&
+	    (c.p != c.end || n != (uint64_t)(total - *envlen)))
+		rv = -EINVAL;
+	if (rv != 0) {
+		queue_free(qf);
+		return rv;
+	}
+	qf->size = (size_t)n;
+	*out = qf;
+	return 0;
+}
+
+int
+queue_parse_envelope(
+    const char *buf, size_t len, size_t total, struct queue_file **out)
+{
+	size_t envlen;
+
+	return envelope(buf, len, total, out, &envlen);
 }
 
 int
 queue_parse(const char *buf, size_t len, struct queue_file **out)
 {
-	struct cursor c = { buf, buf + len };
 	struct queue_file *qf;
+	size_t envlen;
 	int rv;
 
-	*out = NULL;
-	if (len > QUEUE_READ_MAX)
-		return -EFBIG;
-	if ((qf = calloc(1, sizeof(*qf))) == NULL)
-		return -ENOMEM;
-	if ((rv = parse(&c, qf)) != 0) {
+	if ((rv = envelope(buf, len, len, &qf, &envlen)) != 0)
+		return rv == -EAGAIN ? -EINVAL : rv;
+	if (!msg_ok(buf + envlen, qf->size)) {
 		queue_free(qf);
-		return rv;
+		return -EINVAL;
 	}
+	if ((qf->msg = malloc(qf->size > 0 ? qf->size : 1)) == NULL) {
+		queue_free(qf);
+		return -ENOMEM;
+	}
+	memcpy(qf->msg, buf + envlen, qf->size);
 	*out = qf;
 	return 0;
 }
 
+/*
+ * A file with holes: fewer blocks than its size needs, and (compression
+ * also saves blocks) SEEK_HOLE finds a hole before the end.  Our writer
+ * never makes one; a planted one would cost readers time and memory.
+ */
 static int
-read_all(int fd, char *buf, size_t want, size_t *got)
+sparse(int fd, const struct stat *st)
 {
-	ssize_t n;
+	off_t h;
 
-	*got = 0;
-	while (*got < want) {
-		if ((n = read(fd, buf + *got, want - *got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		*got += (size_t)n;
+	if ((uint64_t)st->st_blocks * 512 >= (uint64_t)st->st_size)
+		return 0;
+	h = lseek(fd, 0, SEEK_HOLE);
+	return h != -1 && h < st->st_size;
+}
+
+/*
+ * Open name in dirfd as a candidate queue file: id name, plain, 1 link,
+ * owned by the directory's owner (only the spool's owner writes queue
+ * files: another's was planted).
+ */
+static int
+qopen(int dirfd, const char *name, struct stat *st)
+{
+	struct stat dst;
+	int fd, rv;
+
+	if (!queue_id_valid(name))
+		return -EINVAL;
+	if ((fd = readfile_open(dirfd, name)) < 0)
+		return fd;
+	if (fstat(fd, st) == -1 || fstat(dirfd, &dst) == -1)
+		rv = -errno;
+	else if (!S_ISREG(st->st_mode) || st->st_nlink != 1)
+		rv = -EPERM; /* a device, fifo or hard link is never ours */
+	else if (st->st_uid != dst.st_uid)
+		rv = -EPERM;
+	else if ((uint64_t)st->st_size > QUEUE_READ_MAX)
+		rv = -EFBIG;
+	else if (sparse(fd, st))
+		rv = -EINVAL;
+	else
+		return fd;
+	(void)close(fd);
+	return rv;
+}
+
+/* The id line must equal the file name. */
+static int
+id_check(const char *name, struct queue_file **out, int rv)
+{
+	if (rv == 0 && strcmp((*out)->id, name) != 0) {
+		queue_free(*out);
+		*out = NULL;
+		rv = -EINVAL;
 	}
-	return 0;
+	return rv;
 }
 
 int
 queue_read(int dirfd, const char *name, struct queue_file **out)
 {
-	struct stat st, dst;
+	struct stat st;
 	char *buf = NULL;
-	size_t got;
-	int fd = -1, rv;
+	size_t len;
+	int fd, rv;
 
 	*out = NULL;
-	if (!queue_id_valid(name))
-		return -EINVAL;
-	fd = openat(dirfd, name,
-	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fstat(fd, &st) == -1) {
-		rv = -errno;
-		goto out;
-	}
-	rv = -EPERM; /* a device, fifo or hard link is never a queue file */
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		goto out;
-	/* Only the spool's owner writes queue files: another's was planted. */
-	if (fstat(dirfd, &dst) == -1) {
-		rv = -errno;
-		goto out;
-	}
-	if (st.st_uid != dst.st_uid) {
-		rv = -EPERM;
-		goto out;
-	}
-	rv = -EFBIG;
-	if ((uint64_t)st.st_size > QUEUE_READ_MAX)
-		goto out;
-	rv = -ENOMEM;
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	/* One octet more than stat said: a file still growing is refused. */
-	if ((rv = read_all(fd, buf, (size_t)st.st_size + 1, &got)) != 0)
-		goto out;
-	rv = -EINVAL;
-	if (got != (size_t)st.st_size)
-		goto out;
-	if ((rv = queue_parse(buf, got, out)) == 0 &&
-	    strcmp((*out)->id, name) != 0) {
-		queue_free(*out);
-		*out = NULL;
-		rv = -EINVAL;
-	}
-out:
+	if ((fd = qopen(dirfd, name, &st)) < 0)
+		return fd;
+	if ((rv = readfile_fd(fd, QUEUE_READ_MAX, &buf, &len, &st)) == 0)
+		rv = id_check(name, out, queue_parse(buf, len, out));
 	free(buf);
-	if (fd != -1)
-		(void)close(fd);
+	(void)close(fd);
 	return rv;
+}
+
+int
+queue_read_envelope(int dirfd, const char *name, struct queue_file **out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len, max = QUEUE_ENV_HEAD;
+	int fd, rv;
+
+	*out = NULL;
+	if ((fd = qopen(dirfd, name, &st)) < 0)
+		return fd;
+	for (;;) {
+		rv = readfile_head_fd(fd, max, &buf, &len, &st);
+		if (rv == 0)
+			rv = queue_parse_envelope(
+			    buf, len, (size_t)st.st_size, out);
+		free(buf);
+		buf = NULL;
+		if (rv != -EAGAIN || max == QUEUE_ENV_MAX)
+			break;
+		max = QUEUE_ENV_MAX; /* a long envelope: once more, all of it */
+	}
+	(void)close(fd);
+	return id_check(name, out, rv == -EAGAIN ? -EINVAL : rv);
 }
 
 void

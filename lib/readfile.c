@@ -45,12 +45,17 @@ unchanged(const struct stat *a, const struct stat *b)
 	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int
-readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *stp)
+/*
+ * The one read: fstat, read up to want octets (one more than st_size for
+ * a whole read, so growth shows), fstat again; size and mtime unchanged.
+ */
+static int
+read_stable(
+    int fd, size_t max, int whole, char **bufp, size_t *lenp, struct stat *stp)
 {
 	struct stat st, after;
 	char *buf = NULL;
-	size_t len;
+	size_t len, want;
 	int r;
 
 	*bufp = NULL;
@@ -63,12 +68,14 @@ readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *stp)
 		*stp = st;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	if ((uintmax_t)st.st_size > max || (uintmax_t)st.st_size >= SIZE_MAX)
+	if ((uintmax_t)st.st_size >= SIZE_MAX)
 		return -EFBIG;
-	/* One octet more than fstat said, so that growth shows. */
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+	if ((uintmax_t)st.st_size > max && whole)
+		return -EFBIG;
+	want = (uintmax_t)st.st_size > max ? max : (size_t)st.st_size + 1;
+	if ((buf = malloc(want + 1)) == NULL)
 		return -ENOMEM;
-	if ((r = read_upto(fd, buf, (size_t)st.st_size + 1, &len)) < 0)
+	if ((r = read_upto(fd, buf, want, &len)) < 0)
 		goto fail;
 	if (fstat(fd, &after) == -1) {
 		r = -errno;
@@ -77,7 +84,8 @@ readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *stp)
 	if (stp != NULL)
 		*stp = after;
 	r = -ESTALE;
-	if (len != (size_t)st.st_size || !unchanged(&st, &after))
+	if (!unchanged(&st, &after) ||
+	    len != (want < (size_t)st.st_size ? want : (size_t)st.st_size))
 		goto fail;
 	buf[len] = '\0';
 	*bufp = buf;
@@ -86,6 +94,34 @@ readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *stp)
 fail:
 	free(buf);
 	return r;
+}
+
+int
+readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *stp)
+{
+	return read_stable(fd, max, 1, bufp, lenp, stp);
+}
+
+int
+readfile_head_fd(
+    int fd, size_t max, char **bufp, size_t *lenp, struct stat *stp)
+{
+	return read_stable(fd, max, 0, bufp, lenp, stp);
+}
+
+int
+readfile_open(int dirfd, const char *path)
+{
+	int fd;
+
+	if (dirfd != AT_FDCWD)
+		path += strspn(path, "/");
+	/* O_NONBLOCK: open(2) of a planted FIFO must not wait for a writer. */
+	do
+		fd = openat(dirfd, path,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	while (fd == -1 && errno == EINTR);
+	return fd == -1 ? -errno : fd;
 }
 
 int
@@ -98,15 +134,8 @@ readfile_at(int dirfd, const char *path, size_t max, char **bufp, size_t *lenp,
 	*lenp = 0;
 	if (st != NULL)
 		memset(st, 0, sizeof(*st));
-	if (dirfd != AT_FDCWD)
-		path += strspn(path, "/");
-	/* O_NONBLOCK: open(2) of a planted FIFO must not wait for a writer. */
-	do
-		fd = openat(dirfd, path,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	while (fd == -1 && errno == EINTR);
-	if (fd == -1)
-		return -errno;
+	if ((fd = readfile_open(dirfd, path)) < 0)
+		return fd;
 	r = readfile_fd(fd, max, bufp, lenp, st);
 	saved = errno;
 	(void)close(fd);

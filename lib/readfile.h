@@ -21,6 +21,12 @@ int readfile_at(int dirfd, const char *path, size_t max, char **bufp,
     size_t *lenp, struct stat *st);
 
 /*
+ * The open of readfile_at alone (same flags, same path rule): an fd or
+ * -errno.  For a caller that reads the file in more than one step.
+ */
+int readfile_open(int dirfd, const char *path);
+
+/*
  * Read the whole regular file behind fd (from offset 0, whatever fd's offset)
  * into a malloc'ed buffer NUL-terminated after *lenp bytes; the caller frees
  * *bufp. The bytes may hold NULs: text parsers that stop at one check
@@ -40,6 +46,16 @@ int readfile_at(int dirfd, const char *path, size_t max, char **bufp,
  * soon as fstat works, so it also tells a directory from a FIFO on -EINVAL.
  */
 int readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *st);
+
+/*
+ * readfile_fd for a prefix: the first min(st_size, max) octets, with the
+ * same checks (regular file, unchanged while read: -ESTALE) except that a
+ * file longer than max is not an error; compare *lenp with st->st_size
+ * to know whether the whole file was read.  For formats whose header says
+ * how to use the rest (queue envelopes) without reading it.
+ */
+int readfile_head_fd(
+    int fd, size_t max, char **bufp, size_t *lenp, struct stat *st);
 
 /* What a readfile_* error means, for messages: "not a regular file" for
  * -EINVAL, "changed while it was read" for -ESTALE, else strerror. */

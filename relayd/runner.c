@@ -2,9 +2,10 @@
  * relayd queue runner.  Trust boundary: forked from the root master, it
  * drops to the relay user (privdrop_apply, no chroot) before it reads a
  * queue file or the transport map; queue files are read strictly
- * (queue_read) because any smtp child could have written them, and one
- * that is not the relay's own or not well-formed is set aside in
- * SPOOL/corrupt/, never delivered and never retried.
+ * (queue_read_envelope: scheduling needs the envelope only) because any
+ * smtp child could have written them, and one that is not the relay's
+ * own or not well-formed is set aside in SPOOL/corrupt/, never delivered
+ * and never retried.
  */
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -168,7 +169,7 @@ runner_load(struct runner *r, const char *id, int64_t now)
 	size_t n = 0;
 	int rv;
 
-	if ((rv = queue_read(r->qfd, id, &qf)) != 0) {
+	if ((rv = queue_read_envelope(r->qfd, id, &qf)) != 0) {
 		if (rv == -EPERM || rv == -EACCES || rv == -ELOOP ||
 		    rv == -EINVAL || rv == -EFBIG) {
 			runner_set_aside(r, id, rv);

@@ -92,6 +92,8 @@ session_reset(struct session *s)
 	s->bdat = 0;
 	s->body = 0;
 	memset(&s->bc, 0, sizeof(s->bc));
+	queue_body_free(s->qb); /* an unfinished BDAT body goes */
+	s->qb = NULL;
 	qf->id[0] = qf->envid[0] = '\0';
 	qf->flags = 0;
 	qf->nrcpt = 0;
@@ -225,6 +227,7 @@ session_run(int fd, const struct session_env *env)
 	sio_free(&s->io);
 	free(s->qf.rcpt);
 	free(s->qf.msg);
+	queue_body_free(s->qb);
 	free(s);
 	return rc;
 }

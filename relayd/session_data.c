@@ -1,9 +1,10 @@
 /*
  * DATA and BDAT for the smtp child: the message is decoded (smtp_data for
- * DATA, the same checks done here for raw BDAT chunks), kept in memory up
- * to max_message_size, prefixed with our Received: field and enqueued.
- * Trust boundary: message octets are client data; a flagged message is
- * refused whole and nothing of it is stored.
+ * DATA, the same checks done here for raw BDAT chunks), prefixed with our
+ * Received: field and written to an unnamed file in SPOOL/tmp as it
+ * arrives (queue_body), so the child's memory does not grow with the
+ * message; then enqueued.  Trust boundary: message octets are client
+ * data; a flagged message is refused whole and nothing of it is kept.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,34 +16,18 @@
 #include "session_int.h"
 #include "smtp_data.h"
 
-static int
-msg_append(struct session *s, const char *buf, size_t len)
-{
-	struct queue_file *qf = &s->qf;
-	size_t ncap;
-	char *nm;
-
-	if (len > SIZE_MAX / 2 - qf->size)
-		return -ENOMEM;
-	if (qf->size + len > s->mcap) {
-		ncap = s->mcap == 0 ? 16384 : s->mcap;
-		while (ncap < qf->size + len)
-			ncap *= 2;
-		if ((nm = realloc(qf->msg, ncap)) == NULL)
-			return -ENOMEM;
-		qf->msg = nm;
-		s->mcap = ncap;
-	}
-	memcpy(qf->msg + qf->size, buf, len);
-	qf->size += len;
-	return 0;
-}
-
-/* smtp_data output callback */
+/*
+ * smtp_data output callback.  A write error (ENOSPC) sticks in the body
+ * and is answered at the end of data: decoding goes on, so we never lose
+ * our place in the stream.
+ */
 static int
 data_out(void *arg, const char *buf, size_t len)
 {
-	return msg_append(arg, buf, len);
+	struct session *s = arg;
+
+	(void)queue_body_add(s->qb, buf, len);
+	return 0;
 }
 
 /* A new id and our Received: field (RFC 5321 4.4) as the first octets. */
@@ -54,7 +39,7 @@ message_start(struct session *s)
 	char date[64], hdr[1200];
 	struct tm tm;
 	time_t now = time(NULL);
-	int n;
+	int n, rv;
 
 	queue_id_new(qf->id);
 	qf->arrival = (int64_t)now;
@@ -81,7 +66,14 @@ message_start(struct session *s)
 	    qf->nrcpt == 1 ? qf->rcpt[0].path : "", date);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return -EINVAL;
-	return msg_append(s, hdr, (size_t)n);
+	queue_body_free(s->qb);
+	s->qb = NULL;
+	if ((rv = queue_body_open(s->env->spoolfd, qf->id, &s->qb)) != 0) {
+		log_warnx(
+		    "%s: cannot start queue file: %s", qf->id, strerror(-rv));
+		return rv;
+	}
+	return queue_body_add(s->qb, hdr, (size_t)n);
 }
 
 /* Store the message and answer; the transaction is over either way. */
@@ -92,10 +84,15 @@ message_commit(struct session *s)
 	int rv;
 
 	session_title(s, "enqueue");
-	if ((rv = queue_enqueue(s->env->spoolfd, qf)) != 0) {
+	if ((rv = queue_enqueue_body(s->env->spoolfd, qf, s->qb)) != 0) {
 		log_warnx(
 		    "%s: queue file write error: %s", qf->id, strerror(-rv));
-		session_reply(s, "451 4.3.0 Error: queue file write error");
+		if (rv == -ENOSPC || rv == -EDQUOT)
+			session_reply(
+			    s, "452 4.3.1 Insufficient system storage");
+		else
+			session_reply(
+			    s, "451 4.3.0 Error: queue file write error");
 	} else {
 		log_info(
 		    "%s: client=[%s], helo=%s, from=%s, nrcpt=%zu, size=%zu",
@@ -149,19 +146,13 @@ session_data(struct session *s)
 	session_title(s, "data");
 	smtp_data_init(&d, s->cfg->max_message_size, (unsigned)s->cfg->max_hops,
 	    data_out, s);
+	d.max_line = s->cfg->max_line_length;
 	for (;;) {
 		p = sio_peek(&s->io, &avail);
 		r = smtp_data_feed(&d, p, avail, &used);
 		sio_consume(&s->io, used);
 		if (r == 1)
 			break;
-		if (r < 0) {
-			/* We lost our place in the stream: close. */
-			session_reply(s, "451 4.3.0 Error: out of memory");
-			s->rc = 1;
-			s->quit = 1;
-			return;
-		}
 		r = sio_fill(&s->io, (int)s->cfg->timeout_data_block * 1000);
 		if (r == -ETIMEDOUT) {
 			session_timeout(s);
@@ -180,7 +171,7 @@ session_data(struct session *s)
 
 /* One BDAT octet through the checks smtp_data does for DATA lines. */
 static void
-bdat_octet(struct bdat_check *b, unsigned char c, unsigned int max_hops)
+bdat_octet(struct bdat_check *b, unsigned char c, const struct config *cfg)
 {
 	static const char name[] = "received";
 
@@ -188,8 +179,10 @@ bdat_octet(struct bdat_check *b, unsigned char c, unsigned int max_hops)
 		b->flags |= SMTP_DATA_BARE_CR;
 	if (c == '\n' && !b->prev_cr)
 		b->flags |= SMTP_DATA_BARE_LF;
+	if (c == '\0')
+		b->flags |= SMTP_DATA_NUL;
 	b->prev_cr = c == '\r';
-	if (++b->line_len > SMTP_DATA_LINE_MAX)
+	if (++b->line_len > cfg->max_line_length)
 		b->flags |= SMTP_DATA_LONG_LINE;
 	if (c == '\n') {
 		if (b->line_len == 2)
@@ -206,27 +199,29 @@ bdat_octet(struct bdat_check *b, unsigned char c, unsigned int max_hops)
 		b->hdr_pos =
 		    c == (unsigned char)name[b->hdr_pos] ? b->hdr_pos + 1 : -1;
 	} else if (c != ' ' && c != '\t') {
-		if (c == ':' && ++b->hops > max_hops)
+		if (c == ':' && ++b->hops > cfg->max_hops)
 			b->flags |= SMTP_DATA_HOPS;
 		b->hdr_pos = -1;
 	}
 }
 
-/* Check and keep len chunk octets (nothing is kept once flagged). */
-static int
+/*
+ * Check and keep len chunk octets (nothing is kept once flagged; a write
+ * error sticks in the body and is answered after the last chunk).
+ */
+static void
 bdat_take(struct session *s, const char *p, size_t len)
 {
 	struct bdat_check *b = &s->bc;
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		bdat_octet(b, (unsigned char)p[i], (unsigned)s->cfg->max_hops);
+		bdat_octet(b, (unsigned char)p[i], s->cfg);
 	s->body += len;
 	if (s->body > (uint64_t)s->cfg->max_message_size)
 		b->flags |= SMTP_DATA_TOO_BIG;
-	if (b->flags != 0)
-		return 0;
-	return msg_append(s, p, len);
+	if (b->flags == 0)
+		(void)queue_body_add(s->qb, p, len);
 }
 
 /* Read and pass on (or drop, with no) size octets; -1 if the session ends. */
@@ -251,12 +246,8 @@ bdat_read(struct session *s, uint64_t size, const char *no)
 			continue;
 		}
 		n = avail < size ? avail : (size_t)size;
-		if (no == NULL && bdat_take(s, p, n) != 0) {
-			session_reply(s, "451 4.3.0 Error: out of memory");
-			s->rc = 1;
-			s->quit = 1;
-			return -1;
-		}
+		if (no == NULL)
+			bdat_take(s, p, n);
 		sio_consume(&s->io, n);
 		size -= n;
 	}
@@ -272,9 +263,8 @@ bdat_last(struct session *s)
 	if (s->bc.prev_cr)
 		s->bc.flags |= SMTP_DATA_BARE_CR; /* CR as the last octet */
 	/* A last line without CRLF gets one, as for DATA's final CRLF. */
-	if (s->bc.flags == 0 && s->body > 0 && s->bc.line_len > 0 &&
-	    msg_append(s, "\r\n", 2) != 0)
-		s->bc.flags |= SMTP_DATA_TOO_BIG;
+	if (s->bc.flags == 0 && s->body > 0 && s->bc.line_len > 0)
+		(void)queue_body_add(s->qb, "\r\n", 2);
 	memset(&flagged, 0, sizeof(flagged));
 	flagged.flags = s->bc.flags;
 	if ((rep = smtp_data_reply(&flagged)) != NULL)
@@ -287,14 +277,16 @@ void
 session_bdat(struct session *s, const struct smtp_command *cmd)
 {
 	const char *no = NULL;
+	int local = 0;
 
 	if (!s->in_mail)
 		no = "503 5.5.1 Error: need MAIL command";
 	else if (s->qf.nrcpt == 0)
 		no = "503 5.5.1 Error: need RCPT command";
-	else if (!s->bdat) {
-		if (message_start(s) != 0)
-			no = "451 4.3.0 Error: local error";
+	else if (!s->bdat && message_start(s) != 0) {
+		no = "451 4.3.0 Error: local error";
+		local = 1;
+	} else if (!s->bdat) {
 		s->bdat = 1;
 		s->bc.in_header = 1;
 	}
@@ -302,7 +294,11 @@ session_bdat(struct session *s, const struct smtp_command *cmd)
 	/* The chunk is read even when refused: it is never a command. */
 	if (bdat_read(s, cmd->bdat_size, no) == -1)
 		return;
-	if (no != NULL) {
+	if (local) {
+		session_reply(
+		    s, "%s", no); /* our fault: the transaction ends */
+		session_reset(s);
+	} else if (no != NULL) {
 		session_reply(s, "%s", no);
 		(void)session_error(s);
 	} else if (cmd->bdat_last)

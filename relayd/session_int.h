@@ -38,8 +38,9 @@ struct session {
 	/* the transaction */
 	int in_mail;
 	int bdat; /* BDAT chunks seen: no DATA, no RCPT */
-	struct queue_file qf; /* rcpt[rcap], msg[mcap] */
-	size_t rcap, mcap;
+	struct queue_file qf; /* rcpt[rcap]; no msg: the body is in qb */
+	size_t rcap;
+	struct queue_body *qb; /* DATA/BDAT octets so far, in SPOOL/tmp */
 	uint64_t body; /* client octets so far (no Received:) */
 	struct bdat_check bc;
 

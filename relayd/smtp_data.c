@@ -20,7 +20,9 @@ static const struct smtp_reply r_bare =
 static const struct smtp_reply r_big =
     REPLY(552, "5.3.4", "Message size exceeds fixed maximum message size");
 static const struct smtp_reply r_long =
-    REPLY(552, "5.6.0", "Message line longer than 1000 octets");
+    REPLY(552, "5.6.0", "Message line too long");
+static const struct smtp_reply r_nul =
+    REPLY(554, "5.6.0", "NUL octet in message data not allowed");
 static const struct smtp_reply r_hops =
     REPLY(554, "5.4.6", "Too many hops (Received: headers), routing loop?");
 
@@ -73,7 +75,9 @@ emit(struct emit *e, unsigned char c)
 static void
 line_octet(struct emit *e)
 {
-	if (++e->d->line_len > SMTP_DATA_LINE_MAX)
+	struct smtp_data *d = e->d;
+
+	if (++d->line_len > d->max_line && d->max_line > 0)
 		flag(e, SMTP_DATA_LONG_LINE);
 }
 
@@ -112,6 +116,9 @@ mid(struct emit *e, unsigned char c)
 		d->state = S_MID; /* not a line start: no end marker next */
 		return;
 	}
+	/* Not stripped: a NUL ends C strings in some next hop's parser. */
+	if (c == '\0')
+		flag(e, SMTP_DATA_NUL);
 	header_match(e, c);
 	emit(e, c);
 	d->state = c == '\r' ? S_CR : S_MID;
@@ -181,6 +188,7 @@ smtp_data_init(struct smtp_data *d, uint64_t max_size, unsigned int max_hops,
 	memset(d, 0, sizeof(*d));
 	d->max_size = max_size;
 	d->max_hops = max_hops;
+	d->max_line = SMTP_DATA_LINE_MAX;
 	d->out = out;
 	d->arg = arg;
 	d->state = S_BOL;
@@ -215,6 +223,8 @@ smtp_data_reply(const struct smtp_data *d)
 {
 	if (d->flags & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR))
 		return &r_bare;
+	if (d->flags & SMTP_DATA_NUL)
+		return &r_nul;
 	if (d->flags & SMTP_DATA_TOO_BIG)
 		return &r_big;
 	if (d->flags & SMTP_DATA_LONG_LINE)

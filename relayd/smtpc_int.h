@@ -36,9 +36,16 @@ int smtpc_io_write(struct smtpc *c, const char *s, size_t n, unsigned timeout);
 int smtpc_io_flush(struct smtpc *c, unsigned timeout);
 /* Read one complete reply into c->reply within timeout seconds. */
 int smtpc_io_reply(struct smtpc *c, unsigned timeout);
-/* Send msg[0..len) dot-stuffed and terminated by CRLF "." CRLF. */
+/*
+ * Send msg[0..len) dot-stuffed, lines over SMTPC_LINE_FOLD octets folded
+ * (CRLF and a space inserted, as Postfix's smtp_line_length_limit), and
+ * terminated by CRLF "." CRLF.
+ */
+#define SMTPC_LINE_FOLD 998 /* RFC 5322 2.1.1: 998 octets + CRLF */
 int smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
     unsigned timeout);
+/* The size of msg once folded by smtpc_io_data (for SIZE=). */
+size_t smtpc_io_data_size(const char *msg, size_t len);
 /*
  * on: a close, or the death of this process, resets the connection and
  * drops unsent octets (SO_LINGER 0), so a message whose end is still in

@@ -2,7 +2,7 @@
  * Deadline-bound I/O for the SMTP client: every write and every reply
  * has an absolute deadline (a server dribbling one octet at a time does
  * not extend it), reads never buffer more than two reply lines, and the
- * message body is dot-stuffed on the way out.
+ * message body is dot-stuffed and long lines folded on the way out.
  */
 #include <sys/socket.h>
 
@@ -172,11 +172,6 @@ smtpc_io_reply(struct smtpc *c, unsigned timeout)
 	}
 }
 
-/*
- * A '.' starting a line gets another one (RFC 5321 4.5.2).  A line starts
- * after any LF and after a bare CR too, so a receiver that splits lines
- * differently than we do still cannot see an early end of data.
- */
 void
 smtpc_io_abort_on_close(struct smtpc *c, int on)
 {
@@ -186,14 +181,63 @@ smtpc_io_abort_on_close(struct smtpc *c, int on)
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
+/*
+ * Whether msg[i] needs a fold before it, and the column after it (*col:
+ * octets of the line so far, CR and LF not counted).  Lines end at CRLF;
+ * the queue holds no bare CR or LF, but one still ends a line here, as
+ * for dot-stuffing.  A fold is never put between the CR and LF of a
+ * line end, so a line of exactly SMTPC_LINE_FOLD octets is not folded.
+ */
+static int
+fold_step(const char *msg, size_t len, size_t i, size_t *col)
+{
+	int eol = msg[i] == '\n' ||
+	    (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n');
+	int fold = !eol && *col >= SMTPC_LINE_FOLD;
+
+	if (fold)
+		*col = 1; /* the space */
+	if (msg[i] == '\n' || (msg[i] == '\r' && !eol))
+		*col = 0;
+	else if (!eol)
+		(*col)++;
+	return fold;
+}
+
+size_t
+smtpc_io_data_size(const char *msg, size_t len)
+{
+	size_t i, col = 0, n = len;
+
+	for (i = 0; i < len; i++)
+		if (fold_step(msg, len, i, &col) && n < SIZE_MAX - 3)
+			n += 3;
+	return n;
+}
+
+/*
+ * A '.' starting a line gets another one (RFC 5321 4.5.2).  A line starts
+ * after any LF and after a bare CR too, so a receiver that splits lines
+ * differently than we do still cannot see an early end of data.  A line
+ * over SMTPC_LINE_FOLD octets gets CRLF and a space inserted: RFC 5321
+ * 4.5.3.1.6 lets a server refuse it, and we accept such lines (see
+ * relayd.conf(5), max_line_length); the continuation starts with a space,
+ * so it is never a dot line and, in a header, it continues the field.
+ */
 int
 smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
     unsigned timeout)
 {
-	size_t i, start = 0;
+	size_t i, start = 0, col = 0;
 	int bol = 1;
 
 	for (i = 0; i < len; i++) {
+		if (fold_step(msg, len, i, &col)) {
+			if (smtpc_io_write(c, msg + start, i - start, block) ||
+			    smtpc_io_write(c, "\r\n ", 3, block))
+				return -1;
+			start = i;
+		}
 		if (bol && msg[i] == '.') {
 			if (smtpc_io_write(c, msg + start, i - start, block) ||
 			    smtpc_io_write(c, ".", 1, block))

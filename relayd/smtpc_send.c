@@ -112,8 +112,8 @@ smtpc_txn_mail(struct smtpc_txn *x, int eight, int utf8)
 
 	n = snprintf(cmd, sizeof(cmd), "MAIL FROM:%s", qf->sender);
 	if (ext & SMTPC_EXT_SIZE && n > 0 && (size_t)n < sizeof(cmd))
-		n += snprintf(
-		    cmd + n, sizeof(cmd) - (size_t)n, " SIZE=%zu", qf->size);
+		n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " SIZE=%zu",
+		    smtpc_io_data_size(qf->msg, qf->size));
 	if (ext & SMTPC_EXT_8BITMIME &&
 	    (eight || qf->flags & QUEUE_F_8BITMIME) && n > 0 &&
 	    (size_t)n < sizeof(cmd))
@@ -260,6 +260,7 @@ smtpc_txn_refuse(struct smtpc_txn *x, int eight, int utf8)
 {
 	struct smtpc *c = x->c;
 	struct smtpc_status st;
+	size_t size = smtpc_io_data_size(x->qf->msg, x->qf->size);
 
 	if (eight && !(c->ext & SMTPC_EXT_8BITMIME))
 		smtpc_status_set(&st, 0, "5.6.3", 0,
@@ -269,10 +270,10 @@ smtpc_txn_refuse(struct smtpc_txn *x, int eight, int utf8)
 	else if (utf8 && !(c->ext & SMTPC_EXT_SMTPUTF8))
 		smtpc_status_set(&st, 0, "5.6.7", 0,
 		    "SMTPUTF8 is required, but was not offered by %s", c->peer);
-	else if (c->size_max > 0 && x->qf->size > c->size_max)
+	else if (c->size_max > 0 && size > c->size_max)
 		smtpc_status_set(&st, 0, "5.3.4", 0,
-		    "message size %zu exceeds the size limit %llu of %s",
-		    x->qf->size, c->size_max, c->peer);
+		    "message size %zu exceeds the size limit %llu of %s", size,
+		    c->size_max, c->peer);
 	else
 		return 0;
 	smtpc_txn_settle(x, &st, 0);

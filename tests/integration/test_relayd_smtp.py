@@ -185,7 +185,8 @@ def test_pipelining_replies_in_order(relay):
 
 
 def test_limits(relay):
-    relay.configure(max_recipients=3, max_message_size=2000)
+    relay.configure(max_recipients=3, max_message_size=2000,
+                    max_line_length=1000)
     relay.start_fg()
     c = relay.client()
     ehlo = c.ehlo()
@@ -214,7 +215,8 @@ def test_limits(relay):
         assert code == 250, lines
     code, lines = c.cmd("RCPT TO:<r3@example.org>")
     assert code == 452 and lines[-1].startswith("452 4.5.3"), lines
-    # a text line over 1000 octets: refused after the end, nothing queued
+    # a text line over max_line_length (1000 here, RFC 5321's limit; by
+    # default there is none): refused after the end, nothing queued
     c.send("DATA\r\n")
     c.expect(354)
     c.send(b"Subject: long\r\n\r\n" + b"y" * 1001 + b"\r\n.\r\n")

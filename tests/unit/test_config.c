@@ -240,6 +240,10 @@ test_value_forms(void **state)
 	assert_int_equal(cfg->max_message_size, 1024 * 1024 * 1024);
 	expect_ok("[relayd]\nmax_message_size = 1000\n");
 	assert_int_equal(cfg->max_message_size, 1000);
+	expect_ok("[relayd]\nmax_line_length = 1000\n");
+	assert_int_equal(cfg->max_line_length, 1000);
+	expect_ok("[relayd]\nmax_line_length = 64k\n");
+	assert_int_equal(cfg->max_line_length, 65536);
 	expect_ok("[relayd]\nqueue_lifetime = 36h\n");
 	assert_int_equal(cfg->queue_lifetime, 36 * 3600);
 	expect_ok("[relayd]\ntimeout_command = 007\n");
@@ -450,6 +454,13 @@ test_number_errors(void **state)
 	    "invalid size");
 	expect_err("[relayd]\nmax_message_size = 2000G\n", 2,
 	    "max_message_size", "out of range");
+	/* Not more than the queue reader takes (QUEUE_MSG_SIZE_MAX). */
+	expect_err("[relayd]\nmax_message_size = 1025M\n", 2,
+	    "max_message_size", "out of range");
+	expect_err("[relayd]\nmax_line_length = 999\n", 2, "max_line_length",
+	    "out of range");
+	expect_err("[relayd]\nmax_line_length = 2G\n", 2, "max_line_length",
+	    "out of range");
 	expect_err("[relayd]\nmax_message_size = 99999999999G\n", 2,
 	    "max_message_size", "out of range");
 	expect_err("[relayd]\ntimeout_command = 5x\n", 2, "timeout_command",
@@ -540,10 +551,11 @@ test_man_page_keys(void **state)
 	static const char *const names[] = { "hostname", "run_as", "spool",
 		"listen", "relay_from", "relay_domains", "relay_recipients",
 		"smarthost", "resolver", "transport", "max_message_size",
-		"max_recipients", "max_children", "max_per_ip", "max_hops",
-		"greet_pause", "timeout_greeting", "timeout_command",
-		"timeout_data_init", "timeout_data_block", "timeout_data_term",
-		"queue_lifetime", "retry", "chroot", "pidfile", "milter" };
+		"max_line_length", "max_recipients", "max_children",
+		"max_per_ip", "max_hops", "greet_pause", "timeout_greeting",
+		"timeout_command", "timeout_data_init", "timeout_data_block",
+		"timeout_data_term", "queue_lifetime", "retry", "chroot",
+		"pidfile", "milter" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;

@@ -1,8 +1,9 @@
 /*
- * test_readfile.c: readfile_at/readfile_fd and walk_open_io on real files
- * under a fresh mkdtemp directory: what is refused (symlink, FIFO, directory,
- * device, too big) and files that change while read, with real files whose
- * length is not their st_size (/proc, /sys) and a real writer process.
+ * test_readfile.c: readfile_at/readfile_fd/readfile_head_fd and
+ * walk_open_io on real files under a fresh mkdtemp directory: what is
+ * refused (symlink, FIFO, directory, device, too big) and files that
+ * change while read, with real files whose length is not their st_size
+ * (/proc, /sys) and a real writer process.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -376,6 +377,49 @@ t_walk_open_io(void **state)
 	assert_int_equal(close(rootfd), 0);
 }
 
+/* readfile_head_fd: a prefix of a long file, the whole of a short one. */
+static void
+t_head(void **state)
+{
+	struct fx *fx = *state;
+	char data[100], *buf;
+	struct stat st;
+	size_t len;
+	int fd;
+
+	memset(data, 'h', sizeof(data));
+	data[0] = 'A';
+	put(fx->dfd, "hundred", data, sizeof(data));
+	assert_true((fd = readfile_open(fx->dfd, "/hundred")) >= 0);
+	assert_int_equal(readfile_head_fd(fd, 10, &buf, &len, &st), 0);
+	assert_int_equal(len, 10);
+	assert_int_equal(st.st_size, 100);
+	assert_memory_equal(buf, data, 10);
+	assert_int_equal(buf[10], '\0');
+	free(buf);
+	/* Whatever the fd's offset; max at or over the size: all of it. */
+	assert_int_equal(lseek(fd, 50, SEEK_SET), 50);
+	assert_int_equal(readfile_head_fd(fd, 100, &buf, &len, &st), 0);
+	assert_int_equal(len, 100);
+	assert_memory_equal(buf, data, 100);
+	free(buf);
+	assert_int_equal(readfile_head_fd(fd, 1000, &buf, &len, NULL), 0);
+	assert_int_equal(len, 100);
+	free(buf);
+	assert_int_equal(close(fd), 0);
+
+	/* The same refusals as a whole read. */
+	assert_int_equal(mkfifoat(fx->dfd, "fifo", 0600), 0);
+	assert_true((fd = readfile_open(fx->dfd, "fifo")) >= 0);
+	assert_int_equal(readfile_head_fd(fd, 10, &buf, &len, &st), -EINVAL);
+	assert_null(buf);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(symlinkat("hundred", fx->dfd, "link"), 0);
+	assert_int_equal(readfile_open(fx->dfd, "link"), -ELOOP);
+	assert_int_equal(readfile_open(fx->dfd, "missing"), -ENOENT);
+}
+
 int
 main(void)
 {
@@ -391,6 +435,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    t_shorter_than_stat, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_growing, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    t_walk_open_io, setup, teardown),
 	};

@@ -24,6 +24,9 @@ send_message(struct conn *c, const char *body, size_t len)
 	return reply(c);
 }
 
+static const char env1[] = "sender <a@example.net>\n"
+			   "rcpt <b@example.org> pending\n";
+
 static void
 test_limits_data(void **state)
 {
@@ -33,8 +36,27 @@ test_limits_data(void **state)
 	char id[40];
 	size_t n;
 
+	/* By default a long line is mail like any other (as Postfix). */
 	greet(f, &c, 1);
-	/* A text line of 1000 octets with CRLF is fine, 1001 is not. */
+	memset(body, 'L', 5000);
+	memcpy(body + 5000, "\r\n.\r\n", 5);
+	send_message(&c, body, 5005);
+	if (sscanf(c.reply, "250 2.0.0 Ok: queued as %32[0-9A-Z]", id) != 1)
+		fail_msg("%s", c.reply);
+	body[5002] = '\0';
+	check_file(f, id, env1, "\r\n\tfor <b@example.org>;\r\n", body);
+	/* A NUL is refused, and nothing is kept. */
+	assert_string_equal(send_message(&c, "a\0b\r\n.\r\n", 8),
+	    "554 5.6.0 NUL octet in message data not allowed\r\n");
+	says(&c, "QUIT\r\n");
+	expect(&c, "221 ");
+	finish(&c);
+	assert_int_equal(count(f->spoolfd, "queue"), 1);
+	assert_int_equal(count(f->spoolfd, "tmp"), 0);
+
+	/* max_line_length = 1000: 1000 octets with CRLF fine, 1001 not. */
+	f->cfg.max_line_length = 1000;
+	greet(f, &c, 1);
 	memset(body, 't', 998);
 	memcpy(body + 998, "\r\n.\r\n", 5);
 	send_message(&c, body, 1003);
@@ -43,7 +65,7 @@ test_limits_data(void **state)
 	memset(body, 't', 999);
 	memcpy(body + 999, "\r\n.\r\n", 5);
 	assert_string_equal(send_message(&c, body, 1004),
-	    "552 5.6.0 Message line longer than 1000 octets\r\n");
+	    "552 5.6.0 Message line too long\r\n");
 
 	/* max_message_size = 10000 message octets */
 	for (n = 0; n + 100 <= 10100; n += 100) {
@@ -60,7 +82,7 @@ test_limits_data(void **state)
 	says(&c, "QUIT\r\n");
 	expect(&c, "221 ");
 	finish(&c);
-	assert_int_equal(count(f->spoolfd, "queue"), 2);
+	assert_int_equal(count(f->spoolfd, "queue"), 3);
 	assert_int_equal(count(f->spoolfd, "tmp"), 0);
 }
 

@@ -358,6 +358,60 @@ test_hops(void **state)
 	}
 }
 
+/* max_line is the caller's: longer lines pass, 0 is no limit. */
+static void
+test_max_line(void **state)
+{
+	static const uint64_t limits[] = { 0, 2048, 100002 };
+	static char buf[100100];
+	struct run r;
+	size_t i, n;
+
+	(void)state;
+	memset(buf, 'y', 100000);
+	memcpy(buf + 100000, "\r\n.\r\n", 5);
+	n = 100005;
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		smtp_data_init(&r.d, 0, 0, sink_out, &r.out);
+		r.d.max_line = limits[i];
+		r.rc = smtp_data_feed(&r.d, buf, n, &r.used);
+		assert_int_equal(r.rc, 1);
+		assert_int_equal(r.used, n);
+		if (limits[i] == 2048) {
+			assert_int_equal(r.d.flags, SMTP_DATA_LONG_LINE);
+			assert_int_equal(r.out.len, 2048);
+		} else {
+			assert_int_equal(r.d.flags, 0);
+			assert_int_equal(r.out.len, 100002);
+		}
+		run_free(&r);
+	}
+}
+
+/* A NUL anywhere, header or body, stuffed or not, is flagged. */
+static void
+test_nul(void **state)
+{
+	static const char *const in[] = { "H: a\0b\r\n\r\nx\r\n.\r\n",
+		"H: a\r\n\r\n\0\r\n.\r\n", ".\0x\r\n.\r\n" };
+	static const size_t len[] = { 16, 14, 8 };
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		run_stream(&r, in[i], len[i], 0, 0, 0, 0);
+		assert_int_equal(r.rc, 1);
+		assert_int_equal(r.used, len[i]);
+		assert_int_equal(r.d.flags, SMTP_DATA_NUL);
+		assert_int_equal(smtp_data_reply(&r.d)->code, 554);
+		if (r.out.len > 0)
+			assert_null(memchr(r.out.buf, '\0', r.out.len));
+		run_free(&r);
+	}
+}
+
 static void
 test_reply_priority(void **state)
 {
@@ -370,10 +424,13 @@ test_reply_priority(void **state)
 	assert_string_equal(smtp_data_reply(&d)->line,
 	    "554 5.4.6 Too many hops (Received: headers), routing loop?");
 	d.flags |= SMTP_DATA_LONG_LINE;
-	assert_string_equal(smtp_data_reply(&d)->line,
-	    "552 5.6.0 Message line longer than 1000 octets");
+	assert_string_equal(
+	    smtp_data_reply(&d)->line, "552 5.6.0 Message line too long");
 	d.flags |= SMTP_DATA_TOO_BIG;
 	assert_string_equal(smtp_data_reply(&d)->status, "5.3.4");
+	d.flags |= SMTP_DATA_NUL;
+	assert_string_equal(smtp_data_reply(&d)->line,
+	    "554 5.6.0 NUL octet in message data not allowed");
 	d.flags |= SMTP_DATA_BARE_CR;
 	assert_string_equal(smtp_data_reply(&d)->line,
 	    "550 5.6.11 Bare CR or LF in message data not allowed");
@@ -517,6 +574,8 @@ main(void)
 		cmocka_unit_test(test_line_length),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_hops),
+		cmocka_unit_test(test_max_line),
+		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_reply_priority),
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_after_end),

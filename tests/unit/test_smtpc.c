@@ -499,6 +499,99 @@ test_data_451(void **state)
 	qf_free(qf);
 }
 
+/*
+ * Long lines are folded as Postfix does (CRLF + space after 998 octets);
+ * a line of exactly 998 is not; a stuffing dot is not counted; SIZE= is
+ * the folded size.
+ */
+static char fold_msg[8192], fold_wire[8192];
+
+static void
+fold_build(void)
+{
+	char *m = fold_msg, *w = fold_wire;
+
+#define PUT(p, s, n)             \
+	do {                     \
+		memcpy(p, s, n); \
+		p += n;          \
+	} while (0)
+#define FILL(p, ch, n)            \
+	do {                      \
+		memset(p, ch, n); \
+		p += n;           \
+	} while (0)
+	PUT(m, "Subject: long\r\n\r\n", 17);
+	PUT(w, "Subject: long\r\n\r\n", 17);
+	FILL(m, 'a', 998);
+	PUT(m, "\r\n", 2);
+	FILL(w, 'a', 998);
+	PUT(w, "\r\n", 2);
+	FILL(m, 'b', 999);
+	PUT(m, "\r\n.", 3);
+	FILL(w, 'b', 998);
+	PUT(w, "\r\n b\r\n..", 8);
+	FILL(m, 'c', 2499);
+	PUT(m, "\r\n", 2);
+	FILL(w, 'c', 997);
+	PUT(w, "\r\n ", 3);
+	FILL(w, 'c', 997);
+	PUT(w, "\r\n ", 3);
+	FILL(w, 'c', 505);
+	PUT(w, "\r\n.\r\n", 5);
+	*m = *w = '\0';
+#undef PUT
+#undef FILL
+}
+
+static void
+srv_fold(int fd)
+{
+	char line[1024], want[128];
+	static char data[8192];
+
+	(void)snprintf(want, sizeof(want), "MAIL FROM:<s@a.test> SIZE=%zu\r\n",
+	    strlen(fold_msg) + 9);
+	srv_send(fd, "220 fake.test ESMTP\r\n");
+	srv_expect(fd, "EHLO client.test\r\n", 1);
+	srv_send(fd, ehlo_full);
+	srv_line(fd, line, sizeof(line));
+	if (strcmp(line, want) != 0)
+		_exit(2);
+	srv_expect(fd, "RCPT TO:<r0@b.test>\r\n", 3);
+	srv_send(fd, "250 ok\r\n250 ok\r\n");
+	srv_expect(fd, "DATA\r\n", 4);
+	srv_send(fd, "354 go\r\n");
+	srv_data(fd, data, sizeof(data));
+	if (strcmp(data, fold_wire) != 0)
+		_exit(5);
+	srv_send(fd, "250 2.0.0 Ok\r\n");
+	srv_expect(fd, "QUIT\r\n", 10);
+	_exit(0);
+}
+
+static void
+test_fold(void **state)
+{
+	struct fake f;
+	struct smtpc *c = NULL;
+	struct smtpc_status st, r[1], m;
+	struct queue_file *qf;
+	size_t idx = 0;
+
+	(void)state;
+	fold_build();
+	qf = qf_new("<s@a.test>", fold_msg, 1);
+	fake_start(&f, srv_fold);
+	assert_int_equal(
+	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), 0);
+	assert_int_equal(m.code, 250);
+	smtpc_quit(c);
+	fake_done(&f);
+	qf_free(qf);
+}
+
 /* A server that fails smtpc_connect with a temporary, explained error. */
 static void
 hostile_connect(void (*fn)(int), const char *want)
@@ -643,6 +736,7 @@ main(void)
 		cmocka_unit_test(test_helo_fallback),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_data_451),
+		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_hostile_long_line),
 		cmocka_unit_test(test_hostile_continuations),
 		cmocka_unit_test(test_hostile_garbage),
