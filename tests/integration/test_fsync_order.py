@@ -126,9 +126,10 @@ def stop_traced(relay, p):
     p.wait(timeout=30)
 
 
-def test_session_syncs_message_then_queue_dir_before_250(held_relay):
+def test_session_syncs_message_then_queue_dir_before_250(held_relay,
+                                                         tmp_path):
     relay = held_relay
-    out = os.path.join(relay.logdir, "trace")
+    out = str(tmp_path / "trace")
     p = relay.start_fg(argv_prefix=strace_argv(out), env=traced_env())
     c = relay.client()
     ids = [send_message(c, "a@example.com", ["b%d@example.org" % i],
@@ -150,9 +151,9 @@ def test_session_syncs_message_then_queue_dir_before_250(held_relay):
                              os.path.join(spool, "queue", qid), reply)
 
 
-def test_worker_syncs_each_state_rewrite(held_relay):
+def test_worker_syncs_each_state_rewrite(held_relay, tmp_path):
     relay = held_relay
-    out = os.path.join(relay.logdir, "trace")
+    out = str(tmp_path / "trace")
     p = relay.start_fg(argv_prefix=strace_argv(out), env=traced_env())
     c = relay.client()
     qid = send_message(c, "a@example.com", ["b@example.org"],
@@ -169,10 +170,11 @@ def test_worker_syncs_each_state_rewrite(held_relay):
     check_rename_durable(calls, src, dst)
 
 
-def test_worker_syncs_queue_dir_after_a_delivery(relay, peers):  # noqa: F811
+def test_worker_syncs_queue_dir_after_a_delivery(relay, peers,  # noqa
+                                                  tmp_path):
     sink = peers.sink()
     configure(relay, smarthost=sink.nexthop)
-    out = os.path.join(relay.logdir, "trace")
+    out = str(tmp_path / "trace")
     p = relay.start_fg(argv_prefix=strace_argv(out), env=traced_env())
     qid, _ = inject(relay, "alice@sender.test", ["bob@dest.test"])
     sink.wait(1, relay=relay)
@@ -192,19 +194,15 @@ def test_worker_syncs_queue_dir_after_a_delivery(relay, peers):  # noqa: F811
                     len(calls)) is not None, calls[i:]
 
 
-def test_setup_syncs_every_file_before_its_rename(make_root):
+def test_setup_syncs_every_file_before_its_rename(make_root, tmp_path):
     root = make_root("debian")
-    out = os.path.join(root + ".trace")
-    try:
-        cp = subprocess.run(strace_argv(out) + [relayctl_path(), "setup",
-                                                "--root", root],
-                            capture_output=True, text=True,
-                            env=traced_env(), timeout=120)
-        assert cp.returncode == 0, (cp.stdout, cp.stderr)
-        procs = read_traces(out)
-    finally:
-        for path in glob.glob(out + ".*"):
-            os.unlink(path)
+    out = str(tmp_path / "trace")
+    cp = subprocess.run(strace_argv(out) + [relayctl_path(), "setup",
+                                            "--root", root],
+                        capture_output=True, text=True, env=traced_env(),
+                        timeout=120)
+    assert cp.returncode == 0, (cp.stdout, cp.stderr)
+    procs = read_traces(out)
     etc = os.path.realpath(os.path.join(root, "etc"))
     seen = set()
     for calls in procs.values():
