@@ -9,7 +9,8 @@ fsync: these tests read what the processes asked of the kernel instead.
   recorded a delivery: the unlink of queue/ID, then fsync of queue/;
 - `relayctl setup`: every file it renames into place (each account
   database and its backup, each file it writes) is fsynced after its
-  last write and before its rename, and the directory after the rename.
+  last write and before its rename, and the directory after the rename
+  and before the next one.
 """
 
 import glob
@@ -94,11 +95,14 @@ def last_write(calls, path, end):
 def check_rename_durable(calls, src, dst, end=None):
     """The rename src -> dst happened; src was fsynced after its last
     write and before the rename; dst's directory was fsynced after the
-    rename and before calls[end].  Returns the rename's index."""
+    rename, before the process's next rename and before calls[end].
+    Returns the rename's index."""
     end = len(calls) if end is None else end
-    found = [i for i, s, d in renames(calls) if (s, d) == (src, dst)]
-    assert found, "no rename %s -> %s in %r" % (src, dst, renames(calls))
+    all_renames = renames(calls)
+    found = [i for i, s, d in all_renames if (s, d) == (src, dst)]
+    assert found, "no rename %s -> %s in %r" % (src, dst, all_renames)
     r = found[-1]
+    end = min([end] + [i for i, _, _ in all_renames if i > r])
     w = last_write(calls, src, r)
     f = fsync_at(calls, src, w + 1, r)
     assert f is not None, "%s renamed to %s without an fsync after its " \
