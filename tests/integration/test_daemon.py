@@ -129,16 +129,38 @@ class Daemon:
                             stdin=subprocess.DEVNULL, timeout=60)
         return cp
 
+    def new_port(self):
+        """Another free port in relayd.conf's listen line: the one we
+        had was taken (by a test running beside this one) before relayd
+        could bind it."""
+        path = os.path.join(self.root, "etc/mail/relayd.conf")
+        with open(path) as f:
+            text = f.read()
+        old = "listen = 127.0.0.1:%d\n" % self.port
+        assert old in text, text
+        self.port = free_port()
+        write_conf(self.root, text.replace(
+            old, "listen = 127.0.0.1:%d\n" % self.port))
+
     def foreground(self):
         """relayd -f; returns once it logged that it accepts and its queue
         runner is up (a child holds the listeners from its fork until it
         closes them: tests about listeners wait for that)."""
-        p = subprocess.Popen([relayd_path(), "-f", "--root", self.root],
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, env=relay_env())
-        self.procs.append(p)
-        self.expect_log(p, r"accepting connections \(pid %d\)" % p.pid)
+        for attempt in range(3):
+            p = subprocess.Popen([relayd_path(), "-f", "--root", self.root],
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=relay_env())
+            self.procs.append(p)
+            try:
+                self.expect_log(p, r"accepting connections \(pid %d\)"
+                                % p.pid)
+                break
+            except AssertionError as e:
+                if attempt == 2 or "Address already in use" not in str(e):
+                    raise
+                p.wait(timeout=10)
+                self.new_port()
         wait_for(lambda: runner_of(p.pid), 10, what="the queue runner")
         return p
 
@@ -175,7 +197,12 @@ class Daemon:
         """relayctl start, then wait until the queue runner is up and the
         session of its connect probe has ended, so tests count only their
         own children."""
-        r = self.ctl("start")
+        for attempt in range(3):
+            r = self.ctl("start")
+            if r.rc == 0 or attempt == 2 or \
+                    "Address already in use" not in r.err:
+                break
+            self.new_port()
         assert r.rc == 0, r
         pid = self.pid()
         wait_for(lambda: runner_of(pid), 10, what="the queue runner")
