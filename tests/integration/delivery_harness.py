@@ -336,6 +336,7 @@ class SmtpSink:
     transaction (-d) in a directory nobody may write."""
 
     def __init__(self, port=None, extra=()):
+        self.fixed_port = port
         self.port = port or free_port()
         self.extra = list(extra)
         self.dir = tempfile.mkdtemp(prefix="relayd-e2e-smtp-sink-")
@@ -343,6 +344,17 @@ class SmtpSink:
         self.proc = None
 
     def start(self):
+        for attempt in range(3):
+            try:
+                return self._start()
+            except AssertionError as e:
+                if (self.fixed_port or attempt == 2 or
+                        "in use" not in str(e)):
+                    raise
+            self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self):
         path, env = peer("smtp-sink")
         self.proc = subprocess.Popen(
             [path, "-u", "nobody", "-h", "smtp-sink.test"] + self.extra + [
@@ -546,6 +558,7 @@ class Dns:
     names outside the zone are REFUSED."""
 
     def __init__(self, mx=(), hosts=(), null_mx=(), port=None, zone="test"):
+        self.fixed_port = port
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="relayd-e2e-dns-")
         self.args = ["/usr/sbin/dnsmasq", "--no-daemon", "--port=%d"
@@ -567,6 +580,19 @@ class Dns:
         self.probe = hosts[0][0] if hosts else None
 
     def start(self):
+        for attempt in range(3):
+            try:
+                return self._start()
+            except AssertionError as e:
+                if (self.fixed_port or attempt == 2 or
+                        "in use" not in str(e)):
+                    raise
+            old = "--port=%d" % self.port
+            self.port = free_port()
+            self.args[self.args.index(old)] = "--port=%d" % self.port
+        raise AssertionError("unreachable")
+
+    def _start(self):
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log,
