@@ -10,7 +10,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +18,6 @@
 
 #include "check.h"
 #include "relayctl.h"
-
-#define CONFIG_PATH "/etc/mail/relayd.conf"
 
 /* Supplementary groups that grant more than the relay may ever have. */
 static const char *const privileged_groups[] = { "root", "sudo", "shadow",
@@ -81,49 +78,19 @@ check_exit(const struct check *c)
 
 	for (i = 0; i < c->n; i++)
 		if (c->f[i].sev == SEV_UNSAFE)
-			return CHECK_EXIT_UNSAFE;
+			return EXIT_UNSAFE;
 		else if (c->f[i].sev == SEV_DRIFT)
-			r = CHECK_EXIT_DRIFT;
+			r = EXIT_DRIFT;
 	return r;
 }
 
-static int
-parse_opts(int argc, char **argv, struct check *c)
-{
-	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+/* By index: cmd_args.opt[CHECK_QUIET] is --quiet. */
+enum { CHECK_QUIET };
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
-		if (ch == 'r')
-			c->root = optarg;
-		else if (ch == 'j')
-			c->json = 1;
-		else if (ch == 'q')
-			c->quiet = 1;
-		else if (ch == 'h') {
-			cmd_help(stdout, cmd_find("check"));
-			return -1;
-		} else {
-			warnx(ch == ':' ? "check: option '%s' needs an argument"
-					: "check: unknown option '%s'",
-			    argv[optind - 1]);
-			cmd_usage(stderr, cmd_find("check"));
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		warnx("check: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
-	return 0;
-}
+const struct cmd_opt check_options[] = {
+	[CHECK_QUIET] = { "quiet", NULL },
+	{ NULL, NULL },
+};
 
 static int
 is_privileged(const char *group)
@@ -253,6 +220,8 @@ unsafe_fix(const char *id)
 		return "find out why another user owns it; chown it by hand";
 	if (strcmp(id, "path.other-fs") == 0)
 		return "unmount it or name it in the layout";
+	if (strcmp(id, "path.too-deep") == 0)
+		return "find out who made it; flatten or remove it";
 	if (strcmp(id, "account.smmsp") == 0)
 		return "give the relay account IDs of its own (smmsp is "
 		       "sendmail's submission account)";
@@ -290,36 +259,18 @@ check_plan(struct check *c)
 	return r;
 }
 
-static const char *
-datadir(void)
-{
-	const char *d = getenv("RELAYCTL_DATADIR");
-
-	return d != NULL && d[0] != '\0' ? d : RELAY_DATADIR;
-}
-
 /* The same layout setup uses: installed, else the compiled-in copy. */
 static int
 load_layout(struct check *c)
 {
-	struct layout_error le;
 	int dfd, r;
 
-	dfd = open(datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	r = layout_load(dfd, "layout", &c->layout, &le);
+	dfd = open(setup_datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = setup_layout(dfd, &c->layout);
 	if (dfd >= 0)
 		close(dfd);
-	if (r == -ENOENT || r == -EBADF)
-		r = layout_parse(layout_builtin, strlen(layout_builtin),
-		    "(built-in layout)", &c->layout, &le);
-	if (r < 0) {
-		if (r == -EINVAL)
-			warnx("%s:%zu: %s", le.file, le.line, le.msg);
-		else
-			warnx("cannot read '%s/layout': %s", datadir(),
-			    strerror(-r));
+	if (r < 0)
 		return -1;
-	}
 	c->user = c->layout->account.name;
 	return 0;
 }
@@ -335,22 +286,22 @@ check_config(struct check *c)
 	int r;
 
 	config_defaults(&c->cfg);
-	r = config_load(c->rootfd, CONFIG_PATH, &c->cfg, &ce);
+	r = config_load(c->rootfd, DEFAULT_CONFIG, &c->cfg, &ce);
 	/* Missing, foreign owner, too open: setup's plan says so already. */
 	if (r == -ENOENT || r == -EPERM || r == -ELOOP)
 		return 0;
 	if (r < 0) {
 		config_error_format(&ce, text, sizeof(text));
-		return check_add(c, "config.invalid", SEV_UNSAFE, CONFIG_PATH,
-		    "a valid relayd.conf", text,
+		return check_add(c, "config.invalid", SEV_UNSAFE,
+		    DEFAULT_CONFIG, "a valid relayd.conf", text,
 		    "fix the line named; see relayd.conf(5)");
 	}
 	c->cfg_ok = 1;
-	(void)snprintf(
-	    fix, sizeof(fix), "set 'run_as = %s' in %s", c->user, CONFIG_PATH);
+	(void)snprintf(fix, sizeof(fix), "set 'run_as = %s' in %s", c->user,
+	    DEFAULT_CONFIG);
 	/* The layout's own account, when missing, is account.missing. */
 	if (strcmp(c->cfg.run_as, c->user) != 0)
-		r = check_add(c, "config.run-as", SEV_UNSAFE, CONFIG_PATH,
+		r = check_add(c, "config.run-as", SEV_UNSAFE, DEFAULT_CONFIG,
 		    c->user,
 		    accountdb_user_by_name(c->db, c->cfg.run_as, &pw) < 0
 			? "an account that does not exist"
@@ -358,7 +309,7 @@ check_config(struct check *c)
 		    fix);
 	rule = layout_match(c->layout, c->cfg.spool, LAYOUT_DIR);
 	if (r == 0 && (rule == NULL || strcmp(rule->owner, "@user") != 0))
-		r = check_add(c, "config.spool", SEV_UNSAFE, CONFIG_PATH,
+		r = check_add(c, "config.spool", SEV_UNSAFE, DEFAULT_CONFIG,
 		    "a spool the layout manages", c->cfg.spool,
 		    "set 'spool' to the layout's spool");
 	return r;
@@ -370,14 +321,12 @@ load_accounts(struct check *c)
 {
 	struct account_user pw;
 	struct db_error de;
+	char text[512];
 	int r;
 
 	if ((r = accountdb_load(c->rootfd, &c->db, &de)) < 0) {
-		if (de.line > 0)
-			warnx("%s:%zu: %s", de.file, de.line, de.msg);
-		else
-			warnx("cannot read '%s': %s", de.file,
-			    de.msg[0] ? de.msg : strerror(-r));
+		accountdb_error_format(&de, r, text, sizeof(text));
+		warnx("%s", text);
 		return -1;
 	}
 	config_defaults(&c->cfg);
@@ -458,13 +407,15 @@ check_run(struct check *c)
 }
 
 int
-cmd_check(int argc, char **argv)
+cmd_check(const struct cmd_args *a)
 {
-	struct check c = { .root = "/", .rootfd = -1, .procfd = -1 };
+	struct check c = { .root = a->root,
+		.json = a->json,
+		.quiet = a->opt[CHECK_QUIET] != NULL,
+		.rootfd = -1,
+		.procfd = -1 };
 	int r;
 
-	if ((r = parse_opts(argc, argv, &c)) != 0)
-		return r < 0 ? 0 : r;
 	r = check_run(&c);
 	free(c.f);
 	accountdb_free(c.db);

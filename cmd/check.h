@@ -19,9 +19,6 @@ enum check_sev {
 	SEV_UNSAFE /* needs a human: exit 3 */
 };
 
-#define CHECK_EXIT_DRIFT 2
-#define CHECK_EXIT_UNSAFE 3
-
 struct finding {
 	char id[32];
 	enum check_sev sev;

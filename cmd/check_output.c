@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#define LIBBSD_OPENBSD_VIS /* stravis() only, as output.c */
-#include <vis.h>
 
 #include "check.h"
 #include "relayctl.h"
@@ -16,34 +14,21 @@
 static const char *const sev_name[] = { "advice", "drift", "unsafe" };
 
 static void
-put_safe(FILE *fp, const char *s)
-{
-	char *v = NULL;
-
-	if (stravis(&v, s, VIS_SAFE | VIS_NL | VIS_TAB | VIS_OCTAL) < 0) {
-		fputs("?", fp);
-		return;
-	}
-	fputs(v, fp);
-	free(v);
-}
-
-static void
 text_one(const struct finding *f)
 {
 	printf("%-6s %-22s ", sev_name[f->sev], f->id);
-	put_safe(stdout, f->path[0] ? f->path : "-");
+	output_safe(stdout, f->path[0] ? f->path : "-", 0);
 	if (f->actual[0] != '\0' || f->expected[0] != '\0') {
 		printf(": ");
-		put_safe(stdout, f->actual[0] ? f->actual : "(none)");
+		output_safe(stdout, f->actual[0] ? f->actual : "(none)", 0);
 		if (f->expected[0] != '\0') {
 			printf(", expected ");
-			put_safe(stdout, f->expected);
+			output_safe(stdout, f->expected, 0);
 		}
 	}
 	if (f->fix[0] != '\0') {
 		printf(" (");
-		put_safe(stdout, f->fix);
+		output_safe(stdout, f->fix, 0);
 		printf(")");
 	}
 	printf("\n");

@@ -23,7 +23,7 @@
 
 #include "check.h"
 #include "procstat.h"
-#include "walk.h"
+#include "relayd_pid.h"
 
 #define MASTER_KEEP                                              \
 	((1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SETUID) | \
@@ -43,35 +43,6 @@ struct listener {
 	unsigned port;
 	unsigned long inode;
 };
-
-/* The pid in the pidfile (under the root, no symlinks), or 0. */
-static pid_t
-pidfile_pid(const struct check *c)
-{
-	char proc[64], buf[32], *end;
-	struct stat st;
-	int pfd = -1, fd;
-	ssize_t n;
-	long pid;
-
-	if (walk_open(c->rootfd, c->cfg.pidfile, &pfd, &st) < 0)
-		return 0;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = S_ISREG(st.st_mode) ? open(proc, O_RDONLY | O_CLOEXEC) : -1;
-	close(pfd);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	pid = strtol(buf, &end, 10);
-	if (end == buf || (*end != '\n' && *end != '\0') || pid <= 1 ||
-	    pid > INT32_MAX)
-		return 0;
-	return (pid_t)pid;
-}
 
 static int
 is_relayd_title(const char *t)
@@ -418,12 +389,11 @@ check_runtime(struct check *c)
 	size_t n, i;
 	int r;
 
-	if ((c->pid = pidfile_pid(c)) == 0)
-		return 0;
-	if (procstat_cmdline(c->procfd, c->pid, title, sizeof(title)) < 0 ||
-	    strncmp(title, "relayd", 6) != 0 ||
-	    procstat_read(c->procfd, c->pid, &ps) < 0 || ps.state == 'Z') {
-		c->pid = 0; /* a stale pidfile: nothing runs */
+	/* No pidfile, or a stale one: nothing runs. */
+	if (relayd_pid(c->rootfd, c->cfg.pidfile, c->procfd, &c->pid) != 0 ||
+	    procstat_cmdline(c->procfd, c->pid, title, sizeof(title)) < 0 ||
+	    procstat_read(c->procfd, c->pid, &ps) < 0) {
+		c->pid = 0;
 		return 0;
 	}
 	if ((r = check_master(c, &ps, title)) < 0)

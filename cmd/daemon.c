@@ -14,7 +14,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,21 +27,15 @@
 #include "config.h"
 #include "procstat.h"
 #include "relayctl.h"
+#include "relayd_pid.h"
 #include "walk.h"
 
 #ifndef RELAY_SBINDIR
 #define RELAY_SBINDIR "/usr/sbin"
 #endif
 
-#define DEFAULT_CONFIG "/etc/mail/relayd.conf"
 #define STOP_WAIT_MS 15000
 #define CONNECT_WAIT_MS 5000
-#define EXIT_UNSAFE 3
-/* LSB init-script actions and status. */
-#define LSB_NOT_RUNNING 7
-#define LSB_STATUS_DEAD 1
-#define LSB_STATUS_STOPPED 3
-#define LSB_STATUS_UNKNOWN 4
 #define SESSION_TITLE "relayd: server " /* smtp children (relayd/child.c) */
 
 struct daemon {
@@ -50,45 +43,11 @@ struct daemon {
 	const char *config;
 	int json;
 	int rootfd;
+	int procfd; /* /proc, where relayd_pid() looks */
 	struct config cfg;
 	pid_t pid; /* > 0: the pidfile names a live relayd */
 	pid_t stale; /* > 0: the pidfile names a process that is gone */
 };
-
-static int
-daemon_opts(int argc, char **argv, struct daemon *d, int allow_json)
-{
-	static const struct option longopts[] = { { "root", required_argument,
-						      NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int ch;
-
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
-		if (ch == 'r')
-			d->root = optarg;
-		else if (ch == 'c')
-			d->config = optarg;
-		else if (ch == 'j' && allow_json)
-			d->json = 1;
-		else if (ch == 'h') {
-			cmd_help(stdout, cmd_find(argv[0]));
-			return -1;
-		} else {
-			warnx("%s: unknown option '%s'", argv[0],
-			    argv[optind - 1]);
-			cmd_usage(stderr, cmd_find(argv[0]));
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		warnx("%s: unexpected argument '%s'", argv[0], argv[optind]);
-		return EX_USAGE;
-	}
-	return 0;
-}
 
 static void
 config_err(const struct config_error *e)
@@ -110,6 +69,11 @@ daemon_load(struct daemon *d)
 		warn("cannot open root '%s'", d->root);
 		return -1;
 	}
+	d->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->procfd == -1) {
+		warn("cannot open '/proc'");
+		return -1;
+	}
 	config_defaults(&d->cfg);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(d->rootfd, d->config, &d->cfg, &ce) < 0) {
@@ -119,82 +83,19 @@ daemon_load(struct daemon *d)
 	return 0;
 }
 
-/* The whole first string of /proc/PID/cmdline (argv[0] or the title). */
-static int
-pid_is_relayd(pid_t pid)
-{
-	char path[64], buf[256], *base;
-	ssize_t n;
-	int fd;
-
-	(void)snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0; /* gone, or a zombie */
-	buf[n] = '\0';
-	base = strrchr(buf, '/') != NULL && strncmp(buf, "relayd:", 7) != 0
-	    ? strrchr(buf, '/') + 1
-	    : buf;
-	return strncmp(base, "relayd", 6) == 0 &&
-	    (base[6] == '\0' || base[6] == ':');
-}
-
-/* Open path under the root for reading, no symlink anywhere on it. */
-static int
-open_under_root(int rootfd, const char *path, int dir)
-{
-	char proc[64];
-	struct stat st;
-	int pfd = -1, fd = -1, rv;
-
-	if ((rv = walk_open(rootfd, path, &pfd, &st)) < 0) {
-		errno = -rv;
-		return -1;
-	}
-	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-		errno = dir ? ENOTDIR : EINVAL;
-		goto out;
-	}
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(
-	    proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (dir ? O_DIRECTORY : 0));
-out:
-	rv = errno;
-	(void)close(pfd);
-	errno = rv;
-	return fd;
-}
-
 /* Fill d->pid or d->stale from the pidfile; both 0 when there is none. */
 static void
 daemon_state(struct daemon *d)
 {
-	char buf[32];
-	ssize_t n;
-	long pid;
-	char *end;
-	int fd;
+	pid_t pid;
+	int r;
 
 	d->pid = d->stale = 0;
-	if ((fd = open_under_root(d->rootfd, d->cfg.pidfile, 0)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return; /* relayd is writing it right now, or it is empty */
-	buf[n] = '\0';
-	errno = 0;
-	pid = strtol(buf, &end, 10);
-	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') ||
-	    pid <= 1 || pid > INT_MAX)
-		return;
-	if (pid_is_relayd((pid_t)pid))
-		d->pid = (pid_t)pid;
-	else
-		d->stale = (pid_t)pid;
+	r = relayd_pid(d->rootfd, d->cfg.pidfile, d->procfd, &pid);
+	if (r == 0)
+		d->pid = pid;
+	else if (r == -ESRCH)
+		d->stale = pid;
 }
 
 static long
@@ -398,7 +299,7 @@ daemon_stop(struct daemon *d)
 		return 1;
 	}
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (pid_is_relayd(pid)) {
+	while (relayd_pid_is_master(d->procfd, pid) == 0) {
 		if (elapsed_ms(&t0) > STOP_WAIT_MS) {
 			warnx("relayd (pid %ld) did not stop within %d seconds",
 			    (long)pid, STOP_WAIT_MS / 1000);
@@ -482,7 +383,8 @@ count_queue(const struct daemon *d)
 	if ((size_t)snprintf(path, sizeof(path), "%s/queue", d->cfg.spool) >=
 	    sizeof(path))
 		return -1;
-	if ((fd = open_under_root(d->rootfd, path, 1)) == -1)
+	fd = walk_open_io(d->rootfd, path, O_RDONLY | O_DIRECTORY, NULL);
+	if (fd < 0)
 		return -1;
 	if ((dir = fdopendir(fd)) == NULL) {
 		(void)close(fd);
@@ -563,35 +465,36 @@ daemon_status(struct daemon *d)
 }
 
 static int
-daemon_cmd(
-    int argc, char **argv, int (*fn)(struct daemon *), int json, int failure)
+daemon_cmd(const struct cmd_args *a, int (*fn)(struct daemon *), int failure)
 {
-	struct daemon d = {
-		.root = "/", .config = DEFAULT_CONFIG, .rootfd = -1
-	};
+	struct daemon d = { .root = a->root,
+		.config = a->config,
+		.json = a->json,
+		.rootfd = -1,
+		.procfd = -1 };
 	int r;
 
-	if ((r = daemon_opts(argc, argv, &d, json)) != 0)
-		return r < 0 ? 0 : r;
 	if (daemon_load(&d) < 0)
 		r = failure;
 	else
 		r = fn(&d);
+	if (d.procfd != -1)
+		(void)close(d.procfd);
 	if (d.rootfd != -1)
 		(void)close(d.rootfd);
 	return r;
 }
 
 int
-cmd_start(int argc, char **argv)
+cmd_start(const struct cmd_args *a)
 {
-	return daemon_cmd(argc, argv, daemon_start, 0, 1);
+	return daemon_cmd(a, daemon_start, 1);
 }
 
 int
-cmd_stop(int argc, char **argv)
+cmd_stop(const struct cmd_args *a)
 {
-	return daemon_cmd(argc, argv, daemon_stop, 0, 1);
+	return daemon_cmd(a, daemon_stop, 1);
 }
 
 static int
@@ -605,19 +508,19 @@ daemon_restart(struct daemon *d)
 }
 
 int
-cmd_restart(int argc, char **argv)
+cmd_restart(const struct cmd_args *a)
 {
-	return daemon_cmd(argc, argv, daemon_restart, 0, 1);
+	return daemon_cmd(a, daemon_restart, 1);
 }
 
 int
-cmd_reload(int argc, char **argv)
+cmd_reload(const struct cmd_args *a)
 {
-	return daemon_cmd(argc, argv, daemon_reload, 0, 1);
+	return daemon_cmd(a, daemon_reload, 1);
 }
 
 int
-cmd_status(int argc, char **argv)
+cmd_status(const struct cmd_args *a)
 {
-	return daemon_cmd(argc, argv, daemon_status, 1, LSB_STATUS_UNKNOWN);
+	return daemon_cmd(a, daemon_status, LSB_STATUS_UNKNOWN);
 }

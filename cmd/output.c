@@ -9,13 +9,17 @@
 
 #include "relayctl.h"
 
-/* Names under the spool are the relay user's choice: never raw to a tty. */
-static void
-put_safe(FILE *fp, const char *s, int width)
+/*
+ * Names under the spool are the relay user's choice: never raw to a tty.
+ * Every control character (and every non-ASCII byte) comes out encoded;
+ * not VIS_SAFE, which lets BEL, BS and CR through.
+ */
+void
+output_safe(FILE *fp, const char *s, int width)
 {
 	char *v = NULL;
 
-	if (stravis(&v, s, VIS_SAFE | VIS_NL | VIS_TAB | VIS_OCTAL) < 0) {
+	if (stravis(&v, s, VIS_NL | VIS_TAB | VIS_OCTAL) < 0) {
 		fprintf(fp, "%-*s", width, "?");
 		return;
 	}
@@ -34,15 +38,21 @@ output_plan_text(FILE *fp, const struct plan *p)
 		if (it->kind != PLAN_ACTION)
 			continue;
 		fprintf(fp, "  %-14s ", it->action);
-		put_safe(fp, it->path, 28);
+		output_safe(fp, it->path, 28);
 		fprintf(fp, " %s%s%s\n", it->before,
 		    it->before[0] ? " -> " : "-> ", it->after);
 	}
 	for (i = 0; i < p->n; i++) {
 		it = &p->items[i];
-		if (it->kind == PLAN_UNSAFE)
-			fprintf(fp, "unsafe %s: %s (%s)\n", it->path, it->after,
-			    it->action);
+		if (it->kind != PLAN_UNSAFE)
+			continue;
+		fputs("unsafe ", fp);
+		output_safe(fp, it->path, 0);
+		fputs(": ", fp);
+		output_safe(fp, it->after, 0);
+		fputs(" (", fp);
+		output_safe(fp, it->action, 0);
+		fputs(")\n", fp);
 	}
 }
 

@@ -5,7 +5,10 @@
  * symlinks, no hard links, strict format); ids are checked with
  * queue_id_valid() before a path is built; every change goes through
  * qupdate (the delivery workers' lock), so a message being delivered is
- * never moved or removed under the worker's feet.
+ * never moved or removed under the worker's feet.  The relay user owns
+ * the spool and may swap queue/ or hold/ for a symlink: the spool and
+ * each subdirectory are opened with spooldir (no symlink followed, owner
+ * and mode checked) and a tampered spool is refused with EXIT_UNSAFE.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -14,7 +17,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -25,98 +27,136 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accountdb.h"
 #include "config.h"
+#include "fsfix.h"
 #include "qupdate.h"
 #include "queue.h"
 #include "relayctl.h"
+#include "relayd_pid.h"
+#include "spooldir.h"
 #include "walk.h"
-
-#define DEFAULT_CONFIG "/etc/mail/relayd.conf"
-#define LSB_NOT_RUNNING 7
 
 struct qctl {
 	const char *root, *config, *verb, *id;
 	int json, rootfd, spoolfd;
+	int dirfd[3]; /* SPOOL/tmp, queue, hold (-1: no hold/ yet) */
+	uid_t uid; /* the relay account (run_as), owner of the spool */
 	struct config cfg;
 	int nmsg, bad;
 };
 
+/* The action and its queue id, from the words after 'queue'. */
 static int
-qctl_opts(int argc, char **argv, struct qctl *q)
+qctl_opts(const struct cmd_args *a, struct qctl *q)
 {
-	static const struct option longopts[] = { { "root", required_argument,
-						      NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int ch;
+	int n = a->noperands;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		if (ch == 'r')
-			q->root = optarg;
-		else if (ch == 'c')
-			q->config = optarg;
-		else if (ch == 'j')
-			q->json = 1;
-		else if (ch == 'h') {
-			cmd_help(stdout, cmd_find("queue"));
-			return -1;
-		} else {
-			warnx("queue: unknown option '%s'", argv[optind - 1]);
-			cmd_usage(stderr, cmd_find("queue"));
-			return EX_USAGE;
-		}
-	}
-	q->verb = optind < argc ? argv[optind++] : "list";
+	q->root = a->root;
+	q->config = a->config;
+	q->json = a->json;
+	q->verb = n > 0 ? a->operand[0] : "list";
 	if (strcmp(q->verb, "delete") == 0 || strcmp(q->verb, "hold") == 0 ||
 	    strcmp(q->verb, "release") == 0) {
-		if (optind >= argc) {
-			warnx("queue %s: missing queue id", q->verb);
-			return EX_USAGE;
-		}
-		q->id = argv[optind++];
-		if (!queue_id_valid(q->id)) {
-			warnx(
-			    "queue %s: '%s' is not a queue id", q->verb, q->id);
-			return EX_USAGE;
-		}
+		if (n < 2)
+			return cmd_usage_error(
+			    a, "'%s' needs a queue id", q->verb);
+		q->id = a->operand[1];
+		if (!queue_id_valid(q->id))
+			return cmd_usage_error(
+			    a, "'%s' is not a queue id", q->id);
 	} else if (strcmp(q->verb, "list") != 0 &&
-	    strcmp(q->verb, "flush") != 0) {
-		warnx("queue: unknown action '%s'", q->verb);
-		cmd_usage(stderr, cmd_find("queue"));
-		return EX_USAGE;
-	}
-	if (optind != argc) {
-		warnx("queue: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
-	}
+	    strcmp(q->verb, "flush") != 0)
+		return cmd_usage_error(a, "unknown action '%s'", q->verb);
+	else if (n > 1)
+		return cmd_usage_error(
+		    a, "unexpected argument '%s'", a->operand[1]);
 	return 0;
 }
 
-/* Open a directory under the root without following a symlink. */
-static int
-open_dir_under(int rootfd, const char *path)
-{
-	char proc[64];
-	struct stat st;
-	int pfd = -1, fd = -1, rv;
+static const char *const spool_sub[] = { "tmp", "queue", "hold" };
+enum { SUB_TMP, SUB_QUEUE, SUB_HOLD };
 
-	if ((rv = walk_open(rootfd, path, &pfd, &st)) < 0) {
-		errno = -rv;
+/* Why spooldir refused SPOOL[/sub]; 1 (error) or EXIT_UNSAFE. */
+static int
+spool_fail(const struct qctl *q, const char *sub, int rv, const struct stat *st)
+{
+	const char *sep = sub[0] != '\0' ? "/" : "";
+
+	if (rv == -ELOOP)
+		warnx("refusing spool directory '%s%s%s': a symbolic link "
+		      "(run 'relayctl check')",
+		    q->cfg.spool, sep, sub);
+	else if (rv == -ENOTDIR)
+		warnx("refusing spool directory '%s%s%s': not a directory "
+		      "(run 'relayctl check')",
+		    q->cfg.spool, sep, sub);
+	else if (rv == -EPERM && st->st_uid != q->uid)
+		warnx("refusing spool directory '%s%s%s': owned by uid %lu, "
+		      "not by '%s' (run 'relayctl check')",
+		    q->cfg.spool, sep, sub, (unsigned long)st->st_uid,
+		    q->cfg.run_as);
+	else if (rv == -EPERM)
+		warnx("refusing spool directory '%s%s%s': writable by group or "
+		      "others, mode %04o (run 'relayctl check')",
+		    q->cfg.spool, sep, sub, (unsigned)(st->st_mode & 07777));
+	else {
+		warnx("cannot open spool directory '%s%s%s': %s", q->cfg.spool,
+		    sep, sub, strerror(-rv));
+		return 1;
+	}
+	return EXIT_UNSAFE;
+}
+
+/* The run_as account from the root's own passwd: the spool's owner. */
+static int
+relay_uid(struct qctl *q)
+{
+	struct accountdb *db = NULL;
+	struct account_user u;
+	struct db_error de;
+	char text[512];
+	int rv;
+
+	memset(&de, 0, sizeof(de));
+	if ((rv = accountdb_load(q->rootfd, &db, &de)) < 0) {
+		accountdb_error_format(&de, rv, text, sizeof(text));
+		warnx("%s", text);
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		(void)close(pfd);
-		errno = ENOTDIR;
-		return -1;
+	if ((rv = accountdb_user_by_name(db, q->cfg.run_as, &u)) < 0)
+		warnx("run_as account '%s' not found under '%s'", q->cfg.run_as,
+		    q->root);
+	else
+		q->uid = u.uid;
+	accountdb_free(db);
+	return rv < 0 ? -1 : 0;
+}
+
+/*
+ * The spool and its tmp/, queue/ and hold/ (hold/ may be missing), each
+ * opened once through spooldir: everything after acts by single names
+ * inside these fds.  Returns 0, 1 or EXIT_UNSAFE.
+ */
+static int
+spool_open(struct qctl *q)
+{
+	struct stat st;
+	size_t i;
+	int rv;
+
+	memset(&st, 0, sizeof(st));
+	rv = spooldir_open(q->rootfd, q->cfg.spool, q->uid, &q->spoolfd, &st);
+	if (rv != 0)
+		return spool_fail(q, "", rv, &st);
+	for (i = 0; i < 3; i++) {
+		rv = spooldir_sub(q->spoolfd, spool_sub[i], &q->dirfd[i], &st);
+		if (rv == -ENOENT && i == SUB_HOLD)
+			continue;
+		if (rv != 0)
+			return spool_fail(q, spool_sub[i], rv, &st);
 	}
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rv = errno;
-	(void)close(pfd);
-	errno = rv;
-	return fd;
+	return 0;
 }
 
 static int
@@ -128,20 +168,18 @@ qctl_load(struct qctl *q)
 	if ((q->rootfd = open(q->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
 		warn("cannot open root '%s'", q->root);
-		return -1;
+		return 1;
 	}
 	config_defaults(&q->cfg);
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(q->rootfd, q->config, &q->cfg, &ce) < 0) {
 		config_error_format(&ce, text, sizeof(text));
 		warnx("%s", text);
-		return -1;
+		return 1;
 	}
-	if ((q->spoolfd = open_dir_under(q->rootfd, q->cfg.spool)) == -1) {
-		warn("cannot open spool '%s'", q->cfg.spool);
-		return -1;
-	}
-	return 0;
+	if (relay_uid(q) < 0)
+		return 1;
+	return spool_open(q);
 }
 
 static const char *
@@ -233,9 +271,9 @@ id_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted queue ids in SPOOL/dir (other names are not ours to show). */
+/* Sorted queue ids in the directory dfd (other names are not ours). */
 static char **
-dir_ids(int spoolfd, const char *dir, size_t *n)
+dir_ids(int dfd, size_t *n)
 {
 	struct dirent *de;
 	char **ids = NULL, **nids;
@@ -243,8 +281,8 @@ dir_ids(int spoolfd, const char *dir, size_t *n)
 	int fd;
 
 	*n = 0;
-	fd = openat(
-	    spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* A second fd for readdir: "." of dfd, not a new lookup by name. */
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			(void)close(fd);
@@ -267,23 +305,17 @@ dir_ids(int spoolfd, const char *dir, size_t *n)
 }
 
 static void
-list_dir(struct qctl *q, const char *dir)
+list_dir(struct qctl *q, int sub)
 {
+	const char *dir = spool_sub[sub];
 	struct queue_file *qf;
 	char **ids;
 	size_t n, i;
-	int dfd, rv;
+	int dfd = q->dirfd[sub], rv;
 
-	dfd = openat(
-	    q->spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd == -1) {
-		if (errno != ENOENT || strcmp(dir, "queue") == 0) {
-			warn("cannot read '%s/%s'", q->cfg.spool, dir);
-			q->bad = 1;
-		}
+	if (dfd == -1) /* no hold/ yet */
 		return;
-	}
-	ids = dir_ids(q->spoolfd, dir, &n);
+	ids = dir_ids(dfd, &n);
 	for (i = 0; i < n; i++) {
 		if ((rv = queue_read(dfd, ids[i], &qf)) != 0) {
 			if (rv != -ENOENT) { /* delivered meanwhile */
@@ -302,7 +334,6 @@ list_dir(struct qctl *q, const char *dir)
 		free(ids[i]);
 	}
 	free(ids);
-	(void)close(dfd);
 }
 
 static int
@@ -310,8 +341,8 @@ qctl_list(struct qctl *q)
 {
 	if (q->json)
 		printf("{\"messages\": [");
-	list_dir(q, "queue");
-	list_dir(q, "hold");
+	list_dir(q, SUB_QUEUE);
+	list_dir(q, SUB_HOLD);
 	if (q->json)
 		printf("%s]}\n", q->nmsg > 0 ? "\n" : "");
 	else if (q->nmsg == 0)
@@ -321,25 +352,32 @@ qctl_list(struct qctl *q)
 	return q->bad ? 1 : 0;
 }
 
-/* SPOOL/hold, made like the spool itself (owner, group, 0700) if missing. */
+/*
+ * SPOOL/hold, made like the spool itself (owner, group, 0700) if missing
+ * (fsfix_mkdir checks it is the directory it made), then opened through
+ * spooldir like the others.  Returns 0, 1 or EXIT_UNSAFE.
+ */
 static int
-hold_dir(const struct qctl *q)
+hold_dir(struct qctl *q)
 {
 	struct stat st;
-	int fd, rv = 0;
+	int rv;
 
-	if (mkdirat(q->spoolfd, "hold", 0700) == -1)
-		return errno == EEXIST ? 0 : -errno;
+	if (q->dirfd[SUB_HOLD] != -1)
+		return 0;
 	if (fstat(q->spoolfd, &st) == -1)
-		return -errno;
-	fd = openat(q->spoolfd, "hold",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fchown(fd, st.st_uid, st.st_gid) == -1 || fchmod(fd, 0700) == -1)
 		rv = -errno;
-	(void)close(fd);
-	return rv;
+	else
+		rv = fsfix_mkdir(
+		    q->spoolfd, "hold", st.st_uid, st.st_gid, 0700, NULL);
+	if (rv != 0 && rv != -EEXIST) {
+		warnx(
+		    "cannot create '%s/hold': %s", q->cfg.spool, strerror(-rv));
+		return 1;
+	}
+	memset(&st, 0, sizeof(st));
+	rv = spooldir_sub(q->spoolfd, "hold", &q->dirfd[SUB_HOLD], &st);
+	return rv != 0 ? spool_fail(q, "hold", rv, &st) : 0;
 }
 
 static int
@@ -371,7 +409,7 @@ qctl_change(struct qctl *q)
 		to = "queue";
 	}
 	if (to != NULL && strcmp(to, "hold") == 0 && (rv = hold_dir(q)) != 0)
-		return change_fail(q, "hold", rv);
+		return rv;
 	rv = qupdate_lock(q->spoolfd, from, q->id, &lockfd, NULL);
 	if (rv == -ENOENT && strcmp(q->verb, "delete") == 0) {
 		from = "hold";
@@ -399,49 +437,20 @@ qctl_change(struct qctl *q)
 	return 0;
 }
 
-/* The pid in relayd's pidfile if it is a live relayd, else 0. */
-static pid_t
-relayd_pid(const struct qctl *q)
-{
-	char buf[256], path[64], *end;
-	ssize_t n;
-	long pid;
-	int pfd = -1, fd;
-
-	if (walk_open(q->rootfd, q->cfg.pidfile, &pfd, NULL) < 0)
-		return 0;
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", pfd);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	(void)close(pfd);
-	if (fd == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	errno = 0;
-	pid = strtol(buf, &end, 10);
-	if (errno != 0 || end == buf || pid <= 1 || pid > INT_MAX)
-		return 0;
-	/* A stale pidfile must not make us signal a stranger. */
-	(void)snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strncmp(buf, "relayd:", 7) == 0 ? (pid_t)pid : 0;
-}
-
 static int
 qctl_flush(struct qctl *q)
 {
-	pid_t pid = relayd_pid(q);
+	pid_t pid;
+	int procfd, r;
 
-	if (pid == 0) {
+	/* A stale pidfile must not make us signal a stranger. */
+	if ((procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		warn("cannot open '/proc'");
+		return 1;
+	}
+	r = relayd_pid(q->rootfd, q->cfg.pidfile, procfd, &pid);
+	(void)close(procfd);
+	if (r != 0) {
 		printf("relayd is not running\n");
 		return LSB_NOT_RUNNING;
 	}
@@ -455,24 +464,27 @@ qctl_flush(struct qctl *q)
 }
 
 int
-cmd_queue(int argc, char **argv)
+cmd_queue(const struct cmd_args *a)
 {
-	struct qctl q = { .root = "/",
-		.config = DEFAULT_CONFIG,
-		.rootfd = -1,
-		.spoolfd = -1 };
+	struct qctl q = {
+		.rootfd = -1, .spoolfd = -1, .dirfd = { -1, -1, -1 }
+	};
+	size_t i;
 	int r;
 
-	if ((r = qctl_opts(argc, argv, &q)) != 0)
-		return r < 0 ? 0 : r;
-	if (qctl_load(&q) < 0)
-		r = 1;
-	else if (strcmp(q.verb, "list") == 0)
+	if ((r = qctl_opts(a, &q)) != 0)
+		return r;
+	/* Every verb, flush too, refuses a spool that was tampered with. */
+	r = qctl_load(&q);
+	if (r == 0 && strcmp(q.verb, "list") == 0)
 		r = qctl_list(&q);
-	else if (strcmp(q.verb, "flush") == 0)
+	else if (r == 0 && strcmp(q.verb, "flush") == 0)
 		r = qctl_flush(&q);
-	else
+	else if (r == 0)
 		r = qctl_change(&q);
+	for (i = 0; i < 3; i++)
+		if (q.dirfd[i] != -1)
+			(void)close(q.dirfd[i]);
 	if (q.spoolfd != -1)
 		(void)close(q.spoolfd);
 	if (q.rootfd != -1)

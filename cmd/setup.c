@@ -8,7 +8,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +21,6 @@
 #include "idpolicy.h"
 #include "layout.h"
 #include "relayctl.h"
-
-#define EXIT_UNSAFE 3
 
 struct setup_opts {
 	const char *root;
@@ -42,116 +39,99 @@ struct setup {
 	struct plan plan;
 };
 
+/* By index: cmd_args.opt[SETUP_PLAN] is --plan. */
+enum { SETUP_PLAN, SETUP_UID, SETUP_GID, SETUP_STRICT_IDS, SETUP_USER };
+
+const struct cmd_opt setup_options[] = {
+	[SETUP_PLAN] = { "plan", NULL },
+	[SETUP_UID] = { "uid", "N" },
+	[SETUP_GID] = { "gid", "N" },
+	[SETUP_STRICT_IDS] = { "strict-ids", NULL },
+	[SETUP_USER] = { "user", "NAME" },
+	{ NULL, NULL },
+};
+
+/* --uid or --gid: a decimal id, (uid_t)-1 excluded.  0 or EX_USAGE. */
 static int
-parse_id(const char *s, unsigned long *out)
+parse_id(const struct cmd_args *a, int which, unsigned long *out)
 {
+	const char *s = a->opt[which];
 	char *end;
 
 	errno = 0;
 	*out = strtoul(s, &end, 10);
-	return errno == 0 && *s >= '0' && *s <= '9' && *end == '\0' &&
-		*out < 4294967295UL
-	    ? 0
-	    : -1;
+	if (errno == 0 && *s >= '0' && *s <= '9' && *end == '\0' &&
+	    *out < 4294967295UL)
+		return 0;
+	return cmd_usage_error(a,
+	    "option '--%s' needs an id from 0 to 4294967294, not '%s'",
+	    setup_options[which].name, s);
 }
 
 static int
-parse_opts(int argc, char **argv, struct setup_opts *o)
+setup_opts(const struct cmd_args *a, struct setup_opts *o)
 {
-	static const struct option longopts[] = { { "root", required_argument,
-						      NULL, 'r' },
-		{ "plan", no_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "uid", required_argument, NULL, 'u' },
-		{ "gid", required_argument, NULL, 'g' },
-		{ "strict-ids", no_argument, NULL, 's' },
-		{ "user", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	unsigned long id;
-	int ch;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			o->root = optarg;
-			break;
-		case 'p':
-			o->plan_only = 1;
-			break;
-		case 'j':
-			o->json = 1;
-			break;
-		case 's':
-			o->req.strict = 1;
-			break;
-		case 'n':
-			o->user = optarg;
-			break;
-		case 'u':
-		case 'g':
-			if (parse_id(optarg, &id) < 0) {
-				warnx("--%s: '%s' is not a number",
-				    ch == 'u' ? "uid" : "gid", optarg);
-				return EX_USAGE;
-			}
-			if (ch == 'u') {
-				o->req.uid = id;
-				o->req.uid_forced = 1;
-			} else {
-				o->req.gid = id;
-				o->req.gid_forced = 1;
-			}
-			break;
-		case 'h':
-			cmd_help(stdout, cmd_find("setup"));
-			return -1;
-		case ':':
-			warnx("setup: option '%s' needs an argument",
-			    argv[optind - 1]);
-			cmd_usage(stderr, cmd_find("setup"));
+	o->root = a->root;
+	o->json = a->json;
+	o->plan_only = a->opt[SETUP_PLAN] != NULL;
+	o->req.strict = a->opt[SETUP_STRICT_IDS] != NULL;
+	o->user = a->opt[SETUP_USER];
+	if (a->opt[SETUP_UID] != NULL) {
+		if (parse_id(a, SETUP_UID, &id) != 0)
 			return EX_USAGE;
-		default:
-			warnx("setup: unknown option '%s'", argv[optind - 1]);
-			cmd_usage(stderr, cmd_find("setup"));
-			return EX_USAGE;
-		}
+		o->req.uid = (uid_t)id;
+		o->req.uid_forced = 1;
 	}
-	if (optind != argc) {
-		warnx("setup: unexpected argument '%s'", argv[optind]);
-		return EX_USAGE;
+	if (a->opt[SETUP_GID] != NULL) {
+		if (parse_id(a, SETUP_GID, &id) != 0)
+			return EX_USAGE;
+		o->req.gid = (gid_t)id;
+		o->req.gid_forced = 1;
 	}
 	return 0;
 }
 
-static const char *
-datadir(void)
+const char *
+setup_datadir(void)
 {
 	const char *d = getenv("RELAYCTL_DATADIR");
 
 	return d != NULL && d[0] != '\0' ? d : RELAY_DATADIR;
 }
 
+int
+setup_layout(int datafd, struct layout **out)
+{
+	struct layout_error le;
+	char text[512];
+	int r;
+
+	r = layout_load(datafd, "layout", out, &le);
+	if (r == -ENOENT || r == -EBADF)
+		r = layout_parse(layout_builtin, strlen(layout_builtin),
+		    "(built-in layout)", out, &le);
+	else if (r < 0)
+		/* le.file is relative to the data directory */
+		(void)snprintf(
+		    le.file, sizeof(le.file), "%s/layout", setup_datadir());
+	if (r < 0) {
+		layout_error_format(&le, text, sizeof(text));
+		warnx("%s", text);
+	}
+	return r;
+}
+
 /* The installed layout, or the compiled-in copy when none is installed. */
 static int
 load_layout(struct setup *s)
 {
-	struct layout_error le;
 	int r;
 
-	r = layout_load(s->datafd, "layout", &s->layout, &le);
-	if (r == -ENOENT || r == -EBADF)
-		r = layout_parse(layout_builtin, strlen(layout_builtin),
-		    "(built-in layout)", &s->layout, &le);
-	if (r == -EINVAL) {
-		warnx("%s:%zu: %s", le.file, le.line, le.msg);
-		return EX_CONFIG;
-	}
-	if (r < 0) {
-		warnx("cannot read '%s/layout': %s", datadir(), strerror(-r));
-		return EX_OSFILE;
-	}
-	return 0;
+	if ((r = setup_layout(s->datafd, &s->layout)) == 0)
+		return 0;
+	return r == -EINVAL ? EX_CONFIG : EX_OSFILE;
 }
 
 static int
@@ -159,15 +139,12 @@ load_accounts(struct setup *s)
 {
 	struct db_error de;
 	struct id_range range;
-	char why[256];
+	char why[256], text[512];
 	int r;
 
 	if ((r = accountdb_load(s->rootfd, &s->db, &de)) < 0) {
-		if (de.line > 0)
-			warnx("%s:%zu: %s", de.file, de.line, de.msg);
-		else
-			warnx("cannot read '%s': %s", de.file,
-			    de.msg[0] ? de.msg : strerror(-r));
+		accountdb_error_format(&de, r, text, sizeof(text));
+		warnx("%s", text);
 		return r == -EINVAL ? EX_DATAERR : EX_NOINPUT;
 	}
 	if ((r = logindefs_read(s->rootfd, &range)) < 0) {
@@ -198,7 +175,7 @@ run_fs(struct setup *s, int apply, struct plan *plan)
 	struct fsplan f = {
 		.rootfd = s->rootfd,
 		.datafd = s->datafd,
-		.datadir = datadir(),
+		.datadir = setup_datadir(),
 		.layout = s->layout,
 		.db = s->db,
 		.user = s->o.user,
@@ -259,10 +236,12 @@ apply(struct setup *s)
 {
 	struct plan done = { 0 };
 	struct db_error de;
+	char text[512];
 	int r;
 
-	if (accountdb_dirty(s->db) && accountdb_commit(s->db, &de) < 0) {
-		warnx("cannot write '%s': %s", de.file, de.msg);
+	if (accountdb_dirty(s->db) && (r = accountdb_commit(s->db, &de)) < 0) {
+		accountdb_error_format(&de, r, text, sizeof(text));
+		warnx("%s", text);
 		return EXIT_FAILURE;
 	}
 	r = run_fs(s, 1, &done);
@@ -339,7 +318,7 @@ setup_open(struct setup *s)
 		return EX_NOINPUT;
 	}
 	/* A missing data dir is fine: the built-in layout takes over. */
-	s->datafd = open(datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->datafd = open(setup_datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return 0;
 }
 
@@ -371,13 +350,13 @@ setup_audit(const char *root, struct plan *plan)
 }
 
 int
-cmd_setup(int argc, char **argv)
+cmd_setup(const struct cmd_args *a)
 {
 	struct setup s = { .rootfd = -1, .datafd = -1 };
 	int r;
 
-	if ((r = parse_opts(argc, argv, &s.o)) != 0)
-		return r < 0 ? 0 : r;
+	if ((r = setup_opts(a, &s.o)) != 0)
+		return r;
 	if ((r = setup_open(&s)) == 0)
 		r = setup_run(&s);
 	plan_free(&s.plan);

@@ -525,3 +525,16 @@ out:
 	errno = saved;
 	return r;
 }
+
+void
+accountdb_error_format(const struct db_error *e, int r, char *buf, size_t len)
+{
+	const char *msg = e->msg[0] != '\0' ? e->msg : strerror(-r);
+
+	if (e->file[0] == '\0')
+		(void)snprintf(buf, len, "%s", msg);
+	else if (e->line > 0)
+		(void)snprintf(buf, len, "%s:%zu: %s", e->file, e->line, msg);
+	else
+		(void)snprintf(buf, len, "%s: %s", e->file, msg);
+}

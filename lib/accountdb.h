@@ -78,5 +78,12 @@ int accountdb_dirty(const struct accountdb *db);
 /* How long commit waits for etc/.pwd.lock (default 15000 ms). */
 void accountdb_set_lock_timeout(struct accountdb *db, unsigned int ms);
 int accountdb_commit(struct accountdb *db, struct db_error *err);
+/*
+ * The one way an error from accountdb_load() or accountdb_commit() (which
+ * returned r) is shown: "FILE:LINE: MSG", "FILE: MSG" when it is not about
+ * one line, strerror(-r) for a MSG or FILE the error does not hold.
+ */
+void accountdb_error_format(
+    const struct db_error *e, int r, char *buf, size_t len);
 
 #endif

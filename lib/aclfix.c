@@ -10,10 +10,10 @@
 
 #include <acl/libacl.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "aclfix.h"
+#include "walk.h"
 
 #define PERM_MASK 07
 
@@ -21,16 +21,11 @@
 static int
 proc_path(int fd, char *p, size_t size, struct stat *st)
 {
-	int n;
-
 	if (fstat(fd, st) == -1)
 		return -errno;
 	if (S_ISLNK(st->st_mode))
 		return -ELOOP;
-	n = snprintf(p, size, "/proc/self/fd/%d", fd);
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	return 0;
+	return walk_fd_path(fd, p, size);
 }
 
 static int

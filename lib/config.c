@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "config_value.h"
+#include "readfile.h"
 
 #define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
 
@@ -32,6 +33,7 @@ enum ktype {
 	K_USER,
 	K_PATH,
 	K_OPTPATH,
+	K_PIDFILE,
 	K_LISTEN,
 	K_NETS,
 	K_DOMAINS,
@@ -80,7 +82,7 @@ static const struct key keys[] = {
 	{ "queue_lifetime", K_DURATION, NUM(queue_lifetime), 1, 365 * DAY },
 	{ "retry", K_RETRY, 0, 0, 1, 30 * DAY },
 	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
-	{ "pidfile", K_PATH, STR(pidfile), 0, 0 },
+	{ "pidfile", K_PIDFILE, STR(pidfile), 0, 0 },
 	{ "milter", K_MILTER, 0, 0, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -143,6 +145,14 @@ set_string(struct parse *ps, const struct key *k, const char *v)
 		if (strcmp(v, "root") == 0)
 			return perr(ps, k->name, "refusing to run as root");
 		ok = config_valid_user(v);
+		break;
+	case K_PIDFILE:
+		/* relayd (root) truncates and removes this file. */
+		ok = config_valid_path(v);
+		if (ok && !config_valid_pidfile(v))
+			return perr(ps, k->name,
+			    "'%s' is not a '*.pid' file in /run or /var/run",
+			    shown(v, q, sizeof(q)));
 		break;
 	case K_PATH:
 		ok = config_valid_path(v);
@@ -251,6 +261,10 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 	case -EDOM:
 		return perr(
 		    ps, k->name, "'%s' has bits set beyond the prefix", q);
+	case -ERANGE:
+		return perr(ps, k->name,
+		    "'%s': an IPv4-mapped network needs a prefix of 96 or more",
+		    q);
 	}
 	switch (k->type) {
 	case K_LISTEN:
@@ -277,7 +291,7 @@ static int
 set_list(struct parse *ps, const struct key *k, const char *v)
 {
 	struct config *c = ps->c;
-	char tok[TOKEN_MAX], work[TOKEN_MAX];
+	char tok[TOKEN_MAX], work[TOKEN_MAX], why[160];
 	unsigned long long d[2];
 	size_t n, count = 0;
 	int rv = 0;
@@ -314,6 +328,8 @@ set_list(struct parse *ps, const struct key *k, const char *v)
 	}
 	if (k->type == K_LISTEN && count == 0)
 		return perr(ps, k->name, "needs at least one address");
+	if (k->type == K_NETS && config_nets_check(c, why, sizeof(why)) != 0)
+		return perr(ps, k->name, "%s", why);
 	if (k->type == K_RETRY) {
 		if (count != 2 || d[0] > d[1])
 			return perr(ps, k->name,
@@ -543,26 +559,6 @@ load_err(struct config_error *err, int e, const char *msg)
 	return -e;
 }
 
-static int
-read_all(int fd, char *buf, size_t max, size_t *len)
-{
-	ssize_t n;
-
-	*len = 0;
-	for (;;) {
-		n = read(fd, buf + *len, max - *len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -errno;
-		if (n == 0)
-			return 0;
-		*len += (size_t)n;
-		if (*len == max)
-			return -EFBIG;
-	}
-}
-
 int
 config_load(
     int rootfd, const char *path, struct config *c, struct config_error *err)
@@ -571,7 +567,7 @@ config_load(
 	struct stat st;
 	char *buf = NULL;
 	size_t len;
-	int fd = -1, rv, saved;
+	int rv;
 
 	memset(err, 0, sizeof(*err));
 	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
@@ -581,13 +577,10 @@ config_load(
 		rv = load_err(err, EINVAL, "empty path");
 		goto out;
 	}
-	fd = openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		rv = load_err(err, errno, NULL);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rv = load_err(err, EINVAL, "not a regular file");
+	rv = readfile_at(rootfd, rel, CONFIG_FILE_MAX, &buf, &len, &st);
+	if (rv < 0) {
+		(void)load_err(err, -rv,
+		    rv == -EFBIG ? "bigger than 1 MiB" : readfile_strerror(rv));
 		goto out;
 	}
 	/* Whoever can write it chooses run_as, spool and relay_from. */
@@ -603,22 +596,9 @@ config_load(
 		    "root:<relay group> 0640)");
 		goto out;
 	}
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
-		rv = load_err(err, ENOMEM, NULL);
-		goto out;
-	}
-	if ((rv = read_all(fd, buf, CONFIG_FILE_MAX + 1, &len)) != 0) {
-		(void)load_err(
-		    err, -rv, rv == -EFBIG ? "bigger than 1 MiB" : NULL);
-		goto out;
-	}
 	rv = config_parse(buf, len, path, c, err);
 out:
-	saved = errno;
-	if (fd != -1)
-		(void)close(fd);
 	free(buf);
-	errno = saved;
 	return rv;
 }
 

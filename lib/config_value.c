@@ -223,7 +223,10 @@ config_parse_listen(struct config *c, char *s)
 	return add_listen(c, AF_INET6, a, port);
 }
 
-/* "10.0.0.0/8", "::1/128", "192.0.2.7" (a host); host bits must be 0. */
+/*
+ * "10.0.0.0/8", "::1/128", "192.0.2.7" (a host); host bits must be 0.
+ * IPv4-mapped networks are stored as the IPv4 network they stand for.
+ */
 int
 config_parse_net(struct config *c, char *s)
 {
@@ -246,6 +249,15 @@ config_parse_net(struct config *c, char *s)
 	if (slash != NULL &&
 	    config_parse_ull(slash, strlen(slash), bits, &prefix))
 		return -EINVAL;
+	if (af == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {
+		/* Clients are matched as IPv4: so is ::ffff:0:0/96. */
+		if (prefix < 96)
+			return -ERANGE;
+		memmove(a, a + 12, 4);
+		af = AF_INET;
+		bits = 32;
+		prefix -= 96;
+	}
 	if (prefix == 0)
 		return -EPERM; /* everybody: an open relay */
 	for (i = (int)prefix; i < bits; i++)
@@ -347,4 +359,16 @@ config_valid_user(const char *s)
 		    strchr("_.-", s[i]) == NULL)
 			return 0;
 	return 1;
+}
+
+/* A pidfile lives in the run directory and says so by its name. */
+int
+config_valid_pidfile(const char *s)
+{
+	const char *base = strrchr(s, '/') + 1;
+	size_t n = strlen(base);
+
+	if (strncmp(s, "/run/", 5) != 0 && strncmp(s, "/var/run/", 9) != 0)
+		return 0;
+	return n > 4 && strcmp(base + n - 4, ".pid") == 0;
 }

@@ -18,6 +18,7 @@
 #include "fdio.h"
 #include "accountdb.h"
 #include "dbfile.h"
+#include "readfile.h"
 
 /* The bytes to write: every line raw, '\n'-joined, final '\n' as found. */
 static char *
@@ -214,21 +215,16 @@ dbfile_check(int etcfd, struct dbfile *f, struct db_error *err)
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, r, same;
+	int r, same;
 
-	if ((fd = dbfile_open_ro(etcfd, f->spec->name)) == -1) {
-		if (errno == ENOENT && !f->present)
-			return 0;
-		if (errno != ENOENT)
-			return dbfile_err(err, f->spec->name, 0, -errno,
-			    "cannot open: %s", strerror(errno));
+	r = readfile_at(etcfd, f->spec->name, DBFILE_SIZE_MAX, &buf, &len, &st);
+	if (r == -ENOENT && !f->present)
+		return 0;
+	if (r == -ENOENT || r == -ESTALE) /* removed, or rewritten as we read */
 		goto stale;
-	}
-	r = dbfile_read_all(fd, &buf, &len, &st);
-	close(fd);
 	if (r < 0)
-		return dbfile_err(
-		    err, f->spec->name, 0, r, "cannot read: %s", strerror(-r));
+		return dbfile_err(err, f->spec->name, 0, r, "cannot read: %s",
+		    readfile_strerror(r));
 	same = f->present && st.st_dev == f->st.st_dev &&
 	    st.st_ino == f->st.st_ino && st.st_size == f->st.st_size &&
 	    st.st_mtim.tv_sec == f->st.st_mtim.tv_sec &&

@@ -16,6 +16,7 @@
 
 #include "accountdb.h"
 #include "dbfile.h"
+#include "readfile.h"
 
 struct dupent {
 	const char *name;
@@ -296,52 +297,6 @@ split_lines(struct dbfile *f, struct db_error *err)
 	return check_dups(f, err);
 }
 
-/* The whole of a regular file, capped; st is its fstat. */
-int
-dbfile_read_all(int fd, char **bufp, size_t *lenp, struct stat *st)
-{
-	char *buf = NULL, *nb;
-	size_t len = 0, cap;
-	ssize_t n;
-
-	if (fstat(fd, st) == -1)
-		return -errno;
-	if (!S_ISREG(st->st_mode))
-		return -EINVAL;
-	if ((size_t)st->st_size > DBFILE_SIZE_MAX)
-		return -EFBIG;
-	cap = (size_t)st->st_size + 1;
-	if ((buf = malloc(cap)) == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			if (cap > DBFILE_SIZE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			if ((nb = realloc(buf, cap * 2)) == NULL) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			free(buf);
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-}
-
 int
 dbfile_open_ro(int etcfd, const char *name)
 {
@@ -354,27 +309,22 @@ int
 dbfile_load(int etcfd, const struct dbfile_spec *spec, int optional,
     struct dbfile *f, struct db_error *err)
 {
-	int fd, r;
+	int r;
 
 	memset(f, 0, sizeof(*f));
 	f->spec = spec;
-	if ((fd = dbfile_open_ro(etcfd, spec->name)) == -1) {
-		r = -errno;
-		if (r == -ENOENT && optional)
-			return 0;
-		if (r == -ELOOP)
-			return dbfile_err(err, spec->name, 0, r,
-			    "is a symbolic link, refusing to follow it");
-		return dbfile_err(
-		    err, spec->name, 0, r, "cannot open: %s", strerror(-r));
-	}
-	r = dbfile_read_all(fd, &f->old, &f->oldlen, &f->st);
-	close(fd);
+	r = readfile_at(
+	    etcfd, spec->name, DBFILE_SIZE_MAX, &f->old, &f->oldlen, &f->st);
+	if (r == -ENOENT && optional)
+		return 0;
+	if (r == -ELOOP)
+		return dbfile_err(err, spec->name, 0, r,
+		    "is a symbolic link, refusing to follow it");
 	if (r == -EINVAL)
 		return dbfile_err(err, spec->name, 0, r, "not a regular file");
 	if (r < 0)
-		return dbfile_err(
-		    err, spec->name, 0, r, "cannot read: %s", strerror(-r));
+		return dbfile_err(err, spec->name, 0, r, "cannot read: %s",
+		    readfile_strerror(r));
 	f->present = 1;
 	return split_lines(f, err);
 }

@@ -81,6 +81,5 @@ void dbfile_discard(int etcfd, struct dbfile *f);
 int dbfile_err(struct db_error *err, const char *name, size_t line, int r,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int dbfile_open_ro(int etcfd, const char *name);
-int dbfile_read_all(int fd, char **bufp, size_t *lenp, struct stat *st);
 
 #endif

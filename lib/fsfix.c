@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "fsfix.h"
+#include "readfile.h"
+#include "walk.h"
 
 #define TEMP_SUFFIX_LEN 6
 #define TEMP_TRIES 64
@@ -83,9 +85,8 @@ fsfix_chmod(int fd, mode_t mode)
 		return r;
 	if (S_ISLNK(st.st_mode))
 		return -ELOOP;
-	r = snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	if (r < 0 || (size_t)r >= sizeof(p))
-		return -ENAMETOOLONG;
+	if ((r = walk_fd_path(fd, p, sizeof(p))) < 0)
+		return r;
 	if (fchmodat(AT_FDCWD, p, mode & 07777, 0) == -1)
 		/* fd is valid (fstat worked): ENOENT means no /proc. */
 		return errno == ENOENT ? -ENOSYS : -errno;
@@ -260,84 +261,17 @@ fail:
 	return r;
 }
 
-/* Read from fd until EOF, at most max bytes; hint is the fstat size. */
-static int
-read_all(int fd, size_t hint, size_t max, char **bufp, size_t *lenp)
-{
-	char *buf, *nbuf;
-	size_t len = 0, cap;
-	ssize_t n;
-
-	/* Room for one byte more than expected, to see EOF or growth. */
-	cap = (hint < max ? hint : max) + 2;
-	if ((buf = malloc(cap)) == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap - 1) {
-			cap = cap - 1 > (max + 1) / 2 ? max + 2 : cap * 2;
-			if ((nbuf = realloc(buf, cap)) == NULL) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			free(buf);
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) { /* grew since fstat */
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-}
-
 int
 fsfix_read_file(
     int dirfd, const char *name, size_t max, char **bufp, size_t *lenp)
 {
 	struct stat st;
-	int fd = -1, r;
+	int r;
 
 	*bufp = NULL;
 	*lenp = 0;
 	if ((r = check_name(name)) < 0)
 		return r;
-	if (max >= SIZE_MAX - 2)
-		return -EINVAL;
-	/* O_NONBLOCK: a FIFO planted here must not hang us in open(). */
-	fd = openat(dirfd, name,
-	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fstat(fd, &st) == -1) {
-		r = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		r = -EFBIG;
-		goto out;
-	}
-	r = read_all(fd, (size_t)st.st_size, max, bufp, lenp);
-out:
-	close(fd);
-	return r;
+	r = readfile_at(dirfd, name, max, bufp, lenp, &st);
+	return r == -EINVAL && S_ISDIR(st.st_mode) ? -EISDIR : r;
 }

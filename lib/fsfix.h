@@ -52,9 +52,11 @@ int fsfix_install(int dirfd, const char *name, const void *buf, size_t len,
     uid_t uid, gid_t gid, mode_t mode);
 
 /*
- * Read a regular file (O_NOFOLLOW; a FIFO or device never blocks us: -EINVAL,
- * a directory -EISDIR) of at most max bytes (-EFBIG). *bufp is malloc'ed and
- * NUL-terminated (not counted in *lenp); the caller frees it.
+ * readfile_at (readfile.h) of the single component name: a regular file
+ * (O_NOFOLLOW; a FIFO or device never blocks us: -EINVAL, a directory
+ * -EISDIR) of at most max bytes (-EFBIG), -ESTALE if it changed while read.
+ * *bufp is malloc'ed and NUL-terminated (not counted in *lenp); the caller
+ * frees it.
  */
 int fsfix_read_file(
     int dirfd, const char *name, size_t max, char **bufp, size_t *lenp);

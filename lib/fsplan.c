@@ -283,10 +283,19 @@ descend(const char *path, const struct stat *st, int other_fs, void *arg)
 	return 1;
 }
 
+/* A subtree nobody could have made for us: report it, walk the rest. */
+static int
+skipped(const char *path, int err, void *arg)
+{
+	return unsafe(arg, "path.too-deep", path,
+	    err == -ELOOP ? "more than 64 levels deep, not walked"
+			  : "names longer than PATH_MAX inside, not walked");
+}
+
 int
 fsplan_run(struct fsplan *f)
 {
-	struct walk_ops ops = { descend, visit, f };
+	struct walk_ops ops = { descend, visit, f, skipped };
 	int r;
 
 	f->err[0] = '\0';

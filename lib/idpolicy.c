@@ -4,10 +4,7 @@
  * top of the system range like useradd -r.  An id "held" by another name
  * would hand that name our files, so the tests for free ids are strict.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 
 #include "accountdb.h"
 #include "idpolicy.h"
+#include "readfile.h"
 
 #define LOGINDEFS_MAX (1UL << 20)
 
@@ -403,35 +401,20 @@ logindefs_parse(char *buf, struct id_range *r)
 int
 logindefs_read(int rootfd, struct id_range *r)
 {
-	struct stat st;
 	char *buf = NULL;
-	ssize_t n;
-	size_t len = 0;
-	int fd, rc;
+	size_t len;
+	int rc;
 
 	r->uid_min = r->gid_min = 100;
 	r->uid_max = r->gid_max = 999;
-	fd = openat(rootfd, "etc/login.defs",
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size >= LOGINDEFS_MAX) {
-		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
+	rc = readfile_at(
+	    rootfd, "etc/login.defs", LOGINDEFS_MAX - 1, &buf, &len, NULL);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
 	/* A NUL would hide the rest of the file from the parser. */
 	rc = memchr(buf, '\0', len) != NULL ? -EINVAL : logindefs_parse(buf, r);
-out:
 	free(buf);
-	close(fd);
 	return rc;
 }

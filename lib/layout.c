@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "readfile.h"
 
 #define MAXTOK 32
 #define LAYOUT_MAX_RULES 512
@@ -557,6 +558,34 @@ layout_parse(const char *text, size_t len, const char *fname,
 	return 0;
 }
 
+/*
+ * Whoever can write the manifest, or replace it in its directory, chooses
+ * the owners and modes root applies: like the relayd binary, it must be
+ * root's (or ours) and writable by nobody else, its directory too.
+ */
+static int
+layout_trusted(int dirfd, const struct stat *st, struct layout_error *err)
+{
+	struct stat dst;
+	const char *what = NULL;
+
+	if (st->st_mode & S_IWOTH)
+		what = "world-writable, refusing it (chmod o-w)";
+	else if (st->st_mode & S_IWGRP)
+		what = "group-writable, refusing it (chmod g-w)";
+	else if (st->st_uid != 0 && st->st_uid != geteuid())
+		what = "owned by another user, refusing it (chown root)";
+	else if (dirfd != AT_FDCWD && fstat(dirfd, &dst) == 0 &&
+	    ((dst.st_mode & (S_IWGRP | S_IWOTH)) ||
+		(dst.st_uid != 0 && dst.st_uid != geteuid())))
+		what = "its directory is writable by others than its owner "
+		       "or not root's, refusing it";
+	if (what == NULL)
+		return 0;
+	(void)snprintf(err->msg, sizeof(err->msg), "%s", what);
+	return -EPERM;
+}
+
 int
 layout_load(
     int dirfd, const char *path, struct layout **out, struct layout_error *err)
@@ -564,59 +593,28 @@ layout_load(
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
-	int fd = -1, r, saved;
+	int r;
 
 	*out = NULL;
 	memset(err, 0, sizeof(*err));
 	(void)strlcpy(err->file, path, sizeof(err->file)); /* diagnostic */
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-		-1 ||
-	    fstat(fd, &st) == -1) {
-		r = -errno;
-		(void)snprintf(err->msg, sizeof(err->msg), "cannot open: %s",
-		    strerror(errno));
-		goto out;
-	}
-	r = -EINVAL;
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(
-		    err->msg, sizeof(err->msg), "not a regular file");
-		goto out;
-	}
-	/* Anyone could rewrite the modes root applies. */
-	if (st.st_mode & S_IWOTH) {
-		r = -EPERM;
-		(void)snprintf(err->msg, sizeof(err->msg),
-		    "world-writable, refusing it (chmod o-w)");
-		goto out;
-	}
-	if (st.st_size > LAYOUT_MAX_SIZE) {
-		r = -EFBIG;
+	r = readfile_at(dirfd, path, LAYOUT_MAX_SIZE, &buf, &len, &st);
+	if (r == -EFBIG)
 		(void)snprintf(err->msg, sizeof(err->msg),
 		    "larger than %d bytes", LAYOUT_MAX_SIZE);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = -ENOMEM;
-		(void)snprintf(err->msg, sizeof(err->msg), "out of memory");
-		goto out;
-	}
-	while ((n = read(fd, buf + len, (size_t)st.st_size + 1 - len)) > 0)
-		len += (size_t)n;
-	if (n == -1 || len > (size_t)st.st_size) {
-		r = n == -1 ? -errno : -EAGAIN;
+	else if (r == -EINVAL)
+		(void)snprintf(
+		    err->msg, sizeof(err->msg), "%s", readfile_strerror(r));
+	else if (r < 0)
 		(void)snprintf(err->msg, sizeof(err->msg), "cannot read: %s",
-		    n == -1 ? strerror(errno) : "file changed while read");
+		    readfile_strerror(r));
+	if (r < 0)
 		goto out;
-	}
+	if ((r = layout_trusted(dirfd, &st, err)) < 0)
+		goto out;
 	r = layout_parse(buf, len, path, out, err);
 out:
-	saved = errno;
 	free(buf);
-	if (fd != -1)
-		(void)close(fd);
-	errno = saved;
 	return r;
 }
 
@@ -627,4 +625,14 @@ layout_free(struct layout *l)
 		return;
 	free(l->rules);
 	free(l);
+}
+
+void
+layout_error_format(const struct layout_error *e, char *buf, size_t len)
+{
+	char line[32] = "";
+
+	if (e->line > 0)
+		(void)snprintf(line, sizeof(line), ":%zu", e->line);
+	(void)snprintf(buf, len, "%s%s: %s", e->file, line, e->msg);
 }

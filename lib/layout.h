@@ -82,11 +82,17 @@ int layout_parse(const char *text, size_t len, const char *fname,
     struct layout **out, struct layout_error *err);
 /*
  * openat(dirfd, path, O_RDONLY|O_NOFOLLOW|O_CLOEXEC), reads, parses; dirfd
- * may be AT_FDCWD.  Refuses non-regular and world-writable files.
+ * may be AT_FDCWD.  Refuses non-regular files, and (-EPERM) a file or
+ * directory writable by group or others or owned by neither root nor us.
  */
 int layout_load(
     int dirfd, const char *path, struct layout **out, struct layout_error *err);
 void layout_free(struct layout *l);
+/*
+ * The one way an error is shown: "FILE:LINE: MSG" (no ":LINE" when line
+ * is 0), truncated to fit len.
+ */
+void layout_error_format(const struct layout_error *e, char *buf, size_t len);
 
 /* The LAST rule of that type whose pattern matches path, or NULL. */
 const struct layout_rule *layout_match(

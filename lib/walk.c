@@ -3,7 +3,8 @@
  * Trust boundary: we run as root, every name below the root fd may be
  * swapped for a symlink or a hard link at any moment (CVE-2017-18078,
  * CVE-2018-6954). Each object is opened once with O_PATH|O_NOFOLLOW relative
- * to its parent fd and everything else is done through that fd.
+ * to its parent fd and everything else is done through that fd (a read or a
+ * listing reopens it through /proc/self/fd/N, never by name).
  */
 #include <sys/stat.h>
 
@@ -129,6 +130,15 @@ enter_dir(struct walk_ctx *ctx, const struct walk_entry *e)
 	return walk_dir(ctx, fd, st.st_dev, e->depth + 1);
 }
 
+/* A subtree too deep or too long to walk: the caller says whether to go on. */
+static int
+walk_skipped(struct walk_ctx *ctx, int err)
+{
+	if (ctx->ops->skipped == NULL)
+		return err;
+	return ctx->ops->skipped(ctx->path, err, ctx->ops->arg);
+}
+
 /* Open, stat, visit and maybe enter one entry of the directory dfd. */
 static int
 walk_one(struct walk_ctx *ctx, int dfd, dev_t pdev, int depth, const char *name)
@@ -140,7 +150,7 @@ walk_one(struct walk_ctx *ctx, int dfd, dev_t pdev, int depth, const char *name)
 	n = snprintf(ctx->path + plen, sizeof(ctx->path) - plen, "/%s", name);
 	if (n < 0 || (size_t)n >= sizeof(ctx->path) - plen) {
 		ctx->path[plen] = '\0';
-		return -ENAMETOOLONG;
+		return walk_skipped(ctx, -ENAMETOOLONG);
 	}
 	ctx->len = plen + (size_t)n;
 
@@ -164,8 +174,9 @@ walk_one(struct walk_ctx *ctx, int dfd, dev_t pdev, int depth, const char *name)
 	if (!S_ISDIR(e.st.st_mode) || ctx->ops->descend == NULL)
 		goto out;
 	other_fs = e.st.st_dev != pdev;
-	if (ctx->ops->descend(e.path, &e.st, other_fs, ctx->ops->arg) == 1)
-		r = enter_dir(ctx, &e);
+	if (ctx->ops->descend(e.path, &e.st, other_fs, ctx->ops->arg) == 1 &&
+	    (r = enter_dir(ctx, &e)) == -ELOOP && depth >= WALK_MAX_DEPTH)
+		r = walk_skipped(ctx, r);
 out:
 	if (e.fd != -1)
 		close(e.fd);
@@ -296,4 +307,51 @@ fail:
 out:
 	close(fd);
 	return r;
+}
+
+int
+walk_fd_path(int fd, char *buf, size_t size)
+{
+	int n;
+
+	n = snprintf(buf, size, "/proc/self/fd/%d", fd);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int
+walk_reopen(int pathfd, int flags)
+{
+	char p[32];
+	int fd, r;
+
+	if ((r = walk_fd_path(pathfd, p, sizeof(p))) < 0)
+		return r;
+	fd = open(p, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		r = -errno;
+		/* ENOENT for an fd we hold open means no /proc. */
+		if (r == -ENOENT && fcntl(pathfd, F_GETFD) != -1)
+			r = -ENOSYS;
+	}
+	return fd == -1 ? r : fd;
+}
+
+int
+walk_open_io(int rootfd, const char *path, int flags, struct stat *stp)
+{
+	struct stat st;
+	int pfd, fd;
+
+	if ((fd = walk_open(rootfd, path, &pfd, &st)) < 0)
+		return fd;
+	if ((flags & O_DIRECTORY) != 0)
+		fd = S_ISDIR(st.st_mode) ? walk_reopen(pfd, flags) : -ENOTDIR;
+	else
+		fd = S_ISREG(st.st_mode) ? walk_reopen(pfd, flags) : -EINVAL;
+	(void)close(pfd);
+	if (fd >= 0 && stp != NULL)
+		*stp = st;
+	return fd;
 }

@@ -6,6 +6,7 @@
 #define RELAY_WALK_H
 
 #include <sys/stat.h>
+#include <stddef.h>
 
 #define WALK_MAX_DEPTH 64 /* deeper trees fail with -ELOOP */
 
@@ -28,6 +29,11 @@ struct walk_ops {
 	/* <0 stops the walk and is returned by walk_tree. */
 	int (*visit)(const struct walk_entry *e, void *arg);
 	void *arg;
+	/* A directory deeper than WALK_MAX_DEPTH (err -ELOOP), or one whose
+	 * entries' paths are longer than PATH_MAX (-ENAMETOOLONG): 0 leaves
+	 * that subtree unwalked and goes on with the rest, <0 stops the walk.
+	 * NULL: the walk fails with err. */
+	int (*skipped)(const char *path, int err, void *arg);
 };
 
 /*
@@ -35,9 +41,10 @@ struct walk_ops {
  * root itself is not visited), sorted by name inside each directory.
  * Directories are entered through the visited O_PATH fd, never by name, and
  * symlinks are never followed. Entries that vanish before they are opened
- * are skipped. Returns 0, a negative visit() result, -ENAMETOOLONG (path
- * longer than PATH_MAX), -ELOOP (deeper than WALK_MAX_DEPTH), -ESTALE (the
- * directory opened for reading is not the one visited) or another -errno.
+ * are skipped. Returns 0, a negative visit() or skipped() result,
+ * -ENAMETOOLONG (path longer than PATH_MAX) or -ELOOP (deeper than
+ * WALK_MAX_DEPTH) when there is no skipped(), -ESTALE (the directory opened
+ * for reading is not the one visited) or another -errno.
  */
 int walk_tree(int rootfd, const struct walk_ops *ops);
 
@@ -50,5 +57,27 @@ int walk_tree(int rootfd, const struct walk_ops *ops);
  * closes and *st (if not NULL) its fstat.
  */
 int walk_open(int rootfd, const char *path, int *fdp, struct stat *st);
+
+/*
+ * "/proc/self/fd/N" for fd into buf: the name of the object fd holds that
+ * never resolves another path, for calls that take only a name (fchmodat,
+ * acl_get_file). -ENAMETOOLONG if buf is too small.
+ */
+int walk_fd_path(int fd, char *buf, size_t size);
+
+/*
+ * Open the object behind pathfd (an O_PATH fd, walk_open's) for I/O through
+ * /proc/self/fd/N with flags | O_NONBLOCK|O_NOCTTY|O_CLOEXEC. Returns the new
+ * fd, or -errno (-ENOSYS when /proc is not mounted).
+ */
+int walk_reopen(int pathfd, int flags);
+
+/*
+ * walk_open then walk_reopen: an fd for I/O on path under rootfd with no
+ * symlink anywhere on the way. A directory when flags has O_DIRECTORY
+ * (-ENOTDIR otherwise), else a regular file (-EINVAL otherwise). *st (if not
+ * NULL) is the object's fstat. Returns the fd or -errno.
+ */
+int walk_open_io(int rootfd, const char *path, int flags, struct stat *st);
 
 #endif /* RELAY_WALK_H */

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <libutil.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "dsn.h"
-#include "master_log.h"
+#include "log.h"
 #include "qupdate.h"
 #include "route.h"
 #include "smtp_addr.h"
@@ -34,6 +35,7 @@ struct worker {
 	struct smtpc *c;
 	int down; /* no hop answered: later messages get down_st */
 	struct smtpc_status down_st;
+	char peer[ROUTE_HOST_MAX + 80]; /* last hop connected to, for logs */
 };
 
 static int
@@ -149,10 +151,20 @@ worker_connect(struct worker *w, struct smtpc_status *st)
 {
 	size_t i;
 
-	for (i = 0; i < w->rt.nhop; i++)
+	for (i = 0; i < w->rt.nhop; i++) {
 		if (smtpc_connect(&w->rt.hop[i], w->env->cfg->hostname, &w->tmo,
-			&w->c, st) == 0)
+			&w->c, st) == 0) {
+			(void)strlcpy(
+			    w->peer, smtpc_peer(w->c), sizeof(w->peer));
 			return;
+		}
+		/* A hop that answered and then failed is still the relay. */
+		if (st->connected)
+			route_hop_format(
+			    &w->rt.hop[i], w->peer, sizeof(w->peer));
+		else
+			w->peer[0] = '\0';
+	}
 	w->c = NULL;
 	if (w->rt.nhop == 0)
 		status_set(st, 1, "4.4.3", "no address to connect to");
@@ -203,7 +215,7 @@ log_result(const struct worker *w, const struct queue_file *qf,
 	int expired = strcmp(what, "expired") == 0;
 
 	log_info("%s: to=%s, relay=%s, delay=%.1f, dsn=%s, status=%s (%s%s)",
-	    qf->id, r->path, w->c != NULL ? smtpc_peer(w->c) : "none",
+	    qf->id, r->path, w->peer[0] != '\0' ? w->peer : "none",
 	    delay_since(qf->arrival), st->status, expired ? "bounced" : what,
 	    expired ? "queue lifetime exceeded; last error: " : "", st->text);
 }
@@ -425,6 +437,28 @@ worker_timeouts(const struct config *cfg, struct smtpc_timeouts *t)
 		t->data_term = cfg->timeout_data_term;
 }
 
+static volatile sig_atomic_t stopping; /* SIGTERM seen */
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+int
+deliver_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	/* Restarted I/O: the transaction in hand runs to its reply. */
+	sa.sa_flags = SA_RESTART;
+	(void)sigemptyset(&sa.sa_mask);
+	return sigaction(SIGTERM, &sa, NULL);
+}
+
 int
 deliver_run(const struct deliver_env *env, const struct runner_job *job)
 {
@@ -436,7 +470,7 @@ deliver_run(const struct deliver_env *env, const struct runner_job *job)
 	w.env = env;
 	w.job = job;
 	worker_timeouts(env->cfg, &w.tmo);
-	for (i = 0; i < job->n; i++)
+	for (i = 0; i < job->n && !stopping; i++)
 		if (deliver_one(&w, job->id[i], job->first[i]) != 0)
 			bad = 1;
 	smtpc_quit(w.c);

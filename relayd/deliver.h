@@ -47,4 +47,12 @@ void deliver_keys_free(char **keys, size_t n);
  */
 int deliver_run(const struct deliver_env *env, const struct runner_job *job);
 
+/*
+ * In a fresh worker: SIGTERM (from the runner, or its death) makes
+ * deliver_run() finish the message in hand, reply included, and return
+ * before the next one, so a stop or reload does not resend it. Returns 0
+ * or -1 (errno set).
+ */
+int deliver_signals(void);
+
 #endif /* RELAYD_DELIVER_H */

@@ -249,14 +249,18 @@ put_original(struct dbuf *b, const struct queue_file *qf)
 		db_printf(b, "\r\n");
 }
 
-/* A boundary that occurs nowhere in the quoted message. */
+/*
+ * A boundary that occurs nowhere in the quoted message, from the queue id
+ * (at most QUEUE_ID_MAX) and 64 random bits: at most 49 characters,
+ * within RFC 2046's 70 whatever the host name.
+ */
 static void
-make_boundary(const struct queue_file *qf, const char *id, const char *hostname,
-    char *buf, size_t len)
+make_boundary(
+    const struct queue_file *qf, const char *id, char *buf, size_t len)
 {
 	do {
-		(void)snprintf(
-		    buf, len, "%s/%s/%08" PRIx32, id, hostname, arc4random());
+		(void)snprintf(buf, len, "%s/%08" PRIx32 "%08" PRIx32, id,
+		    arc4random(), arc4random());
 	} while (memmem(qf->msg, qf->size, buf, strlen(buf)) != NULL);
 }
 
@@ -267,7 +271,7 @@ put_message(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
 	char date[64], bnd[400];
 
 	rfc5322_date(now, date, sizeof(date));
-	make_boundary(qf, id, hostname, bnd, sizeof(bnd));
+	make_boundary(qf, id, bnd, sizeof(bnd));
 	db_printf(b,
 	    "Date: %s\r\nFrom: MAILER-DAEMON@%s "
 	    "(Mail Delivery System)\r\nTo: ",

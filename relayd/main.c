@@ -3,6 +3,22 @@
  * the admin must see (config, account, spool, listeners, pidfile) runs
  * before daemonizing, with errors on stderr; the rest reports through a
  * pipe, so "relayd" returns 0 only once it is accepting connections.
+ *
+ * Processes and the files that run in them (doc/design.md, "relayd:
+ * processes and trust boundaries"); lib/ code runs wherever it is called:
+ *   master (root, five capabilities)    main.c master.c master_start.c
+ *                                       master_table.c listen.c
+ *   server (SMTP child, one per         server.c (fork .. drop) session.c
+ *     connection, relay user)           session_cmd.c session_data.c
+ *                                       session_io.c smtp_parse.c
+ *                                       smtp_data.c, queue writer
+ *   queue runner (relay user)           runner.c runner_sched.c
+ *                                       route_table.c (transport map)
+ *   delivery worker (relay user)        deliver.c dsn.c route.c
+ *                                       route_resolve.c route_dns.c
+ *                                       smtpc.c smtpc_io.c smtpc_reply.c
+ *                                       smtpc_send.c
+ *   every process                       log.c
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -20,7 +36,7 @@
 #include <unistd.h>
 
 #include "master.h"
-#include "master_log.h"
+#include "log.h"
 #include "master_start.h"
 #include "master_table.h"
 #include "queue.h"
@@ -192,6 +208,18 @@ daemonize(void)
 		(void)close(null);
 }
 
+/* 0, 1 and 2 open, so no file we open later becomes our stderr. */
+static void
+stdio_open(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+}
+
 int
 main(int argc, char **argv, char **envp)
 {
@@ -199,6 +227,9 @@ main(int argc, char **argv, char **envp)
 	char why[256];
 	int fg = 0, rv;
 
+	/* Nothing the caller left open may reach a child (or the runner). */
+	closefrom(STDERR_FILENO + 1);
+	stdio_open();
 	setproctitle_init(argc, argv, envp);
 	parse_args(argc, argv, &m, &fg);
 	(void)umask(022);

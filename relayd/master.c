@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libutil.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,12 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "log.h"
 #include "master.h"
-#include "master_log.h"
 #include "master_start.h"
 #include "master_table.h"
 #include "runner.h"
+#include "server.h"
+#include "sockaddr.h"
 
 #define GRACE_SECONDS 10 /* TERM: children may finish their session */
 #define KILL_SECONDS 5 /* then SIGTERM, and SIGKILL this much later */
@@ -92,6 +94,43 @@ ms_until(struct timespec a, struct timespec b)
 	    (b.tv_nsec - a.tv_nsec) / 1000000;
 
 	return ms > 0 ? ms : 0;
+}
+
+/*
+ * A child never holds the invoking terminal (TIOCSTI works on one's own
+ * controlling tty; escapes reach root's screen): stdin and stdout become
+ * /dev/null, and stderr too when it is a terminal (relayd -f on a tty),
+ * the child then logging to syslog. Fails closed.
+ */
+static void
+master_detach_stdio(void)
+{
+	int null;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1) {
+		log_warn("child: /dev/null");
+		_exit(1);
+	}
+	if (isatty(STDERR_FILENO)) {
+		log_init(LOG_TO_SYSLOG);
+		if (dup2(null, STDERR_FILENO) == -1)
+			_exit(1);
+	}
+	if (null > STDERR_FILENO)
+		(void)close(null);
+}
+
+void
+master_detach(struct master *m)
+{
+	master_detach_stdio();
+	listen_close_all(&m->ls);
+	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
+		log_warn("pidfile close");
+	m->pfh = NULL;
+	master_table_free(m->children);
+	m->children = NULL;
 }
 
 static void
@@ -189,7 +228,7 @@ master_over_limit(const struct master *m, const struct sockaddr_storage *peer)
 	char addr[INET6_ADDRSTRLEN];
 	size_t n;
 
-	child_addr(peer, addr, sizeof(addr));
+	sockaddr_ntop(peer, addr, sizeof(addr));
 	if ((n = master_table_count(m->children)) >= m->cfg.max_children) {
 		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
 		return 1;
@@ -215,7 +254,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		return;
 	}
 	if (pid == 0)
-		child_run(m, fd, peer, peerlen);
+		server_run(m, fd, peer, peerlen);
 	(void)close(fd);
 	if (master_table_add(m->children, pid, peer) < 0) {
 		/* An uncounted child would slip past max_children. */

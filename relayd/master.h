@@ -40,4 +40,13 @@ struct master {
  */
 int master_run(struct master *m);
 
+/*
+ * In a process just forked from the master (a server or the runner):
+ * close what is the master's alone, the listeners, the pidfile handle and
+ * the child table, and let go of the terminal (stdin and stdout become
+ * /dev/null, stderr too if it is a tty). rootfd and spoolfd stay for the
+ * caller to close.
+ */
+void master_detach(struct master *m);
+
 #endif

@@ -136,7 +136,21 @@ route_addr_wild(const struct sockaddr_storage *a)
 	return 0;
 }
 
-/* Loopback, or an address of one of our interfaces. */
+/*
+ * 0.0.0.0/8 ("this network") and "::": Linux connects them to the local
+ * host, so an MX that names them leads back to us.
+ */
+static int
+route_addr_this_host(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return (ntohl(
+			    ((const struct sockaddr_in *)a)->sin_addr.s_addr) >>
+			   24) == 0;
+	return route_addr_wild(a);
+}
+
+/* Loopback, this host, or an address of one of our interfaces. */
 static int
 route_addr_local(const struct sockaddr_storage *a)
 {
@@ -144,6 +158,8 @@ route_addr_local(const struct sockaddr_storage *a)
 	struct sockaddr_storage ss;
 	int found = 0;
 
+	if (route_addr_this_host(a))
+		return 1;
 	if (a->ss_family == AF_INET &&
 	    (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) ==
 		127)
@@ -187,7 +203,8 @@ route_addr_is_self(
 				l->ss_family == AF_INET6) &&
 			    route_addr_local(a))
 				return 1;
-		} else if (route_addr_eq(l, a))
+		} else if (route_addr_eq(l, a) ||
+		    (route_addr_this_host(a) && route_addr_local(l)))
 			return 1;
 	}
 	return 0;

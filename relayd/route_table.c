@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "readfile.h"
 #include "route_table.h"
 
 struct route_entry {
@@ -274,56 +275,55 @@ out:
 	return rc;
 }
 
+/* Whoever can write the table chooses where mail goes. */
 static int
-route_table_read(
-    int fd, const char *path, char **buf, size_t *len, char *err, size_t errlen)
+route_table_trusted(
+    const struct stat *st, const char *path, char *err, size_t errlen)
 {
-	struct stat st;
-	ssize_t r;
-	size_t off = 0;
-
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode)) {
-		route_err(err, errlen, "%s: not a regular file", path);
-		return -EPERM;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		route_err(err, errlen, "%s: not owned by root", path);
 		return -EPERM;
 	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		route_err(err, errlen,
 		    "%s: writable by group or others (chmod go-w)", path);
 		return -EPERM;
 	}
-	if (st.st_size > ROUTE_TABLE_FILE_MAX) {
+	return 0;
+}
+
+/* The whole file, or -errno with err saying why. */
+static int
+route_table_read(int rootfd, const char *path, char **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	rc = readfile_at(rootfd, path, ROUTE_TABLE_FILE_MAX, buf, len, &st);
+	if (rc == -EINVAL) {
+		route_err(err, errlen, "%s: not a regular file", path);
+		return -EPERM;
+	}
+	if (rc == -EFBIG)
 		route_err(err, errlen, "%s: bigger than %d octets", path,
 		    ROUTE_TABLE_FILE_MAX);
-		return -EFBIG;
+	else if (rc < 0)
+		route_err(err, errlen, "%s: %s", path, readfile_strerror(rc));
+	if (rc == 0 && (rc = route_table_trusted(&st, path, err, errlen)) < 0) {
+		free(*buf);
+		*buf = NULL;
 	}
-	if ((*buf = malloc((size_t)st.st_size + 1)) == NULL)
-		return -ENOMEM;
-	while (off < (size_t)st.st_size) {
-		r = read(fd, *buf + off, (size_t)st.st_size - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break; /* shrank while we read: parse what we have */
-		off += (size_t)r;
-	}
-	*len = off;
-	return 0;
+	return rc;
 }
 
 int
 route_table_load(int rootfd, const char *path, struct route_table **out,
     char *err, size_t errlen)
 {
-	const char *rel = path;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = -1, rc, saved;
+	int rc;
 
 	*out = NULL;
 	route_err(err, errlen, "%s", "");
@@ -332,30 +332,13 @@ route_table_load(int rootfd, const char *path, struct route_table **out,
 			return -ENOMEM;
 		return 0;
 	}
-	if (rootfd != AT_FDCWD)
-		while (*rel == '/')
-			rel++;
-	fd =
-	    openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		route_err(err, errlen, "%s: %s", path, strerror(-rc));
+	if ((rc = route_table_read(rootfd, path, &buf, &len, err, errlen)) != 0)
 		goto out;
-	}
-	if ((rc = route_table_read(fd, path, &buf, &len, err, errlen)) != 0) {
-		if (err != NULL && errlen > 0 && err[0] == '\0')
-			route_err(err, errlen, "%s: %s", path, strerror(-rc));
-		goto out;
-	}
 	rc = route_table_parse(buf, len, path, out, err, errlen);
 	if (rc != 0 && errlen > 0 && err[0] == '\0')
 		route_err(err, errlen, "%s: %s", path, strerror(-rc));
 out:
-	saved = errno;
-	if (fd >= 0)
-		(void)close(fd);
 	free(buf);
-	errno = saved;
 	return rc;
 }
 

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libutil.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,14 +22,14 @@
 #include <unistd.h>
 
 #include "deliver.h"
-#include "master_log.h"
-#include "master_table.h"
+#include "log.h"
 #include "privdrop.h"
 #include "runner.h"
 #include "runner_sched.h"
 
 #define RUNNER_TITLE_PAD 120
 #define NOTIFY_FALLBACK 10 /* seconds between scans without inotify */
+#define WORKER_GRACE 8 /* s a stopped worker has to finish; master waits 10 */
 
 struct runner {
 	struct master *m;
@@ -41,7 +40,7 @@ struct runner {
 	int ifd; /* inotify, -1 if unavailable */
 	int sfd; /* signalfd */
 	int64_t next_scan;
-	int stop; /* 1: TERM (kill workers), 2: HUP (leave them) */
+	int stop; /* 1: TERM, 2: HUP; either way the workers stop first */
 };
 
 static const int runner_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
@@ -73,18 +72,6 @@ runner_signals(struct runner *r)
 		return -1;
 	r->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return r->sfd == -1 ? -1 : 0;
-}
-
-/* The master's listeners, pidfile and table are not ours. */
-static void
-runner_close(struct master *m)
-{
-	listen_close_all(&m->ls);
-	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
-		log_warn("pidfile close");
-	m->pfh = NULL;
-	master_table_free(m->children);
-	m->children = NULL;
 }
 
 static void
@@ -174,15 +161,22 @@ runner_events(struct runner *r)
 	}
 }
 
-/* In the worker: the runner's signal handling and fds are not its own. */
+/*
+ * In the worker: the runner's signal handling and fds are not its own. A
+ * worker ends with its runner (SIGTERM: it finishes the message in hand),
+ * so none outlives it as an orphan beyond the limits and relayctl stop.
+ */
 static void __attribute__((noreturn))
-worker_main(struct runner *r, const struct runner_job *j)
+worker_main(struct runner *r, const struct runner_job *j, pid_t runner)
 {
 	sigset_t none;
 
 	(void)close(r->sfd);
 	if (r->ifd != -1)
 		(void)close(r->ifd);
+	if (deliver_signals() == -1 || prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+	    getppid() != runner)
+		_exit(1);
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	setproctitle("deliver %s to %s", j->id[0], j->hop);
@@ -206,7 +200,7 @@ runner_start_jobs(struct runner *r)
 {
 	struct runner_job *jobs[RUNNER_WORKERS_MAX];
 	size_t i, n;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	n = runner_sched_next(r->s, now_s(), jobs, RUNNER_WORKERS_MAX);
 	for (i = 0; i < n; i++) {
@@ -216,7 +210,7 @@ runner_start_jobs(struct runner *r)
 			continue;
 		}
 		if (pid == 0)
-			worker_main(r, jobs[i]);
+			worker_main(r, jobs[i], self);
 		jobs[i]->pid = pid;
 	}
 }
@@ -312,15 +306,54 @@ runner_loop(struct runner *r)
 	return 0;
 }
 
-/* TERM: a worker killed mid-transaction resends its message later. */
 static void
-runner_kill_workers(struct runner *r)
+runner_signal_workers(struct runner *r, int sig)
 {
 	size_t i;
 
 	for (i = 0; i < runner_sched_running(r->s); i++)
 		if (runner_sched_job_at(r->s, i)->pid > 0)
-			(void)kill(runner_sched_job_at(r->s, i)->pid, SIGTERM);
+			(void)kill(runner_sched_job_at(r->s, i)->pid, sig);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * TERM or HUP: every worker finishes the message in hand and exits; what
+ * is still running after WORKER_GRACE is killed (its connection then
+ * ends with a reset, so a half-sent message is not delivered). The runner
+ * exits only once every worker is reaped: none outlives it, so a new
+ * runner's limits and "relayctl stop" see them all.
+ */
+static void
+runner_stop_workers(struct runner *r)
+{
+	struct pollfd pfd = { .fd = r->sfd, .events = POLLIN };
+	int64_t left, deadline = now_ms() + WORKER_GRACE * 1000;
+	pid_t pid;
+	int status;
+
+	runner_signal_workers(r, SIGTERM);
+	while (runner_sched_running(r->s) > 0 &&
+	    (left = deadline - now_ms()) > 0) {
+		(void)poll(&pfd, 1, (int)left);
+		runner_signal(r);
+	}
+	if (runner_sched_running(r->s) == 0)
+		return;
+	log_warnx("killing %zu delivery workers", runner_sched_running(r->s));
+	runner_signal_workers(r, SIGKILL);
+	while (runner_sched_running(r->s) > 0 &&
+	    ((pid = waitpid(-1, &status, 0)) > 0 || errno == EINTR))
+		if (pid > 0 && runner_sched_job(r->s, pid) != NULL)
+			runner_finish(r, runner_sched_job(r->s, pid));
 }
 
 static void __attribute__((noreturn)) runner_main(struct master *m)
@@ -333,7 +366,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	pid_t master = getppid();
 	int rv, code;
 
-	runner_close(m);
+	master_detach(m);
 	if (runner_signals(&r) == -1) {
 		log_warn("queue runner: signals");
 		_exit(1);
@@ -378,8 +411,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	log_info("queue runner started (pid %ld, %zu transport entries)",
 	    (long)getpid(), route_table_count(r.table));
 	code = runner_loop(&r);
-	if (r.stop == 1)
-		runner_kill_workers(&r);
+	runner_stop_workers(&r);
 	log_info("queue runner stopped");
 	_exit(code);
 }

@@ -20,8 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "master_log.h"
+#include "log.h"
 #include "session_int.h"
+#include "sockaddr.h"
 
 void
 session_title(struct session *s, const char *state)
@@ -89,21 +90,6 @@ session_reset(struct session *s)
 	qf->flags = 0;
 	qf->nrcpt = 0;
 	qf->size = 0;
-}
-
-static void
-addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-	const char *r = NULL;
-
-	if (ss->ss_family == AF_INET)
-		r = inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
-	else if (ss->ss_family == AF_INET6)
-		r = inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)len);
-	if (r == NULL)
-		(void)strlcpy(buf, "unknown", len);
 }
 
 /*
@@ -194,7 +180,7 @@ session_new(int fd, const struct session_env *env)
 	s->env = env;
 	s->cfg = cfg;
 	sio_init(&s->io, fd);
-	addr_format(&env->peer, s->addr, sizeof(s->addr));
+	sockaddr_ntop(&env->peer, s->addr, sizeof(s->addr));
 	for (i = 0; i < cfg->nrelay_from && i < CONFIG_NET_MAX; i++) {
 		s->nets[i].addr = cfg->relay_from[i].addr;
 		s->nets[i].prefix = cfg->relay_from[i].prefix;

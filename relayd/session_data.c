@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "master_log.h"
+#include "log.h"
 #include "session_int.h"
 #include "smtp_data.h"
 

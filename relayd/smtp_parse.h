@@ -10,10 +10,9 @@
 #include <stdint.h>
 
 #include "smtp_addr.h"
+#include "smtp_param.h" /* SMTP_ENVID_MAX, SMTP_ORCPT_MAX, SMTP_NOTIFY_* */
 
 #define SMTP_LINE_MAX 512 /* command line incl. CRLF (RFC 5321 4.5.3.1.4) */
-#define SMTP_ENVID_MAX 100 /* ENVID= value, xtext-encoded (RFC 3461 4.4) */
-#define SMTP_ORCPT_MAX 500 /* ORCPT= value, xtext-encoded (RFC 3461 4.2) */
 #define SMTP_KEYWORD_MAX 32 /* longest unknown keyword we report */
 
 enum smtp_verb {
@@ -74,12 +73,6 @@ enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 #define SMTP_PARAM_ENVID 0x10
 #define SMTP_PARAM_NOTIFY 0x20
 #define SMTP_PARAM_ORCPT 0x40
-
-/* smtp_params.notify bits (RFC 3461 4.1); NEVER excludes the others */
-#define SMTP_NOTIFY_NEVER 0x01
-#define SMTP_NOTIFY_SUCCESS 0x02
-#define SMTP_NOTIFY_FAILURE 0x04
-#define SMTP_NOTIFY_DELAY 0x08
 
 /*
  * ESMTP parameters.  MAIL takes SIZE BODY SMTPUTF8 RET ENVID; RCPT takes

@@ -175,6 +175,7 @@ smtpc_connect(const struct route_hop *hop, const char *helo,
 	struct smtpc *c;
 
 	*out = NULL;
+	st->connected = 0;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		smtpc_status_set(st, 0, "4.3.0", 1, "out of memory");
 		return -1;
@@ -184,6 +185,7 @@ smtpc_connect(const struct route_hop *hop, const char *helo,
 	route_hop_format(hop, c->peer, sizeof(c->peer));
 	if (smtpc_tcp(c, hop, st) != 0)
 		goto fail;
+	st->connected = 1;
 	if (smtpc_expect(c, c->to.greeting, 2, "before the greeting", st) != 0)
 		goto fail;
 	if (c->reply.code != 220) {

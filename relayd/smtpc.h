@@ -47,6 +47,7 @@ struct smtpc_status {
 	char status[16]; /* "5.1.1" */
 	char text[512];
 	int temporary; /* 1: retry later (4xx or code 0); 0: 2xx or 5xx */
+	int connected; /* smtpc_connect: 1 once the TCP connection was made */
 };
 
 /*

@@ -39,6 +39,12 @@ int smtpc_io_reply(struct smtpc *c, unsigned timeout);
 /* Send msg[0..len) dot-stuffed and terminated by CRLF "." CRLF. */
 int smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
     unsigned timeout);
+/*
+ * on: a close, or the death of this process, resets the connection and
+ * drops unsent octets (SO_LINGER 0), so a message whose end is still in
+ * the send queue is never completed behind our back; off: a normal close.
+ */
+void smtpc_io_abort_on_close(struct smtpc *c, int on);
 /* Append a command line (CRLF added); -1 if it holds CR/LF or is long. */
 int smtpc_io_cmd(struct smtpc *c, const char *cmd, unsigned timeout);
 

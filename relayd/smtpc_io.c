@@ -177,6 +177,15 @@ smtpc_io_reply(struct smtpc *c, unsigned timeout)
  * after any LF and after a bare CR too, so a receiver that splits lines
  * differently than we do still cannot see an early end of data.
  */
+void
+smtpc_io_abort_on_close(struct smtpc *c, int on)
+{
+	struct linger l = { .l_onoff = on, .l_linger = 0 };
+
+	/* Best effort: without it a killed worker may cause a duplicate. */
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
 int
 smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
     unsigned timeout)

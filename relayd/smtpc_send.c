@@ -242,11 +242,14 @@ smtpc_txn_data(struct smtpc_txn *x)
 		smtpc_txn_settle(x, &st, 1);
 		return c->broken ? -1 : 0;
 	}
+	/* Until the final reply, dying must not let the message complete. */
+	smtpc_io_abort_on_close(c, 1);
 	if (smtpc_io_data(c, x->qf->msg, x->qf->size, c->to.data_block,
 		c->to.data_block) != 0)
 		return smtpc_txn_lost(x, "while sending the message");
 	if (smtpc_txn_reply(x, c->to.data_term, "after end of data", &st))
 		return smtpc_txn_lost(x, "after end of data");
+	smtpc_io_abort_on_close(c, 0);
 	smtpc_txn_settle(x, &st, 1);
 	return c->broken ? -1 : 0;
 }

@@ -166,6 +166,16 @@ def path_hardlink(root):
     os.link(p(root, SPOOL + "/qfA1B2C3"), p(root, SPOOL + "/queue/x"))
 
 
+def path_too_deep(root):
+    """70 levels under queue/, each as the relay would make it."""
+    d = p(root, SPOOL + "/queue")
+    for _ in range(70):
+        d = os.path.join(d, "n")
+        os.mkdir(d)
+        os.chmod(d, 0o700)
+        os.chown(d, UID, GID)
+
+
 def path_type(root):
     os.mkfifo(p(root, SPOOL + "/queue/fifo"), 0o600)
     os.chown(p(root, SPOOL + "/queue/fifo"), UID, GID)
@@ -279,6 +289,7 @@ EXPECT = {
     "path.hardlink": (path_hardlink, 3, "unsafe"),
     "path.type": (path_type, 3, "unsafe"),
     "path.other-fs": (path_other_fs, 3, "unsafe"),
+    "path.too-deep": (path_too_deep, 3, "unsafe"),
     "acl.extended": (acl_extended, 2, "drift"),
     "acl.default": (acl_default, 2, "drift"),
     "trust.owner": (trust_owner, 3, "unsafe"),

@@ -233,7 +233,8 @@ def test_hostile_next_hop_defers_without_crash(relay, peers, mode):
     elapsed = time.monotonic() - t0
     assert d["status"] == "deferred", d
     assert d["dsn"].startswith("4."), d
-    assert "127.0.0.1" in d["relay"] + d["text"], d
+    # Each mode connected, so the log names the hop, never relay=none.
+    assert "127.0.0.1" in d["relay"], d
     if mode == "silent":
         assert "timeout" in d["text"].lower() or "timed out" in \
             d["text"].lower(), d

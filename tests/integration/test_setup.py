@@ -784,3 +784,26 @@ def test_non_root_on_real_root_is_refused(relayctl):
                                   "--regid=65534", "--clear-groups", "--"))
     assert r.rc == 77, r
     assert r.err.startswith("relayctl: "), r
+
+
+def test_deep_tree_in_spool_reported_rest_fixed(make_root, relayctl):
+    """70 levels in the spool: that subtree is unsafe and left alone, the
+    walk goes on and everything else is still fixed."""
+    root = make_root("debian")
+    spool = os.path.join(root, SPOOL)
+    d = os.path.join(spool, "queue")
+    os.makedirs(d, exist_ok=True)
+    for _ in range(70):
+        d = os.path.join(d, "n")
+        os.mkdir(d, 0o755)
+    fixtures.write(root, SPOOL + "/zz-after", "x\n", 0o644)
+    r, doc = setup_json(relayctl, "--root", root)
+    assert r.rc == 3, r
+    deep = [u for u in doc["unsafe"] if u["id"] == "path.too-deep"]
+    assert len(deep) == 1, doc
+    assert deep[0]["path"].startswith("/var/spool/mqueue/queue/n/n/"), deep
+    # 64 levels from the root: var, spool, mqueue, queue and 60 "n".
+    assert deep[0]["path"].count("/n") == 60, deep
+    # Walked on: a name sorted after the deep tree was fixed.
+    assert mode_of(os.path.join(spool, "zz-after")) == (0o600, 999, 999)
+    assert_account(root, "sendmail", 999, 999)

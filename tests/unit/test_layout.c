@@ -608,6 +608,23 @@ test_load(void **state)
 	assert_string_equal(err.msg, "not a regular file");
 	assert_int_equal(layout_load(dfd, "ww", &l, &err), -EPERM);
 	assert_string_equal(err.msg, "world-writable, refusing it (chmod o-w)");
+	/* Group-writable (the relay group, say): refused too. */
+	write_file(dfd, "gw", ACC, 0664);
+	assert_int_equal(layout_load(dfd, "gw", &l, &err), -EPERM);
+	assert_string_equal(err.msg, "group-writable, refusing it (chmod g-w)");
+	assert_int_equal(unlinkat(dfd, "gw", 0), 0);
+	/* Another user's file, or a directory others may write: refused. */
+	assert_int_equal(fchownat(dfd, "good", 24, 0, 0), 0);
+	assert_int_equal(layout_load(dfd, "good", &l, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "owned by another user"));
+	assert_int_equal(fchownat(dfd, "good", 0, 0, 0), 0);
+	assert_int_equal(fchmod(dfd, 0775), 0);
+	assert_int_equal(layout_load(dfd, "good", &l, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "its directory"));
+	assert_int_equal(fchmod(dfd, 0700), 0);
+	assert_int_equal(layout_load(dfd, "good", &l, &err), 0);
+	layout_free(l);
+	l = NULL;
 	assert_int_equal(layout_load(dfd, "bad", &l, &err), -EINVAL);
 	assert_string_equal(err.file, "bad");
 	assert_int_equal(err.line, 3);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for relayd/queue: the exact file format, the tmp -> queue
+ * Unit tests for lib/queue: the exact file format, the tmp -> queue
  * commit (mode, O_EXCL, no leftovers, ENOSPC on a tiny tmpfs), id
  * uniqueness across processes, tmp/ cleanup and the strict reader.
  */

@@ -1,8 +1,10 @@
 /*
- * Unit tests for relayd/qupdate: a rewrite changes only the recipient
+ * Unit tests for lib/qupdate and lib/spooldir: a rewrite changes only the recipient
  * lines it must (every other octet identical), the lock moves to the new
  * file and keeps a second writer out, a process killed at any moment of
- * a rewrite leaves the old file or the new one, and remove/move.
+ * a rewrite leaves the old file or the new one, and remove/move; a spool
+ * subdirectory that is a symlink, not the spool owner's or writable by
+ * others is refused and nothing outside the spool changes.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,6 +26,7 @@
 #include <cmocka.h>
 
 #include "qupdate.h"
+#include "spooldir.h"
 #include "tmptree.h"
 
 struct spool {
@@ -353,6 +356,108 @@ test_error_field(void **state)
 	assert_true(queue_error_valid("2.0.0 250 ok"));
 }
 
+/* Replace SPOOL/sub with a symlink to out's queue/ (what a relay
+ * account can do to a root-run command). */
+static void
+swap_for_link(const struct spool *sp, const char *sub, const struct spool *out)
+{
+	char old[32], target[96];
+
+	snprintf(old, sizeof(old), "%s.old", sub);
+	snprintf(target, sizeof(target), "%s/queue", out->dir);
+	assert_int_equal(renameat(sp->fd, sub, sp->fd, old), 0);
+	assert_int_equal(symlinkat(target, sp->fd, sub), 0);
+}
+
+static void
+test_symlinked_dirs(void **state)
+{
+	static const char *const subs[] = { "queue", "hold", "tmp" };
+	struct queue_file qf, *rd = NULL;
+	struct spool sp, out;
+	struct stat st;
+	size_t i;
+	int fd = -1, ofd;
+
+	(void)state;
+	sample(&qf);
+	for (i = 0; i < 3; i++) {
+		spool_init(&sp);
+		spool_init(&out); /* out/queue/ID: someone else's file */
+		assert_int_equal(queue_enqueue(out.fd, &qf), 0);
+		ofd = openat(out.fd, "queue", O_RDONLY | O_DIRECTORY);
+		assert_true(ofd >= 0);
+		if (strcmp(subs[i], "queue") != 0)
+			assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+		swap_for_link(&sp, subs[i], &out);
+		assert_int_equal(
+		    spooldir_sub(sp.fd, subs[i], &fd, NULL), -ELOOP);
+		assert_int_equal(fd, -1);
+		if (strcmp(subs[i], "tmp") == 0) {
+			assert_int_equal(queue_enqueue(sp.fd, &qf), -ELOOP);
+			assert_int_equal(queue_clean_tmp(sp.fd), -ELOOP);
+			assert_int_equal(
+			    qupdate_lock(sp.fd, "queue", qf.id, &fd, &rd), 0);
+			assert_int_equal(qupdate_write(sp.fd, rd, &fd), -ELOOP);
+			qupdate_unlock(&fd);
+			queue_free(rd);
+		} else {
+			assert_int_equal(
+			    qupdate_lock(sp.fd, subs[i], qf.id, &fd, NULL),
+			    -ELOOP);
+			assert_int_equal(fd, -1);
+			assert_int_equal(
+			    qupdate_remove(sp.fd, subs[i], qf.id, &fd), -ELOOP);
+			assert_int_equal(
+			    qupdate_move(sp.fd, "queue", "hold", qf.id, &fd),
+			    -ELOOP);
+		}
+		/* The file outside is where it was, and alone. */
+		assert_int_equal(fstatat(ofd, qf.id, &st, 0), 0);
+		assert_int_equal(entries(out.fd, "queue"), 1);
+		assert_int_equal(entries(out.fd, "hold"), 0);
+		assert_int_equal(entries(out.fd, "tmp"), 0);
+		close(ofd);
+		spool_done(&out);
+		spool_done(&sp);
+	}
+}
+
+static void
+test_spooldir_checks(void **state)
+{
+	struct spool sp;
+	struct stat st;
+	int fd = -1, rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	(void)state;
+	assert_true(rootfd >= 0);
+	spool_init(&sp);
+	assert_int_equal(spooldir_sub(sp.fd, "queue", &fd, &st), 0);
+	assert_true(fd >= 0 && S_ISDIR(st.st_mode));
+	close(fd);
+	assert_int_equal(spooldir_sub(sp.fd, "a/b", &fd, NULL), -EINVAL);
+	assert_int_equal(spooldir_sub(sp.fd, "..", &fd, NULL), -EINVAL);
+	assert_int_equal(spooldir_sub(sp.fd, ".", &fd, NULL), -EINVAL);
+	assert_int_equal(spooldir_sub(sp.fd, "", &fd, NULL), -EINVAL);
+	assert_int_equal(spooldir_sub(sp.fd, "nope", &fd, NULL), -ENOENT);
+	assert_int_equal(fchmodat(sp.fd, "hold", 0770, 0), 0);
+	assert_int_equal(spooldir_sub(sp.fd, "hold", &fd, &st), -EPERM);
+	assert_int_equal(st.st_mode & 07777, 0770);
+	assert_int_equal(fchmodat(sp.fd, "hold", 0700, 0), 0);
+	assert_int_equal(fchownat(sp.fd, "hold", 1, 1, 0), 0);
+	assert_int_equal(spooldir_sub(sp.fd, "hold", &fd, &st), -EPERM);
+	assert_int_equal(st.st_uid, 1);
+	assert_int_equal(fd, -1);
+	/* spooldir_open: the owner is the caller's to name. */
+	assert_int_equal(spooldir_open(rootfd, sp.dir, 0, &fd, &st), 0);
+	close(fd);
+	assert_int_equal(spooldir_open(rootfd, sp.dir, 1, &fd, &st), -EPERM);
+	assert_int_equal(fd, -1);
+	close(rootfd);
+	spool_done(&sp);
+}
+
 int
 main(void)
 {
@@ -362,6 +467,8 @@ main(void)
 		cmocka_unit_test(test_remove_move),
 		cmocka_unit_test(test_crash_old_or_new),
 		cmocka_unit_test(test_error_field),
+		cmocka_unit_test(test_symlinked_dirs),
+		cmocka_unit_test(test_spooldir_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -414,6 +414,47 @@ test_addr_is_self(void **state)
 	assert_true(route_addr_is_self(&h.addr, &cfg));
 }
 
+/* 0.0.0.0/8 and :: connect to the local host: a loop, not a next hop. */
+static void
+test_addr_this_host_is_self(void **state)
+{
+	static const char *const addrs[] = { "0.0.0.0", "0.1.2.3",
+		"0.255.255.255", "::", "::ffff:0.0.0.0" };
+	struct config cfg;
+	struct route_hop h;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&h.addr;
+	size_t i;
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.nlisten = 0;
+	listen_set(&cfg, 0, "127.0.0.1", 2525);
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		memset(&h.addr, 0, sizeof(h.addr));
+		if (strchr(addrs[i], ':') == NULL) {
+			hop_set(&h, "x", addrs[i], 0);
+			((struct sockaddr_in *)&h.addr)->sin_port = htons(2525);
+		} else {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(2525);
+			assert_int_equal(
+			    inet_pton(AF_INET6, addrs[i], &s6->sin6_addr), 1);
+		}
+		if (!route_addr_is_self(&h.addr, &cfg))
+			fail_msg(
+			    "%s:2525 is not seen as relayd itself", addrs[i]);
+		/* Another port on this host is another MTA, not a loop. */
+		if (h.addr.ss_family == AF_INET)
+			((struct sockaddr_in *)&h.addr)->sin_port = htons(25);
+		else
+			s6->sin6_port = htons(25);
+		assert_false(route_addr_is_self(&h.addr, &cfg));
+	}
+	hop_set(&h, "x", "1.0.0.0", 0);
+	((struct sockaddr_in *)&h.addr)->sin_port = htons(2525);
+	assert_false(route_addr_is_self(&h.addr, &cfg));
+}
+
 static void
 test_resolve_static(void **state)
 {
@@ -682,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_mx_null),
 		cmocka_unit_test(test_drop_self),
 		cmocka_unit_test(test_addr_is_self),
+		cmocka_unit_test(test_addr_this_host_is_self),
 		cmocka_unit_test(test_resolve_static),
 	};
 	const struct CMUnitTest dns[] = {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for relayd/smtp_addr: path syntax, routing refusal, length
+ * Unit tests for lib/smtp_addr: path syntax, routing refusal, length
  * limits at their exact boundaries, SMTPUTF8, and the relay policy.
  */
 #include <stdarg.h>

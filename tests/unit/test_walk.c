@@ -169,7 +169,7 @@ static void
 test_order_and_symlinks(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { log_descend, log_visit, fx };
+	struct walk_ops ops = { log_descend, log_visit, fx, NULL };
 
 	build_tree(fx);
 	assert_int_equal(walk_tree(fx->rootfd, &ops), 0);
@@ -184,7 +184,7 @@ static void
 test_no_descend_callback(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { NULL, log_visit, fx };
+	struct walk_ops ops = { NULL, log_visit, fx, NULL };
 
 	build_tree(fx);
 	assert_int_equal(walk_tree(fx->rootfd, &ops), 0);
@@ -202,7 +202,7 @@ static void
 test_visit_stops(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { log_descend, stop_visit, fx };
+	struct walk_ops ops = { log_descend, stop_visit, fx, NULL };
 
 	build_tree(fx);
 	assert_int_equal(walk_tree(fx->rootfd, &ops), -EIO);
@@ -231,7 +231,7 @@ static void
 test_swap_to_symlink(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { log_descend, swap_visit, fx };
+	struct walk_ops ops = { log_descend, swap_visit, fx, NULL };
 	struct stat st;
 	char p[PATH_MAX];
 
@@ -255,7 +255,7 @@ static void
 test_other_fs(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { log_descend, log_visit, fx };
+	struct walk_ops ops = { log_descend, log_visit, fx, NULL };
 
 	mkd(fx->dir, "a");
 	mkd(fx->dir, "m");
@@ -295,7 +295,7 @@ static void
 test_depth_cap(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { all_descend, count_visit, fx };
+	struct walk_ops ops = { all_descend, count_visit, fx, NULL };
 	int fd, nfd, i;
 
 	fd = dup(fx->rootfd);
@@ -311,11 +311,61 @@ test_depth_cap(void **state)
 	assert_int_equal(fx->visits, WALK_MAX_DEPTH);
 }
 
+static char skipped_path[PATH_MAX];
+static int skipped_err, skipped_n;
+
+static int
+record_skipped(const char *path, int err, void *arg)
+{
+	(void)arg;
+	(void)strlcpy(skipped_path, path, sizeof(skipped_path));
+	skipped_err = err;
+	skipped_n++;
+	return 0;
+}
+
+static int
+any_visit(const struct walk_entry *e, void *arg)
+{
+	struct fx *fx = arg;
+
+	(void)e;
+	fx->visits++;
+	return 0;
+}
+
+/* With skipped(), a too-deep subtree is reported and the rest is walked. */
+static void
+test_depth_skipped(void **state)
+{
+	struct fx *fx = *state;
+	struct walk_ops ops = { all_descend, any_visit, fx, record_skipped };
+	int fd, nfd, i;
+
+	fd = dup(fx->rootfd);
+	for (i = 0; i < WALK_MAX_DEPTH + 5; i++) {
+		assert_int_equal(mkdirat(fd, "n", 0755), 0);
+		nfd = openat(fd, "n", O_PATH | O_DIRECTORY);
+		assert_int_not_equal(nfd, -1);
+		close(fd);
+		fd = nfd;
+	}
+	close(fd);
+	/* Sorted after "n": walked only if the walk goes on. */
+	assert_int_equal(mkdirat(fx->rootfd, "z", 0755), 0);
+	skipped_n = 0;
+	assert_int_equal(walk_tree(fx->rootfd, &ops), 0);
+	assert_int_equal(skipped_n, 1);
+	assert_int_equal(skipped_err, -ELOOP);
+	assert_int_equal(strlen(skipped_path), 2 * WALK_MAX_DEPTH);
+	assert_int_equal(fx->visits, WALK_MAX_DEPTH + 1);
+}
+
 static void
 test_path_too_long(void **state)
 {
 	struct fx *fx = *state;
-	struct walk_ops ops = { all_descend, count_visit, fx };
+	struct walk_ops ops = { all_descend, count_visit, fx, NULL };
 	char name[NAME_MAX + 1];
 	int fd, nfd, i;
 
@@ -388,6 +438,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_other_fs, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_depth_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_depth_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_path_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(

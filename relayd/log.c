@@ -9,7 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "master_log.h"
+#include "log.h"
 
 static int log_dest = LOG_TO_STDERR;
 static int log_opened;

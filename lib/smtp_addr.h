@@ -3,8 +3,8 @@
  * SMTPUTF8 per RFC 6531) and the relay policy check.  Pure functions over
  * untrusted client bytes; no I/O, no allocation.
  */
-#ifndef RELAYD_SMTP_ADDR_H
-#define RELAYD_SMTP_ADDR_H
+#ifndef RELAY_SMTP_ADDR_H
+#define RELAY_SMTP_ADDR_H
 
 #include <sys/socket.h>
 #include <stddef.h>
@@ -110,4 +110,4 @@ enum smtp_addr_err smtp_addr_relay_check(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets, const char *const *domains,
     size_t ndomains, const char *rcpt_domain);
 
-#endif /* RELAYD_SMTP_ADDR_H */
+#endif /* RELAY_SMTP_ADDR_H */

@@ -1,7 +1,9 @@
 /*
  * Queue writer for the smtp child (runs as the relay user, maybe chrooted;
  * only the spool fd is used): queue ids, envelope text, durable enqueue and
- * the start-up cleanup of tmp/.  The reader is in queue_read.c.
+ * the start-up cleanup of tmp/ (by relayd's master, as root).  tmp/ and
+ * queue/ are opened with spooldir_sub() and used by single names only.
+ * The reader is in queue_read.c.
  */
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -18,6 +20,7 @@
 
 #include "fdio.h"
 #include "queue.h"
+#include "spooldir.h"
 
 /* Crockford's base32: [0-9A-Z] without I L O U. */
 static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -292,15 +295,16 @@ queue_envelope(const struct queue_file *qf, char **buf, size_t *len)
 int
 queue_enqueue(int spoolfd, const struct queue_file *qf)
 {
-	char tmp[8 + QUEUE_ID_MAX], dst[8 + QUEUE_ID_MAX], *env = NULL;
+	char *env = NULL;
 	size_t envlen;
-	int fd = -1, rv, made = 0, moved = 0;
+	int tfd = -1, qfd = -1, fd = -1, rv, made = 0, moved = 0;
 
 	if ((rv = queue_envelope(qf, &env, &envlen)) != 0)
 		goto out;
-	(void)snprintf(tmp, sizeof(tmp), "tmp/%s", qf->id);
-	(void)snprintf(dst, sizeof(dst), "queue/%s", qf->id);
-	fd = openat(spoolfd, tmp,
+	if ((rv = spooldir_sub(spoolfd, "tmp", &tfd, NULL)) != 0 ||
+	    (rv = spooldir_sub(spoolfd, "queue", &qfd, NULL)) != 0)
+		goto out;
+	fd = openat(tfd, qf->id,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		rv = -errno;
@@ -321,21 +325,26 @@ queue_enqueue(int spoolfd, const struct queue_file *qf)
 		goto out;
 	}
 	/* Never replace a committed message, even with an id clash. */
-	if (renameat2(spoolfd, tmp, spoolfd, dst, RENAME_NOREPLACE) == -1) {
+	if (renameat2(tfd, qf->id, qfd, qf->id, RENAME_NOREPLACE) == -1) {
 		rv = -errno;
 		goto out;
 	}
 	made = 0;
 	moved = 1;
-	rv = fdio_sync_dir(spoolfd, "queue");
+	if (fsync(qfd) == -1)
+		rv = -errno;
 out:
 	/* Failed after the rename: the client hears 451, so no delivery. */
 	if (rv != 0 && moved)
-		(void)unlinkat(spoolfd, dst, 0);
+		(void)unlinkat(qfd, qf->id, 0);
 	if (rv != 0 && made)
-		(void)unlinkat(spoolfd, tmp, 0);
+		(void)unlinkat(tfd, qf->id, 0);
 	if (fd != -1)
 		(void)close(fd);
+	if (tfd != -1)
+		(void)close(tfd);
+	if (qfd != -1)
+		(void)close(qfd);
 	free(env);
 	return rv;
 }
@@ -348,10 +357,8 @@ queue_clean_tmp(int spoolfd)
 	DIR *d = NULL;
 	int fd, n = 0, rv = 0;
 
-	fd = openat(
-	    spoolfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
+	if ((rv = spooldir_sub(spoolfd, "tmp", &fd, NULL)) != 0)
+		return rv;
 	if ((d = fdopendir(fd)) == NULL) {
 		rv = -errno;
 		(void)close(fd);

@@ -3,8 +3,8 @@
  * prefix in the foreground and during start-up. fatal()/fatalx() are for
  * start-up in main only; running processes log and return.
  */
-#ifndef RELAYD_MASTER_LOG_H
-#define RELAYD_MASTER_LOG_H
+#ifndef RELAYD_LOG_H
+#define RELAYD_LOG_H
 
 #include <stdarg.h>
 

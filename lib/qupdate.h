@@ -3,10 +3,13 @@
  * tmp/, fsync, rename over queue/ID, fsync the directory, so a crash
  * leaves the old file or the new one, never a mix.  Writers (delivery
  * workers, relayctl queue hold/delete) serialise on an flock(2) of the
- * file, taken before reading it and moved to each new version.
+ * file, taken before reading it and moved to each new version.  dir is a
+ * name under the spool ("queue", "hold", "tmp"), opened and checked with
+ * spooldir_sub() on every call (-ELOOP, -ENOTDIR or -EPERM if it is not the
+ * spool's own directory); files are then named by id inside it only.
  */
-#ifndef RELAYD_QUPDATE_H
-#define RELAYD_QUPDATE_H
+#ifndef RELAY_QUPDATE_H
+#define RELAY_QUPDATE_H
 
 #include "queue.h"
 
@@ -49,4 +52,4 @@ int qupdate_move(
 /* Release a lock from qupdate_lock (fd closed, *lockfd = -1); -1 is ok. */
 void qupdate_unlock(int *lockfd);
 
-#endif /* RELAYD_QUPDATE_H */
+#endif /* RELAY_QUPDATE_H */

@@ -1,5 +1,5 @@
 /*
- * relayd smtp child. Trust boundary: until privdrop_apply() returns this
+ * relayd server: the SMTP child, one per connection. Trust boundary: until privdrop_apply() returns this
  * process is root with the master's capabilities, so it must not read or
  * write a byte of the connection before then; afterwards it is the relay
  * user with no capabilities and may talk to the (hostile) client.
@@ -12,31 +12,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libutil.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "child.h"
-#include "master_log.h"
-#include "master_table.h"
+#include "log.h"
 #include "privdrop.h"
+#include "server.h"
 #include "session.h"
-
-void
-child_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	const void *a = NULL;
-
-	if (ss->ss_family == AF_INET)
-		a = &((const struct sockaddr_in *)ss)->sin_addr;
-	else if (ss->ss_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (a == NULL || inet_ntop(ss->ss_family, a, buf, len) == NULL)
-		(void)strlcpy(buf, "unknown", len);
-}
+#include "sockaddr.h"
 
 /* The master's handlers and mask must not survive into the child. */
 static int
@@ -75,21 +61,6 @@ child_fsids(const struct master *m)
 	return 0;
 }
 
-/* Everything of the master's but the connection, the spool and syslog. */
-static void
-child_close(struct master *m)
-{
-	listen_close_all(&m->ls);
-	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
-		log_warn("pidfile close");
-	m->pfh = NULL;
-	if (m->rootfd != -1)
-		(void)close(m->rootfd);
-	m->rootfd = -1;
-	master_table_free(m->children);
-	m->children = NULL;
-}
-
 static void
 child_fail(const struct master *m, int fd)
 {
@@ -104,7 +75,7 @@ child_fail(const struct master *m, int fd)
 }
 
 void
-child_run(struct master *m, int fd, const struct sockaddr_storage *peer,
+server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen)
 {
 	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
@@ -112,7 +83,10 @@ child_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	char why[256], addr[INET6_ADDRSTRLEN];
 	int flags;
 
-	child_close(m);
+	master_detach(m);
+	if (m->rootfd != -1)
+		(void)close(m->rootfd);
+	m->rootfd = -1;
 	if (child_signals() == -1) {
 		log_warn("child signals");
 		child_fail(m, fd);
@@ -133,7 +107,7 @@ child_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 		log_warn("fcntl");
 		child_fail(m, fd);
 	}
-	child_addr(peer, addr, sizeof(addr));
+	sockaddr_ntop(peer, addr, sizeof(addr));
 	setproctitle("server unknown [%s] greeting", addr);
 	memset(&env, 0, sizeof(env));
 	env.cfg = &m->cfg;

@@ -4,14 +4,15 @@
  * dir), stale tmp/ cleanup, and a strict reader for files the relay user
  * wrote (untrusted by root readers such as relayctl).
  */
-#ifndef RELAYD_QUEUE_H
-#define RELAYD_QUEUE_H
+#ifndef RELAY_QUEUE_H
+#define RELAY_QUEUE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
-#include "smtp_parse.h" /* SMTP_PATH_MAX, SMTP_ENVID_MAX, SMTP_ORCPT_MAX */
+#include "smtp_addr.h" /* SMTP_PATH_MAX, smtp_addr_parse() */
+#include "smtp_param.h" /* SMTP_ENVID_MAX, SMTP_ORCPT_MAX, SMTP_NOTIFY_* */
 
 #define QUEUE_ID_LEN 16 /* ids we make: 16 of [0-9A-Z] */
 #define QUEUE_ID_MIN 12 /* ids we accept when reading: 12..32 */
@@ -90,15 +91,17 @@ int queue_envelope(const struct queue_file *qf, char **buf, size_t *len);
  * (O_EXCL|O_NOFOLLOW, mode 0600), write envelope and message, fsync,
  * close, rename into queue/ (never replacing a file), fsync queue/.  On
  * any failure nothing is left in tmp/ or queue/ and -errno is returned
- * (-EEXIST if tmp/ID or queue/ID exists).  Only a 0 return lets the
- * caller say "250".
+ * (-EEXIST if tmp/ID or queue/ID exists; tmp/ and queue/ are opened with
+ * spooldir_sub(), so -ELOOP or -EPERM if one is not the spool's own
+ * directory).  Only a 0 return lets the caller say "250".
  */
 int queue_enqueue(int spoolfd, const struct queue_file *qf);
 
 /*
  * Remove what a dead writer left in SPOOL/tmp: every entry that is not a
  * directory (symlinks are removed, never followed; directories are never
- * entered).  Call only while no writer runs.  Returns the number of
+ * entered; tmp/ itself is opened with spooldir_sub()).  Call only while
+ * no writer runs.  Returns the number of
  * entries removed or -errno.
  */
 int queue_clean_tmp(int spoolfd);
@@ -134,4 +137,4 @@ int queue_error_set(struct queue_rcpt *r, const char *status, const char *text);
 /* 1 if s is a valid error field ("X.Y.Z text"), else 0. */
 int queue_error_valid(const char *s);
 
-#endif /* RELAYD_QUEUE_H */
+#endif /* RELAY_QUEUE_H */

@@ -2,7 +2,8 @@
  * Crash-safe rewrite, removal and move of committed queue files, for the
  * delivery workers (relay user, spool fd only) and relayctl (root).  The
  * flock(2) on the current file is what keeps two writers, or a worker and
- * "relayctl queue hold", from undoing each other's work.
+ * "relayctl queue hold", from undoing each other's work.  Each directory
+ * is opened once per call with spooldir_sub() and used only by name.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -16,18 +17,33 @@
 
 #include "fdio.h"
 #include "qupdate.h"
+#include "spooldir.h"
 
-/* "dir/id" into buf; the id is checked so no other path can be built. */
+/*
+ * SPOOL/dir opened and checked (spooldir_sub), and id checked, so that
+ * everything after acts by one name inside that directory fd: a symlink
+ * in place of queue/ or hold/ never leads root out of the spool.
+ */
 static int
-entry_path(
-    char *buf, size_t len, const char *dir, const char *id, const char *suffix)
+entry_dir(int spoolfd, const char *dir, const char *id, int *dfd)
 {
-	int n;
-
+	*dfd = -1;
 	if (!queue_id_valid(id))
 		return -EINVAL;
-	n = snprintf(buf, len, "%s/%s%s", dir, id, suffix);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return spooldir_sub(spoolfd, dir, dfd, NULL);
+}
+
+static void
+close_fd(int fd)
+{
+	if (fd != -1)
+		(void)close(fd);
+}
+
+static int
+sync_fd(int fd)
+{
+	return fsync(fd) == -1 ? -errno : 0;
 }
 
 void
@@ -42,26 +58,27 @@ int
 qupdate_lock(int spoolfd, const char *dir, const char *id, int *lockfd,
     struct queue_file **qf)
 {
-	char path[64];
 	struct stat a, b;
 	int fd = -1, dfd = -1, rv;
 
 	*lockfd = -1;
 	if (qf != NULL)
 		*qf = NULL;
-	if ((rv = entry_path(path, sizeof(path), dir, id, "")) != 0)
+	if ((rv = entry_dir(spoolfd, dir, id, &dfd)) != 0)
 		return rv;
-	fd = openat(spoolfd, path,
-	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
+	fd = openat(
+	    dfd, id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		rv = -errno;
+		goto out;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		rv = -errno;
 		goto out;
 	}
 	/* The holder before us may have replaced or moved it. */
 	if (fstat(fd, &a) == -1 ||
-	    fstatat(spoolfd, path, &b, AT_SYMLINK_NOFOLLOW) == -1) {
+	    fstatat(dfd, id, &b, AT_SYMLINK_NOFOLLOW) == -1) {
 		rv = errno == ENOENT ? -ENOENT : -errno;
 		goto out;
 	}
@@ -71,20 +88,11 @@ qupdate_lock(int spoolfd, const char *dir, const char *id, int *lockfd,
 	rv = -EPERM;
 	if (!S_ISREG(a.st_mode) || a.st_nlink != 1)
 		goto out;
-	rv = 0;
-	if (qf != NULL) {
-		dfd = openat(spoolfd, dir,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd == -1)
-			rv = -errno;
-		else
-			rv = queue_read(dfd, id, qf);
-	}
+	rv = qf != NULL ? queue_read(dfd, id, qf) : 0;
 out:
-	if (dfd != -1)
-		(void)close(dfd);
+	close_fd(dfd);
 	if (rv != 0)
-		(void)close(fd);
+		close_fd(fd);
 	else
 		*lockfd = fd;
 	return rv;
@@ -111,19 +119,24 @@ write_file(int fd, const struct queue_file *qf)
 int
 qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 {
-	char tmp[64], dst[64];
-	int fd = -1, rv, made = 0;
+	char tmp[QUEUE_ID_MAX + 8];
+	int tfd = -1, qfd = -1, fd = -1, rv, made = 0;
 
-	if ((rv = entry_path(tmp, sizeof(tmp), "tmp", qf->id, ".update")) ||
-	    (rv = entry_path(dst, sizeof(dst), "queue", qf->id, "")))
-		return rv;
+	if ((rv = entry_dir(spoolfd, "tmp", qf->id, &tfd)) != 0 ||
+	    (rv = entry_dir(spoolfd, "queue", qf->id, &qfd)) != 0)
+		goto out;
+	(void)snprintf(tmp, sizeof(tmp), "%s.update", qf->id);
 	/* A worker killed mid-update left it; we hold the message lock. */
-	if (unlinkat(spoolfd, tmp, 0) == -1 && errno != ENOENT)
-		return -errno;
-	fd = openat(spoolfd, tmp,
+	if (unlinkat(tfd, tmp, 0) == -1 && errno != ENOENT) {
+		rv = -errno;
+		goto out;
+	}
+	fd = openat(tfd, tmp,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return -errno;
+	if (fd == -1) {
+		rv = -errno;
+		goto out;
+	}
 	made = 1;
 	/* Locked before anyone can see it under queue/. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -132,7 +145,7 @@ qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 	}
 	if ((rv = write_file(fd, qf)) != 0)
 		goto out;
-	if (renameat(spoolfd, tmp, spoolfd, dst) == -1) {
+	if (renameat(tfd, tmp, qfd, qf->id) == -1) {
 		rv = -errno;
 		goto out;
 	}
@@ -140,27 +153,28 @@ qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 	qupdate_unlock(lockfd);
 	*lockfd = fd;
 	fd = -1;
-	rv = fdio_sync_dir(spoolfd, "queue");
+	rv = sync_fd(qfd);
 out:
 	if (made)
-		(void)unlinkat(spoolfd, tmp, 0);
-	if (fd != -1)
-		(void)close(fd);
+		(void)unlinkat(tfd, tmp, 0);
+	close_fd(fd);
+	close_fd(tfd);
+	close_fd(qfd);
 	return rv;
 }
 
 int
 qupdate_remove(int spoolfd, const char *dir, const char *id, int *lockfd)
 {
-	char path[64];
-	int rv;
+	int dfd = -1, rv;
 
-	if ((rv = entry_path(path, sizeof(path), dir, id, "")) != 0)
-		return rv;
-	if (unlinkat(spoolfd, path, 0) == -1)
-		rv = -errno;
-	else
-		rv = fdio_sync_dir(spoolfd, dir);
+	if ((rv = entry_dir(spoolfd, dir, id, &dfd)) == 0) {
+		if (unlinkat(dfd, id, 0) == -1)
+			rv = -errno;
+		else
+			rv = sync_fd(dfd);
+	}
+	close_fd(dfd);
 	qupdate_unlock(lockfd);
 	return rv;
 }
@@ -169,19 +183,20 @@ int
 qupdate_move(
     int spoolfd, const char *from, const char *to, const char *id, int *lockfd)
 {
-	char src[64], dst[64];
-	int rv;
+	int ffd = -1, tfd = -1, rv;
 
-	if ((rv = entry_path(src, sizeof(src), from, id, "")) != 0 ||
-	    (rv = entry_path(dst, sizeof(dst), to, id, "")) != 0)
+	if ((rv = entry_dir(spoolfd, from, id, &ffd)) != 0 ||
+	    (rv = entry_dir(spoolfd, to, id, &tfd)) != 0)
 		goto out;
-	if (renameat2(spoolfd, src, spoolfd, dst, RENAME_NOREPLACE) == -1) {
+	if (renameat2(ffd, id, tfd, id, RENAME_NOREPLACE) == -1) {
 		rv = -errno;
 		goto out;
 	}
-	if ((rv = fdio_sync_dir(spoolfd, to)) == 0)
-		rv = fdio_sync_dir(spoolfd, from);
+	if ((rv = sync_fd(tfd)) == 0)
+		rv = sync_fd(ffd);
 out:
+	close_fd(ffd);
+	close_fd(tfd);
 	qupdate_unlock(lockfd);
 	return rv;
 }
