@@ -75,6 +75,18 @@ def renames(calls):
     return out
 
 
+def unlinks(calls):
+    """[(index, path)] of the unlinks of files (not directories)."""
+    out = []
+    for i, (name, args, _) in enumerate(calls):
+        if name == "unlink":
+            out.append((i, re.findall(r'"((?:[^"\\]|\\.)*)"', args)[0]))
+        elif name == "unlinkat" and not args.endswith("AT_REMOVEDIR"):
+            d, n = DIR_NAME_RE.findall(args)[0]
+            out.append((i, n if n.startswith("/") else os.path.join(d, n)))
+    return out
+
+
 def fsync_at(calls, path, start, end):
     """Index of an fsync of an fd open on path in calls[start:end]."""
     for i in range(start, end):
@@ -185,12 +197,9 @@ def test_worker_syncs_queue_dir_after_a_delivery(relay, peers,  # noqa
     wait_queue_empty(relay)
     stop_traced(relay, p)
     spool = os.path.realpath(relay.spool())
-    found = []
-    for pid, calls in read_traces(out).items():
-        for i, (name, args, _) in enumerate(calls):
-            if name == "unlinkat" and fd_path(args) == spool and \
-                    '"queue/%s"' % qid in args:
-                found.append((pid, i))
+    target = os.path.join(spool, "queue", qid)
+    found = [(pid, i) for pid, calls in read_traces(out).items()
+             for i, path in unlinks(calls) if path == target]
     assert len(found) == 1, found
     pid, i = found[0]
     calls = read_traces(out)[pid]
