@@ -36,17 +36,19 @@ import pytest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from relayd_harness import (HOSTNAME, QUEUED_RE, Client,  # noqa: E402,F401
-                            alive, all_pids, children_of, descendants_of,
+# The shared helpers (harness.py, relayd_harness.py), importable from here.
+from harness import (bind_retry, mem_kb, pick_seed,  # noqa: E402,F401
+                     pid_of_client, procs_titled, read_envelope)
+from relayd_harness import (HOSTNAME, QUEUED_RE,  # noqa: E402,F401
+                            RUNNER_TITLE, WORKER_PREFIX, Client, alive,
+                            all_pids, children_of, descendants_of,
                             dot_stuff, free_port, peer, proc_stat,
                             proc_status, proc_title, relay, send_message,
-                            wait_for)
+                            wait_for, workers_of)
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
 TRANSPORT = "etc/mail/transport"
-RUNNER_TITLE = "relayd: queue runner"
-WORKER_PREFIX = "relayd: deliver "
 # "relayd: ID: to=<rcpt>, relay=host[ip]:port, delay=1.2, dsn=2.0.0,
 #  status=sent (250 2.0.0 Ok ...)"; a note may follow the status:
 # "status=bounced, queue lifetime exceeded (...)"
@@ -164,50 +166,11 @@ def wait_queue_empty(relay, timeout=15.0):
 
 # ------------------------------------------------------------ queue files
 
-def read_envelope(path):
-    """Lenient reader of a relayd-queue(5) envelope: {key: value} for
-    single fields, "rcpts": [{path, state, params, error}]; None if the
-    file is gone (delivered meanwhile)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return None
-    head = data.partition(b"\n\n")[0].decode("utf-8", errors="replace")
-    env = {"rcpts": [], "lines": head.split("\n")}
-    for ln in env["lines"][1:]:
-        key, _, val = ln.partition(" ")
-        if key == "rcpt":
-            p, _, rest = val.partition("> ")
-            parts = rest.split(" ")
-            env["rcpts"].append({"path": p + ">", "state": parts[0],
-                                 "params": parts[1:], "error": None})
-        elif key == "last-error" and env["rcpts"]:
-            env["rcpts"][-1]["error"] = val
-        else:
-            env[key] = val
-    return env
-
-
 def envelope(relay, qid, where="queue"):
     return read_envelope(relay.spool(where, qid))
 
 
 # ------------------------------------------------------------ /proc
-
-def procs_titled(prefix, within=None):
-    """pids whose title starts with prefix (optionally descendants of
-    within)."""
-    pids = descendants_of(within) if within else all_pids()
-    out = []
-    for pid in pids:
-        try:
-            if proc_title(pid).startswith(prefix) and alive(pid):
-                out.append(pid)
-        except OSError:
-            pass
-    return sorted(out)
-
 
 def runner_pid(relay):
     pids = procs_titled(RUNNER_TITLE, relay.master_pid())
@@ -219,54 +182,6 @@ def wait_runner(relay, timeout=10.0, not_pid=None):
         p = runner_pid(relay)
         return p if p and p != not_pid else None
     return wait_for(find, timeout, step=0.05, what="the queue runner")
-
-
-def mem_kb(pid):
-    """(VmRSS, VmHWM) in kB, or None if the process is gone."""
-    try:
-        st = proc_status(pid)
-        return (int(st["VmRSS"].split()[0]), int(st["VmHWM"].split()[0]))
-    except (OSError, KeyError, ValueError, IndexError):
-        return None
-
-
-def _tcp_inodes(local_port, addr=None):
-    """Inodes of TCP sockets (v4 and v6) whose local port is local_port
-    (in this thread's network namespace)."""
-    inodes = set()
-    for name in ("tcp", "tcp6"):
-        try:
-            f = open("/proc/thread-self/net/%s" % name)
-        except FileNotFoundError:
-            continue
-        with f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                port = int(fields[1].rsplit(":", 1)[1], 16)
-                if port == local_port:
-                    inodes.add(fields[9])
-    return inodes
-
-
-def pid_of_client(local_port):
-    """The pid holding the TCP socket with this local port (a client of
-    one of our servers), or None."""
-    inodes = {"socket:[%s]" % i for i in _tcp_inodes(local_port)}
-    if not inodes:
-        return None
-    for pid in all_pids():
-        d = "/proc/%d/fd" % pid
-        try:
-            for fd in os.listdir(d):
-                try:
-                    if os.readlink(os.path.join(d, fd)) in inodes:
-                        return pid
-                except OSError:
-                    pass
-        except OSError:
-            pass
-    return None
 
 
 # ------------------------------------------------------------ aiosmtpd sink
@@ -327,7 +242,7 @@ class _Handler:
         with s.lock:
             s.data_seen += 1
             n = s.data_seen
-            stall = s.stall_data
+            stall = s.stall_data and n > s.stall_after
             if stall:
                 s.stalled.append((peer, envelope.content))
         if stall:
@@ -348,10 +263,13 @@ class _Handler:
 class Sink:
     """aiosmtpd on host:port in a thread.  rcpt_replies: {addr: reply}
     for RCPT; data_replies: replies for the first DATAs (then 250);
-    stall_data: hold every DATA reply until release is set."""
+    stall_data: hold every DATA reply after the first stall_after ones
+    until release is set.  Without a port it takes a free one (another
+    if that one is taken before it binds)."""
 
     def __init__(self, host="127.0.0.1", port=None, name="sink"):
         self.host = host
+        self.fixed_port = port
         self.port = port or free_port()
         self.name = name
         self.lock = threading.Lock()
@@ -361,15 +279,20 @@ class Sink:
         self.data_replies = []
         self.data_seen = 0
         self.stall_data = False
+        self.stall_after = 0
         self.stalled = []
         self.release = threading.Event()
         self.controller = None
 
     def start(self):
-        self.controller = Controller(_Handler(self), hostname=self.host,
-                                     port=self.port, ready_timeout=10,
-                                     server_hostname=self.name + ".test")
-        self.controller.start()
+        def bind(port):
+            self.port = port
+            c = Controller(_Handler(self), hostname=self.host, port=port,
+                           ready_timeout=10,
+                           server_hostname=self.name + ".test")
+            c.start()
+            self.controller = c
+        bind_retry(bind, self.fixed_port, first=self.port)
         return self
 
     def stop(self):
@@ -413,6 +336,7 @@ class SmtpSink:
     transaction (-d) in a directory nobody may write."""
 
     def __init__(self, port=None, extra=()):
+        self.fixed_port = port
         self.port = port or free_port()
         self.extra = list(extra)
         self.dir = tempfile.mkdtemp(prefix="relayd-e2e-smtp-sink-")
@@ -420,6 +344,17 @@ class SmtpSink:
         self.proc = None
 
     def start(self):
+        for attempt in range(3):
+            try:
+                return self._start()
+            except AssertionError as e:
+                if (self.fixed_port or attempt == 2 or
+                        "in use" not in str(e)):
+                    raise
+            self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self):
         path, env = peer("smtp-sink")
         self.proc = subprocess.Popen(
             [path, "-u", "nobody", "-h", "smtp-sink.test"] + self.extra + [
@@ -478,7 +413,7 @@ def _payload(mode):
         return b"".join(b"220-line %05d of a reply that never ends\r\n" % i
                         for i in range(10000)) + b"220 ok\r\n"
     if mode == "garbage":
-        rnd = random.Random(8794)
+        rnd = random.Random(pick_seed(8794))
         return bytes(rnd.randrange(256) for _ in range(64 * 1024))
     if mode == "silent":
         return b""
@@ -494,6 +429,7 @@ class Hostile:
     def __init__(self, mode, host="127.0.0.1", port=None):
         self.mode = mode
         self.host = host
+        self.fixed_port = port
         self.port = port or free_port()
         self.sock = None
         self.stop_ev = threading.Event()
@@ -506,9 +442,16 @@ class Hostile:
         return "[%s]:%d" % (self.host, self.port)
 
     def start(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((self.host, self.port))
+        def bind(port):
+            s = socket.socket()
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((self.host, port))
+            except OSError:
+                s.close()
+                raise
+            self.port, self.sock = port, s
+        bind_retry(bind, self.fixed_port, first=self.port)
         self.sock.listen(16)
         self.sock.settimeout(0.1)
         t = threading.Thread(target=self._accept, daemon=True)
@@ -615,6 +558,7 @@ class Dns:
     names outside the zone are REFUSED."""
 
     def __init__(self, mx=(), hosts=(), null_mx=(), port=None, zone="test"):
+        self.fixed_port = port
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="relayd-e2e-dns-")
         self.args = ["/usr/sbin/dnsmasq", "--no-daemon", "--port=%d"
@@ -636,6 +580,19 @@ class Dns:
         self.probe = hosts[0][0] if hosts else None
 
     def start(self):
+        for attempt in range(3):
+            try:
+                return self._start()
+            except AssertionError as e:
+                if (self.fixed_port or attempt == 2 or
+                        "in use" not in str(e)):
+                    raise
+            old = "--port=%d" % self.port
+            self.port = free_port()
+            self.args[self.args.index(old)] = "--port=%d" % self.port
+        raise AssertionError("unreachable")
+
+    def _start(self):
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log,

@@ -7,10 +7,11 @@ either with `relayctl start` (daemon) or as `relayd -f` (foreground, stderr
 captured).  The `relay` fixture stops every daemon it started, kills what is
 left of their process groups and removes the root, even when a test fails.
 
-Also: a raw SMTP client that reads replies line by line, a strict reader of
-the queue file format of relayd-queue(5), /proc readers (children of the
-master, status fields, titles) and `userns-exec`, a launcher that runs a
-command in a new user namespace whose setgroups(2) is denied.
+Also: a raw SMTP client that reads replies line by line, the master's
+children by title, and `userns-exec`, a launcher that runs a command in
+a new user namespace whose setgroups(2) is denied.  The /proc readers,
+ports, the queue-file readers and waiting are harness.py's (and stay
+importable from here).
 
 The master has two kinds of children: one smtp session per connection
 (title "relayd: server ...") and the permanent queue runner ("relayd:
@@ -40,12 +41,18 @@ import pytest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conftest  # noqa: E402
+# The shared helpers, importable from here as before.
+from harness import (PATH_RE, QUEUE_ID_RE, alive,  # noqa: E402,F401
+                     all_pids, bind_retry, children_of, descendants_of,
+                     free_port, listening, parse_queue_file, peer,
+                     peers_dir, proc_stat, proc_status, proc_title,
+                     procs_titled, relay_env, relayd_path, split_path,
+                     titled, traced_env, wait_for)
 
 HOSTNAME = "relay.test"
 SPOOL = "var/spool/mqueue"
 CONF = "etc/mail/relayd.conf"
 PIDFILE = "run/relayd.pid"
-QUEUE_ID_RE = re.compile(r"^[0-9A-Z]{12,32}$")
 QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]{12,32})$")
 # KILL, SETGID, SETUID, NET_BIND_SERVICE, SYS_CHROOT
 MASTER_CAPS = "00000000000404e0"
@@ -59,86 +66,7 @@ SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|"
                           r"runtime error: ")
 
 
-# ------------------------------------------------------------ binaries
-
-def relayd_path():
-    d = os.environ.get("RELAY_BUILD_DIR")
-    if not d:
-        pytest.fail("RELAY_BUILD_DIR is not set: run the tests through "
-                    "ctest (tests/run)")
-    path = os.path.join(d, "relayd")
-    if not os.access(path, os.X_OK):
-        pytest.fail("%s is not an executable: relayd is not built" % path)
-    return path
-
-
-def peers_dir():
-    """Where tests/peers/get-postfix-tools put smtp-source (as test_cli)."""
-    d = os.environ.get("RELAY_PEERS_DIR")
-    if not d:
-        src = os.environ.get("RELAY_SOURCE_DIR") or os.path.dirname(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        d = os.path.join(src, "build", "peers")
-    return d
-
-
-def peer(name):
-    d = peers_dir()
-    path = os.path.join(d, "usr/sbin", name)
-    if not os.access(path, os.X_OK):
-        pytest.fail("%s missing: run tests/peers/get-postfix-tools "
-                    "(tests/run does)" % path)
-    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(d, "usr/lib/postfix"))
-    return path, env
-
-
-def free_port():
-    """A free high TCP port on 127.0.0.1 (the kernel picks; port 2024 is excluded)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port != 2024:
-            return port
-
-
 # ------------------------------------------------------------ /proc
-
-def proc_stat(pid):
-    """(ppid, pgrp) of pid, or None if it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = data[data.rindex(")") + 2:].split()
-    return int(fields[1]), int(fields[2])
-
-
-def all_pids():
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def children_of(ppid):
-    kids = []
-    for pid in all_pids():
-        st = proc_stat(pid)
-        if st is not None and st[0] == ppid:
-            kids.append(pid)
-    return sorted(kids)
-
-
-def titled(pids, prefix):
-    """The pids (alive, not zombies) whose title starts with prefix."""
-    out = []
-    for pid in pids:
-        try:
-            if proc_title(pid).startswith(prefix) and alive(pid):
-                out.append(pid)
-        except OSError:
-            pass
-    return sorted(out)
-
 
 def sessions_of(master):
     """The master's smtp session children (not the queue runner)."""
@@ -151,140 +79,21 @@ def runner_of(master):
             if proc_title(p) == RUNNER_TITLE]
 
 
-def descendants_of(pid):
-    out, todo = [], [pid]
-    while todo:
-        kids = children_of(todo.pop())
-        out += kids
-        todo += kids
-    return out
+def workers_of(master):
+    """The delivery workers below master's queue runner."""
+    return procs_titled(WORKER_PREFIX, master)
 
 
-def proc_status(pid):
-    """/proc/PID/status as {key: value string}."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
-def proc_title(pid):
-    """The process title (setproctitle rewrites argv): NULs and padding
-    folded, trailing blanks dropped."""
-    with open("/proc/%d/cmdline" % pid, "rb") as f:
-        raw = f.read()
-    return raw.replace(b"\0", b" ").decode(errors="replace").rstrip()
-
-
-def alive(pid):
-    st = proc_stat(pid)
-    if st is None:
-        return False
+def is_relayd(pid):
+    """pid runs relayd (its own title, or argv[0] before it set one)."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+        first = proc_title(pid).split(" ")[0]
+    except OSError:
         return False
-    return state not in ("Z", "X")
-
-
-def listening(port, pid=None, addr="127.0.0.1"):
-    """True if addr:port is in LISTEN state in pid's network namespace
-    (ours if pid is None).  Looks at /proc, so it opens no session."""
-    want = "%s:%04X" % ("".join("%02X" % int(b) for b in
-                                reversed(addr.split("."))), port)
-    path = "/proc/%s/net/tcp" % (pid if pid else "self")
-    try:
-        with open(path) as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                if fields[1] == want and fields[3] == "0A":
-                    return True
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return False
-
-
-def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out after %.1fs waiting for %s"
-                                 % (timeout, what))
-        time.sleep(step)
+    return first == "relayd:" or os.path.basename(first) == "relayd"
 
 
 # ------------------------------------------------------------ queue files
-
-PATH_RE = re.compile(r'^(<(?:"(?:[^"\\]|\\.)*"|[^ <>"])*>)(?: (.*))?$')
-
-
-def split_path(text):
-    """'<path> rest' -> ('<path>', 'rest'); spaces only inside a quoted
-    local part."""
-    m = PATH_RE.match(text)
-    assert m, "not a path: %r" % text
-    return m.group(1), m.group(2) or ""
-
-
-def parse_queue_file(data):
-    """Parse relayd-queue(5) bytes strictly; returns a dict with id,
-    arrival, client, helo, trusted, sender, sender_params, rcpts [(path, state,
-    params)], last_errors (per rcpt: None or (status, text)), attempts,
-    next_try, size, message (bytes)."""
-    head, sep, message = data.partition(b"\n\n")
-    assert sep, "no empty line after the envelope: %r" % data[:500]
-    lines = head.decode("utf-8").split("\n")
-    assert lines[0] == "relayd-queue 1", lines
-    q = {"rcpts": [], "last_errors": []}
-    i = 1
-
-    def field(name):
-        nonlocal i
-        assert i < len(lines), "envelope ends before %r: %r" % (name, lines)
-        key, _, val = lines[i].partition(" ")
-        assert key == name, "line %d: expected %r, got %r" % (
-            i + 1, name, lines[i])
-        i += 1
-        return val
-
-    q["id"] = field("id")
-    assert QUEUE_ID_RE.match(q["id"]), q["id"]
-    q["arrival"] = int(field("arrival"))
-    client = field("client").split(" ")
-    # "ADDR HELO" or "ADDR HELO trusted" (the client was in relay_from)
-    assert len(client) == 2 or client[2:] == ["trusted"], client
-    q["client"], q["helo"] = client[:2]
-    q["trusted"] = len(client) == 3
-    q["sender"], params = split_path(field("sender"))
-    q["sender_params"] = params.split(" ") if params else []
-    while i < len(lines) and lines[i].startswith("rcpt "):
-        path, rest = split_path(field("rcpt"))
-        parts = rest.split(" ")
-        assert parts[0] in ("pending", "sent", "failed"), parts
-        q["rcpts"].append((path, parts[0], parts[1:]))
-        q["last_errors"].append(None)
-        if i < len(lines) and lines[i].startswith("last-error "):
-            status, _, text = field("last-error").partition(" ")
-            assert re.match(r"^[245]\.\d{1,3}\.\d{1,3}$", status), status
-            assert text, lines
-            q["last_errors"][-1] = (status, text)
-    assert q["rcpts"], "no rcpt line: %r" % lines
-    q["attempts"] = int(field("attempts"))
-    q["next_try"] = int(field("next-try"))
-    q["size"] = int(field("size"))
-    assert i == len(lines), "unexpected envelope lines: %r" % lines[i:]
-    assert q["size"] == len(message), (
-        "size %d but %d message octets follow" % (q["size"], len(message)))
-    q["message"] = message
-    return q
-
 
 def split_received(message):
     """(our Received: field unfolded, the rest of the message)."""
@@ -434,6 +243,7 @@ class Relay:
         self.stderr_path = None
         self.proc = None
         self.conf_lines = []
+        self.conf_kv = None
         self.fixed = {}          # settings every configure() keeps
         self.refuser = None      # bound, never listening: connect refused
 
@@ -455,6 +265,9 @@ class Relay:
 
     def configure(self, text=None, **kv):
         """Write ROOT/etc/mail/relayd.conf (root:relay group 0640)."""
+        # What start_fg() rewrites with a new port if another test took
+        # this one first: only a configuration made here from self.port.
+        self.conf_kv = kv if text is None and "listen" not in kv else None
         if text is None:
             text = self.conf_text(**kv)
         self.conf_lines = text.split("\n")
@@ -490,7 +303,7 @@ class Relay:
         return self.refuser.getsockname()[1] if self.refuser else None
 
     # -- processes
-    def spawn(self, argv, **kw):
+    def spawn(self, argv, env=None, **kw):
         """Popen in a new session (its own process group), tracked."""
         self.stderr_path = os.path.join(self.logdir, "stderr.%d"
                                         % len(self.procs))
@@ -499,21 +312,35 @@ class Relay:
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                  stdout=err, stderr=err,
                                  start_new_session=True,
-                                 env=conftest.relay_env(), **kw)
+                                 env=env or conftest.relay_env(), **kw)
         finally:
             err.close()
         self.procs.append(p)
         return p
 
-    def start_fg(self, wait=True, argv_prefix=(), extra=()):
+    def start_fg(self, wait=True, argv_prefix=(), extra=(), env=None):
         """relayd -f --root ROOT; returns the Popen.  With wait, returns
-        only once the listener is up (seen in /proc, no connection)."""
-        p = self.spawn(list(argv_prefix) + [relayd_path(), "-f", "--root",
-                                            self.root] + list(extra))
-        self.proc = p
-        if wait:
-            self.wait_listening(p)
-        return p
+        only once the listener is up (seen in /proc, no connection); if
+        the port was taken meanwhile (by a test running beside this one)
+        it tries again on a new one."""
+        for attempt in range(3):
+            p = self.spawn(list(argv_prefix) + [relayd_path(), "-f",
+                                                "--root", self.root] +
+                           list(extra), env=env)
+            self.proc = p
+            if not wait:
+                return p
+            try:
+                self.wait_listening(p)
+                return p
+            except AssertionError:
+                if (attempt == 2 or self.conf_kv is None or
+                        p.poll() is None or
+                        "Address already in use" not in self.stderr()):
+                    raise
+            self.port = free_port()
+            self.configure(**self.conf_kv)
+        raise AssertionError("unreachable")
 
     def wait_listening(self, p, pid=None, timeout=10.0):
         def up():
@@ -549,7 +376,10 @@ class Relay:
             return None
 
     def master_pid(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """The running master: the relayd we started, else (relayd under
+        strace or a launcher, or started by relayctl) the pidfile's."""
+        if self.proc is not None and self.proc.poll() is None and \
+                is_relayd(self.proc.pid):
             return self.proc.pid
         return self.pidfile_pid()
 
@@ -643,6 +473,19 @@ class Relay:
         q["st"] = st
         assert q["id"] == qid, (q["id"], qid)
         return q
+
+    def put_queue_file(self, where, qid, data):
+        """SPOOL/where/qid as the relay user, 0600 (as relayd writes
+        it); data from harness.queue_file_bytes()."""
+        path = self.spool(where, qid)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, data)
+            os.fchown(fd, self.uid, self.gid)
+        finally:
+            os.close(fd)
+        return path
 
     def wait_deferred(self, ids=None, timeout=15.0):
         """Held mail (hold_mail): wait until the runner has recorded a

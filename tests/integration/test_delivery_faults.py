@@ -15,9 +15,10 @@ import pytest
 from delivery_harness import (RUNNER_TITLE, WORKER_PREFIX,  # noqa: F401
                               alive, configure, delivery_logs, envelope,
                               free_port, inject, mem_kb, peers, queue_id_of,
-                              pid_of_client, proc_title, procs_titled, relay,
-                              runner_pid, wait_for, wait_log, wait_queue_empty,
-                              wait_runner)
+                              pid_of_client, proc_title, relay, runner_pid,
+                              wait_for, wait_log, wait_queue_empty,
+                              wait_runner, workers_of)
+from harness import queue_file_bytes
 from relayd_harness import proc_stat
 
 MEM_LIMIT_KB = 64 * 1024
@@ -25,7 +26,7 @@ MEM_LIMIT_KB = 64 * 1024
 
 def settle(relay, timeout=20.0):
     wait_queue_empty(relay, timeout)
-    wait_for(lambda: not procs_titled(WORKER_PREFIX), timeout, step=0.05,
+    wait_for(lambda: not workers_of(relay.master_pid()), timeout, step=0.05,
              what="delivery workers to finish")
     assert relay.queue_ids() == []
 
@@ -125,7 +126,7 @@ def test_worker_killed_mid_data_nothing_lost(relay, peers):
         peer, content = sink.stalled[0]
     victim_id = queue_id_of(content)
     assert victim_id in ids, content[:300]
-    pid = pid_of_client(peer[1])
+    pid = pid_of_client(peer[1], p.pid)
     assert pid is not None, "no process holds %r" % (peer,)
     title = proc_title(pid)
     assert title.startswith(WORKER_PREFIX), title
@@ -146,6 +147,69 @@ def test_worker_killed_mid_data_nothing_lost(relay, peers):
         (dups, victim_id)
     # The runner survived its worker's death; no restart was needed.
     assert runner_pid(relay) == runner and p.poll() is None
+
+
+BATCH_IDS = ["1K13M7DWXVW00BA1", "1K13M7DWXVW00BA2", "1K13M7DWXVW00BA3"]
+
+
+def batch_message(qid):
+    """A message as a session would have queued it: our Received: field
+    names its queue id (what the sink's queue_id() reads)."""
+    return ("Received: from client.test ([192.0.2.1])\r\n\tby relay.test "
+            "(relayd) with ESMTP id %s;\r\n\tThu, 1 Jan 2026 00:00:00 "
+            "+0000\r\nSubject: batch %s\r\n\r\nhello\r\n"
+            % (qid, qid)).encode()
+
+
+def test_worker_killed_after_first_of_batch_records_it(relay, peers):
+    """Three messages due at once for one next hop are one worker's batch
+    over one connection.  The worker is killed once the next hop has
+    acknowledged the first and the second is in DATA: the first was
+    recorded before the second began (its file is gone), so it is never
+    sent again; the other two are delivered by the next worker."""
+    sink = stalled_sink(peers)
+    sink.stall_after = 1  # the first DATA is answered at once
+    configure(relay, smarthost=sink.nexthop, retry="1s, 2s")
+    now = int(time.time())
+    for i, qid in enumerate(BATCH_IDS):
+        relay.put_queue_file("queue", qid, queue_file_bytes(
+            qid, batch_message(qid), sender="<alice@sender.test>",
+            rcpts=[("<b%d@dest.test>" % i, "pending", [])], arrival=now))
+    # Started after the files are in queue/: the start-up scan finds all
+    # three due at once, and due messages for one hop share a worker.
+    p = relay.start_fg()
+    wait_for(lambda: sink.stalled, 15, what="a second transaction stalled "
+             "in DATA")
+    first = sink.accepted()
+    assert [r.queue_id() for r in first] == BATCH_IDS[:1], first
+    with sink.lock:
+        peer, content = sink.stalled[0]
+    assert queue_id_of(content) == BATCH_IDS[1], content[:300]
+    assert peer == first[0].peer, "not one batch: %r, %r" % (peer, first)
+    # Acknowledged, so recorded (removed) before the next message began.
+    assert envelope(relay, BATCH_IDS[0]) is None, \
+        envelope(relay, BATCH_IDS[0])
+    for qid in BATCH_IDS[1:]:
+        env = envelope(relay, qid)
+        assert env is not None and env["rcpts"][0]["state"] == "pending", \
+            (qid, env)
+    pid = pid_of_client(peer[1], p.pid)
+    assert pid is not None, "no process holds %r" % (peer,)
+    assert proc_title(pid).startswith(WORKER_PREFIX), proc_title(pid)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not alive(pid), 5, what="the worker to die")
+    sink.stall_data = False
+    sink.release.set()
+    wait_for(lambda: set(copies(sink)) >= set(BATCH_IDS), 30, step=0.05,
+             what="every message at the sink")
+    settle(relay)
+    n = copies(sink)
+    assert set(n) == set(BATCH_IDS), n
+    # The first is never sent again; only the one in flight may repeat.
+    assert n[BATCH_IDS[0]] == 1, n
+    assert n[BATCH_IDS[1]] in (1, 2), n
+    assert n[BATCH_IDS[2]] == 1, n
+    assert p.poll() is None
 
 
 # ------------------------------------------------------------ hostile
@@ -178,8 +242,7 @@ def test_hostile_next_hop_defers_without_crash(relay, peers, mode):
         assert "protocol error" in d["text"].lower(), d
     assert elapsed < 40, elapsed
     # The message is still queued, its recipient pending, one attempt.
-    wait_for(lambda: not procs_titled(WORKER_PREFIX), 10,
-             what="the worker to exit")
+    wait_for(lambda: not workers_of(p.pid), 10, what="the worker to exit")
     env = envelope(relay, qid)
     assert env is not None, relay.all_stderr()
     assert env["rcpts"][0]["state"] == "pending", env

@@ -2,7 +2,9 @@
 uid 0 and five capabilities; every smtp child is the relay account with
 no capability, no supplementary group and no_new_privs, read from
 /proc/PID/status while real sessions are open; the drop also holds on the
-real port 25; a drop that cannot complete gives 421 and no session.
+real port 25; a drop that cannot complete gives 421 and no session, and
+so does one whose system calls "succeed" without changing anything (the
+verification after the drop is on every child's path).
 The queue runner, the master's other child, is dropped the same way.
 Mail is held (held_relay) so that what a session queued stays in queue/."""
 
@@ -14,6 +16,7 @@ import sys
 
 import pytest
 
+from harness import relay_env, shim_path
 from relayd_harness import (HOSTNAME, MASTER_CAPS, NO_CAPS,  # noqa: F401
                             QUEUED_RE, RUNNER_TITLE, Client,
                             check_delivery_state, children_of, held_relay,
@@ -182,6 +185,42 @@ def test_drop_that_cannot_complete_gives_421_and_no_session(relay):
              5, what="the runner's drop failure on stderr")
     assert runner_of(master) == []
     # the master itself is unharmed and keeps refusing the same way
+    c2 = Client(relay.port)
+    relay.clients.append(c2)
+    assert c2.line() == first
+    assert c2.eof()
+
+
+def test_drop_that_changes_nothing_gives_421_and_no_session(relay):
+    # The noop_drop shim (tests/shim) makes setgroups, setresgid and
+    # setresuid return 0 without doing anything: the child is still root
+    # after privdrop_apply's calls, and only its verification can tell.
+    env = relay_env({"LD_PRELOAD": shim_path("noop_drop"),
+                     # a sanitizer build: the shim is loaded before libasan
+                     "ASAN_OPTIONS": "verify_asan_link_order=0"})
+    p = relay.start_fg(env=env)
+    c = Client(relay.port)
+    relay.clients.append(c)
+    first = c.line()
+    assert first == "421 4.3.0 %s Service not available" % HOSTNAME, \
+        (first, relay.stderr())
+    assert c.eof()
+    wait_for(lambda: sessions_of(p.pid) == [] and
+             [k for k in children_of(p.pid) if k not in runner_of(p.pid)]
+             == [], 5, what="the child to exit")
+    assert relay.queue_ids() == []
+    assert relay.tmp_files() == []
+    want = r"verify: uid 0/0/0, want %d" % relay.uid
+    assert re.search(r"^relayd: privilege drop failed: %s$" % want,
+                     relay.stderr(), re.M), relay.stderr()
+    # The runner refuses the same way and never runs undropped.
+    wait_for(lambda: re.search(r"^relayd: queue runner: privilege drop "
+                               r"failed: %s$" % want, relay.stderr(),
+                               re.M),
+             5, what="the runner's drop failure on stderr")
+    assert runner_of(p.pid) == []
+    # The master is unharmed and keeps refusing the same way.
+    assert p.poll() is None
     c2 = Client(relay.port)
     relay.clients.append(c2)
     assert c2.line() == first

@@ -68,6 +68,27 @@ expect_err(const char *text, size_t line, const char *key, const char *part)
 	assert_string_equal(err.file, "t.conf");
 }
 
+/* One row of a table of texts that must fail (see expect_err). */
+struct err_case {
+	const char *text;
+	size_t line;
+	const char *key;
+	const char *part;
+};
+
+#ifndef nitems
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+static void
+expect_errs(const struct err_case *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		expect_err(c[i].text, c[i].line, c[i].key, c[i].part);
+}
+
 static void
 expect_ok(const char *text)
 {
@@ -310,6 +331,21 @@ test_inih_settings_restored(void **state)
 	assert_ptr_equal(ini_inline_comment_prefixes, pfx);
 }
 
+static const struct err_case structure_errors[] = {
+	{ "[relayd]\nmax_hops = 1\nmax_hop = 2\n", 3, "max_hop",
+	    "unknown key" },
+	{ "[relayd]\nmax_hops = 1\n\nmax_hops = 2\n", 4, "max_hops",
+	    "duplicate key (first set on line 2)" },
+	{ "# x\nmax_hops = 1\n[relayd]\n", 2, "max_hops",
+	    "outside the [relayd] section" },
+	{ "[relayd]\n[smtpd]\n", 2, "", "unknown section [smtpd]" },
+	{ "[relayd]\nmax_hops = 1\n[other]\nx = 1\n", 3, "",
+	    "unknown section [other]" },
+	{ "[relayd]\n[relayd]\n", 2, "", "second [relayd] section" },
+	{ "[relayd]\nmax_hops 5\n", 2, "", "syntax error" },
+	{ "[relayd\nmax_hops = 5\n", 1, "", "syntax error" },
+};
+
 static void
 test_structure_errors(void **state)
 {
@@ -317,18 +353,7 @@ test_structure_errors(void **state)
 	size_t n = CONFIG_LINE_MAX + 20;
 
 	(void)state;
-	expect_err("[relayd]\nmax_hops = 1\nmax_hop = 2\n", 3, "max_hop",
-	    "unknown key");
-	expect_err("[relayd]\nmax_hops = 1\n\nmax_hops = 2\n", 4, "max_hops",
-	    "duplicate key (first set on line 2)");
-	expect_err("# x\nmax_hops = 1\n[relayd]\n", 2, "max_hops",
-	    "outside the [relayd] section");
-	expect_err("[relayd]\n[smtpd]\n", 2, "", "unknown section [smtpd]");
-	expect_err("[relayd]\nmax_hops = 1\n[other]\nx = 1\n", 3, "",
-	    "unknown section [other]");
-	expect_err("[relayd]\n[relayd]\n", 2, "", "second [relayd] section");
-	expect_err("[relayd]\nmax_hops 5\n", 2, "", "syntax error");
-	expect_err("[relayd\nmax_hops = 5\n", 1, "", "syntax error");
+	expect_errs(structure_errors, nitems(structure_errors));
 	big = malloc(n + 64);
 	assert_non_null(big);
 	memcpy(big, "[relayd]\nspool = /", 18);
@@ -353,140 +378,131 @@ test_nul_byte(void **state)
 	assert_int_equal(cfg->max_hops, 50); /* untouched on error */
 }
 
+static const struct err_case value_errors[] = {
+	{ "[relayd]\nlisten = localhost:25\n", 2, "listen",
+	    "invalid address 'localhost:25'" },
+	{ "[relayd]\nlisten = 127.0.0.1:0\n", 2, "listen", "invalid address" },
+	{ "[relayd]\nlisten = 127.0.0.1:65536\n", 2, "listen",
+	    "invalid address" },
+	{ "[relayd]\nlisten = 127.0.0.1\n", 2, "listen", "invalid address" },
+	{ "[relayd]\nlisten = ::1:25\n", 2, "listen", "invalid address" },
+	{ "[relayd]\nlisten = [::1]25\n", 2, "listen", "invalid address" },
+	{ "[relayd]\nlisten = 127.0.0.1:+25\n", 2, "listen",
+	    "invalid address" },
+	{ "[relayd]\nlisten = 127.1:25\n", 2, "listen", "invalid address" },
+	{ "[relayd]\nlisten = [fe80::1%eth0]:25\n", 2, "listen",
+	    "invalid address" },
+	{ "[relayd]\nlisten =\n", 2, "listen", "needs at least one address" },
+	{ "[relayd]\nlisten = *:25 0.0.0.0:25\n", 2, "listen",
+	    "'0.0.0.0:25' listed twice" },
+	{ "[relayd]\nlisten = 1.0.0.1:1 1.0.0.2:1 1.0.0.3:1 1.0.0.4:1"
+	  " 1.0.0.5:1 1.0.0.6:1 1.0.0.7:1 1.0.0.8:1 1.0.0.9:1 1.0.0.10:1"
+	  " 1.0.0.11:1 1.0.0.12:1 1.0.0.13:1 1.0.0.14:1 1.0.0.15:1"
+	  " 1.0.0.16:1 1.0.0.17:1\n",
+	    2, "listen", "too many items (max 16)" },
+	{ "[relayd]\nrelay_from = 10.0.0.1/8\n", 2, "relay_from",
+	    "'10.0.0.1/8' has bits set beyond the prefix" },
+	{ "[relayd]\nrelay_from = 0.0.0.0/0\n", 2, "relay_from",
+	    "an open relay" },
+	{ "[relayd]\nrelay_from = ::/0\n", 2, "relay_from", "an open relay" },
+	{ "[relayd]\nrelay_from = 10.0.0.0/33\n", 2, "relay_from",
+	    "invalid network '10.0.0.0/33'" },
+	{ "[relayd]\nrelay_from = 10.0.0.0/\n", 2, "relay_from",
+	    "invalid network" },
+	{ "[relayd]\nrelay_from = lan.example/24\n", 2, "relay_from",
+	    "invalid network" },
+	{ "[relayd]\nrelay_domains = example.org, bad_domain.org\n", 2,
+	    "relay_domains", "invalid domain 'bad_domain.org'" },
+	{ "[relayd]\nrelay_domains = localhost\n", 2, "relay_domains",
+	    "invalid domain" },
+	{ "[relayd]\nhostname = -bad.example\n", 2, "hostname",
+	    "invalid value" },
+	{ "[relayd]\nhostname = a..b\n", 2, "hostname", "invalid value" },
+	{ "[relayd]\nrun_as = root\n", 2, "run_as", "refusing to run as root" },
+	{ "[relayd]\nrun_as = a\x01z\n", 2, "run_as", "invalid value 'a?z'" },
+	{ "[relayd]\nrun_as = abcdefghijklmnopqrstuvwxyz0123456\n", 2, "run_as",
+	    "invalid value" },
+	{ "[relayd]\nspool = var/spool\n", 2, "spool", "invalid value" },
+	{ "[relayd]\nspool = /var/spool/../tmp\n", 2, "spool",
+	    "invalid value" },
+	{ "[relayd]\npidfile = /run/relayd pid\n", 2, "pidfile",
+	    "invalid value" },
+	{ "[relayd]\ntransport = transport\n", 2, "transport",
+	    "invalid value" },
+	{ "[relayd]\nrelay_recipients = etc/rcpts\n", 2, "relay_recipients",
+	    "invalid value" },
+	{ "[relayd]\nsmarthost = [mail.example.net:25\n", 2, "smarthost",
+	    "invalid value" },
+	{ "[relayd]\nsmarthost = mail.example.net:0\n", 2, "smarthost",
+	    "invalid value" },
+	{ "[relayd]\nresolver = dns.example\n", 2, "resolver",
+	    "invalid value" },
+	{ "[relayd]\nmilter = /run/milter.sock\n", 2, "milter",
+	    "invalid milter '/run/milter.sock'" },
+	{ "[relayd]\nmilter = unix:/a unix:/b unix:/c unix:/d unix:/e"
+	  " unix:/f unix:/g unix:/h unix:/i\n",
+	    2, "milter", "too many items (max 8)" },
+};
+
 static void
 test_value_errors(void **state)
 {
 	(void)state;
-	expect_err("[relayd]\nlisten = localhost:25\n", 2, "listen",
-	    "invalid address 'localhost:25'");
-	expect_err(
-	    "[relayd]\nlisten = 127.0.0.1:0\n", 2, "listen", "invalid address");
-	expect_err("[relayd]\nlisten = 127.0.0.1:65536\n", 2, "listen",
-	    "invalid address");
-	expect_err(
-	    "[relayd]\nlisten = 127.0.0.1\n", 2, "listen", "invalid address");
-	expect_err(
-	    "[relayd]\nlisten = ::1:25\n", 2, "listen", "invalid address");
-	expect_err(
-	    "[relayd]\nlisten = [::1]25\n", 2, "listen", "invalid address");
-	expect_err("[relayd]\nlisten = 127.0.0.1:+25\n", 2, "listen",
-	    "invalid address");
-	expect_err(
-	    "[relayd]\nlisten = 127.1:25\n", 2, "listen", "invalid address");
-	expect_err("[relayd]\nlisten = [fe80::1%eth0]:25\n", 2, "listen",
-	    "invalid address");
-	expect_err(
-	    "[relayd]\nlisten =\n", 2, "listen", "needs at least one address");
-	expect_err("[relayd]\nlisten = *:25 0.0.0.0:25\n", 2, "listen",
-	    "'0.0.0.0:25' listed twice");
-	expect_err(
-	    "[relayd]\nlisten = 1.0.0.1:1 1.0.0.2:1 1.0.0.3:1 1.0.0.4:1"
-	    " 1.0.0.5:1 1.0.0.6:1 1.0.0.7:1 1.0.0.8:1 1.0.0.9:1 1.0.0.10:1"
-	    " 1.0.0.11:1 1.0.0.12:1 1.0.0.13:1 1.0.0.14:1 1.0.0.15:1"
-	    " 1.0.0.16:1 1.0.0.17:1\n",
-	    2, "listen", "too many items (max 16)");
-	expect_err("[relayd]\nrelay_from = 10.0.0.1/8\n", 2, "relay_from",
-	    "'10.0.0.1/8' has bits set beyond the prefix");
-	expect_err("[relayd]\nrelay_from = 0.0.0.0/0\n", 2, "relay_from",
-	    "an open relay");
-	expect_err(
-	    "[relayd]\nrelay_from = ::/0\n", 2, "relay_from", "an open relay");
-	expect_err("[relayd]\nrelay_from = 10.0.0.0/33\n", 2, "relay_from",
-	    "invalid network '10.0.0.0/33'");
-	expect_err("[relayd]\nrelay_from = 10.0.0.0/\n", 2, "relay_from",
-	    "invalid network");
-	expect_err("[relayd]\nrelay_from = lan.example/24\n", 2, "relay_from",
-	    "invalid network");
-	expect_err("[relayd]\nrelay_domains = example.org, bad_domain.org\n", 2,
-	    "relay_domains", "invalid domain 'bad_domain.org'");
-	expect_err("[relayd]\nrelay_domains = localhost\n", 2, "relay_domains",
-	    "invalid domain");
-	expect_err("[relayd]\nhostname = -bad.example\n", 2, "hostname",
-	    "invalid value");
-	expect_err(
-	    "[relayd]\nhostname = a..b\n", 2, "hostname", "invalid value");
-	expect_err("[relayd]\nrun_as = root\n", 2, "run_as",
-	    "refusing to run as root");
-	expect_err(
-	    "[relayd]\nrun_as = a\x01z\n", 2, "run_as", "invalid value 'a?z'");
-	expect_err("[relayd]\nrun_as = abcdefghijklmnopqrstuvwxyz0123456\n", 2,
-	    "run_as", "invalid value");
-	expect_err(
-	    "[relayd]\nspool = var/spool\n", 2, "spool", "invalid value");
-	expect_err("[relayd]\nspool = /var/spool/../tmp\n", 2, "spool",
-	    "invalid value");
-	expect_err("[relayd]\npidfile = /run/relayd pid\n", 2, "pidfile",
-	    "invalid value");
-	expect_err("[relayd]\ntransport = transport\n", 2, "transport",
-	    "invalid value");
-	expect_err("[relayd]\nrelay_recipients = etc/rcpts\n", 2,
-	    "relay_recipients", "invalid value");
-	expect_err("[relayd]\nsmarthost = [mail.example.net:25\n", 2,
-	    "smarthost", "invalid value");
-	expect_err("[relayd]\nsmarthost = mail.example.net:0\n", 2, "smarthost",
-	    "invalid value");
-	expect_err("[relayd]\nresolver = dns.example\n", 2, "resolver",
-	    "invalid value");
-	expect_err("[relayd]\nmilter = /run/milter.sock\n", 2, "milter",
-	    "invalid milter '/run/milter.sock'");
-	expect_err("[relayd]\nmilter = unix:/a unix:/b unix:/c unix:/d unix:/e"
-		   " unix:/f unix:/g unix:/h unix:/i\n",
-	    2, "milter", "too many items (max 8)");
+	expect_errs(value_errors, nitems(value_errors));
 }
+
+static const struct err_case number_errors[] = {
+	{ "[relayd]\nmax_recipients = ten\n", 2, "max_recipients",
+	    "invalid number 'ten'" },
+	{ "[relayd]\nmax_recipients = -1\n", 2, "max_recipients",
+	    "invalid number" },
+	{ "[relayd]\nmax_recipients = 0\n", 2, "max_recipients",
+	    "'0' out of range (1 to 100000)" },
+	{ "[relayd]\nmax_children = 99999999999999999999999\n", 2,
+	    "max_children", "out of range" },
+	{ "[relayd]\nmax_hops = 0x10\n", 2, "max_hops", "invalid number" },
+	{ "[relayd]\nmax_message_size = 10MB\n", 2, "max_message_size",
+	    "invalid size" },
+	{ "[relayd]\nmax_message_size = M\n", 2, "max_message_size",
+	    "invalid size" },
+	{ "[relayd]\nmax_message_size = 2000G\n", 2, "max_message_size",
+	    "out of range" },
+	{ "[relayd]\nmax_message_size = 99999999999G\n", 2, "max_message_size",
+	    "out of range" },
+	/* Not more than the queue reader takes (QUEUE_MSG_SIZE_MAX). */
+	{ "[relayd]\nmax_message_size = 1025M\n", 2, "max_message_size",
+	    "out of range" },
+	{ "[relayd]\nmax_line_length = 999\n", 2, "max_line_length",
+	    "out of range" },
+	{ "[relayd]\nmax_line_length = 2G\n", 2, "max_line_length",
+	    "out of range" },
+	{ "[relayd]\ntimeout_command = 5x\n", 2, "timeout_command",
+	    "invalid duration" },
+	{ "[relayd]\ntimeout_command = 1 m\n", 2, "timeout_command",
+	    "invalid duration" },
+	{ "[relayd]\ntimeout_command = 0\n", 2, "timeout_command",
+	    "out of range (1 to 86400 seconds)" },
+	{ "[relayd]\ntimeout_command = 2d\n", 2, "timeout_command",
+	    "out of range" },
+	{ "[relayd]\ngreet_pause = 2m\n", 2, "greet_pause",
+	    "out of range (0 to 60 seconds)" },
+	{ "[relayd]\nqueue_lifetime = 9999999999999999999w\n", 2,
+	    "queue_lifetime", "out of range" },
+	{ "[relayd]\nqueue_lifetime =\n", 2, "queue_lifetime",
+	    "invalid duration" },
+	{ "[relayd]\nretry = 1h 5m\n", 2, "retry", "minimum then maximum" },
+	{ "[relayd]\nretry = 5m\n", 2, "retry", "minimum then maximum" },
+	{ "[relayd]\nretry = 5m 1h 2h\n", 2, "retry", "want two durations" },
+	{ "[relayd]\nretry = 0 1h\n", 2, "retry", "want two durations" },
+	{ "[relayd]\nchroot = maybe\n", 2, "chroot",
+	    "want yes or no, not 'maybe'" },
+};
 
 static void
 test_number_errors(void **state)
 {
 	(void)state;
-	expect_err("[relayd]\nmax_recipients = ten\n", 2, "max_recipients",
-	    "invalid number 'ten'");
-	expect_err("[relayd]\nmax_recipients = -1\n", 2, "max_recipients",
-	    "invalid number");
-	expect_err("[relayd]\nmax_recipients = 0\n", 2, "max_recipients",
-	    "'0' out of range (1 to 100000)");
-	expect_err("[relayd]\nmax_children = 99999999999999999999999\n", 2,
-	    "max_children", "out of range");
-	expect_err(
-	    "[relayd]\nmax_hops = 0x10\n", 2, "max_hops", "invalid number");
-	expect_err("[relayd]\nmax_message_size = 10MB\n", 2, "max_message_size",
-	    "invalid size");
-	expect_err("[relayd]\nmax_message_size = M\n", 2, "max_message_size",
-	    "invalid size");
-	expect_err("[relayd]\nmax_message_size = 2000G\n", 2,
-	    "max_message_size", "out of range");
-	/* Not more than the queue reader takes (QUEUE_MSG_SIZE_MAX). */
-	expect_err("[relayd]\nmax_message_size = 1025M\n", 2,
-	    "max_message_size", "out of range");
-	expect_err("[relayd]\nmax_line_length = 999\n", 2, "max_line_length",
-	    "out of range");
-	expect_err("[relayd]\nmax_line_length = 2G\n", 2, "max_line_length",
-	    "out of range");
-	expect_err("[relayd]\nmax_message_size = 99999999999G\n", 2,
-	    "max_message_size", "out of range");
-	expect_err("[relayd]\ntimeout_command = 5x\n", 2, "timeout_command",
-	    "invalid duration");
-	expect_err("[relayd]\ntimeout_command = 1 m\n", 2, "timeout_command",
-	    "invalid duration");
-	expect_err("[relayd]\ntimeout_command = 0\n", 2, "timeout_command",
-	    "out of range (1 to 86400 seconds)");
-	expect_err("[relayd]\ntimeout_command = 2d\n", 2, "timeout_command",
-	    "out of range");
-	expect_err("[relayd]\ngreet_pause = 2m\n", 2, "greet_pause",
-	    "out of range (0 to 60 seconds)");
-	expect_err("[relayd]\nqueue_lifetime = 9999999999999999999w\n", 2,
-	    "queue_lifetime", "out of range");
-	expect_err("[relayd]\nqueue_lifetime =\n", 2, "queue_lifetime",
-	    "invalid duration");
-	expect_err(
-	    "[relayd]\nretry = 1h 5m\n", 2, "retry", "minimum then maximum");
-	expect_err(
-	    "[relayd]\nretry = 5m\n", 2, "retry", "minimum then maximum");
-	expect_err(
-	    "[relayd]\nretry = 5m 1h 2h\n", 2, "retry", "want two durations");
-	expect_err(
-	    "[relayd]\nretry = 0 1h\n", 2, "retry", "want two durations");
-	expect_err("[relayd]\nchroot = maybe\n", 2, "chroot",
-	    "want yes or no, not 'maybe'");
+	expect_errs(number_errors, nitems(number_errors));
 }
 
 static void
