@@ -230,7 +230,8 @@ sio_flush(struct sio *io, int ms)
 		}
 		r = 0;
 	}
-	memmove(io->wbuf, io->wbuf + off, io->wlen - off);
+	if (off > 0) /* wbuf is NULL until the first reply */
+		memmove(io->wbuf, io->wbuf + off, io->wlen - off);
 	io->wlen -= off;
 	return r;
 }
