@@ -413,3 +413,14 @@ def test_smtp_child_never_has_the_key(relay, pki):
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o600)
     c.send("QUIT\r\n")
     c.expect(221)
+
+
+def test_starttls_in_a_chrooted_child(relay, pki):
+    """chroot = yes: the handshake needs nothing from the filesystem."""
+    relay.configure(chroot="yes")
+    relay.start_fg()
+    c = tls_client(relay, pki)
+    c.ehlo()
+    qid = send_message(c, "a@example.com", ["b@example.net"],
+                       b"Subject: chroot\r\n\r\nx\r\n")
+    assert re.search(TLS_RE, received_of(relay, qid))
