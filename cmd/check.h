@@ -75,6 +75,9 @@ int check_spool(struct check *c);
 int check_env(struct check *c);
 /* check_milter.c: connect() to each milter as the relay account. */
 int check_milter(struct check *c);
+/* check_tls.c: tls_cert and tls_key (key readable, mismatch, expiry). */
+int check_tls(struct check *c);
+
 /* check_runtime.c: the running master and its children, from /proc. */
 int check_runtime(struct check *c);
 /* check_output.c */

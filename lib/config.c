@@ -45,7 +45,8 @@ enum ktype {
 	K_DURATION,
 	K_RETRY,
 	K_BOOL,
-	K_MILTER
+	K_MILTER,
+	K_TLS
 };
 
 struct key {
@@ -94,6 +95,9 @@ static const struct key keys[] = {
 	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
 	{ "pidfile", K_PIDFILE, STR(pidfile), 0, 0 },
 	{ "milter", K_MILTER, 0, 0, 0, 0 },
+	{ "tls_cert", K_OPTPATH, STR(tls_cert), 0, 0 },
+	{ "tls_key", K_OPTPATH, STR(tls_key), 0, 0 },
+	{ "tls", K_TLS, NUM(tls), 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -280,7 +284,7 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 	case K_LISTEN:
 		return perr(ps, k->name,
 		    "invalid address '%s' (want ADDR:PORT,"
-		    " [V6]:PORT or *:PORT)",
+		    " [V6]:PORT or *:PORT, /tls for implicit TLS)",
 		    q);
 	case K_NETS:
 		return perr(ps, k->name,
@@ -295,6 +299,24 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 		    "unix:/absolute/path)",
 		    q);
 	}
+}
+
+/* A listen item: "ADDR:PORT", or "ADDR:PORT/tls" for implicit TLS. */
+static int
+listen_item(struct config *c, char *s)
+{
+	size_t len = strlen(s), from = c->nlisten;
+	int tls = 0, rv;
+
+	if (len > 4 && strcmp(s + len - 4, "/tls") == 0) {
+		s[len - 4] = '\0';
+		tls = 1;
+	}
+	if ((rv = config_parse_listen(c, s)) != 0)
+		return rv;
+	for (; from < c->nlisten; from++)
+		c->listen[from].tls = tls;
+	return 0;
 }
 
 static int
@@ -319,7 +341,7 @@ set_list(struct parse *ps, const struct key *k, const char *v)
 			return perr(ps, k->name, "item too long");
 		memcpy(work, tok, n + 1);
 		if (k->type == K_LISTEN)
-			rv = config_parse_listen(c, work);
+			rv = listen_item(c, work);
 		else if (k->type == K_NETS)
 			rv = config_parse_net(c, work);
 		else if (k->type == K_DOMAINS)
@@ -349,6 +371,70 @@ set_list(struct parse *ps, const struct key *k, const char *v)
 		c->retry_max = (unsigned)d[1];
 	}
 	return 1;
+}
+
+static int
+set_tls(struct parse *ps, const struct key *k, const char *v)
+{
+	char q[64];
+
+	if (strcmp(v, "none") == 0)
+		ps->c->tls = CONFIG_TLS_NONE;
+	else if (strcmp(v, "may") == 0)
+		ps->c->tls = CONFIG_TLS_MAY;
+	else if (strcmp(v, "encrypt") == 0)
+		ps->c->tls = CONFIG_TLS_ENCRYPT;
+	else
+		return perr(ps, k->name, "want none, may or encrypt, not '%s'",
+		    shown(v, q, sizeof(q)));
+	return 1;
+}
+
+/* The line key name was set on, 0 if it was not. */
+static size_t
+key_line(const struct parse *ps, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return ps->first[i];
+	return 0;
+}
+
+static int
+tls_err(struct parse *ps, const char *key, const char *msg)
+{
+	ps->line = key_line(ps, key);
+	return perr(ps, key, "%s", msg);
+}
+
+/*
+ * After the last line: the TLS keys go together.  A certificate needs its
+ * key, and STARTTLS or a /tls listener needs both; "tls" defaults to may
+ * when they are set.
+ */
+static void
+tls_finish(struct parse *ps)
+{
+	struct config *c = ps->c;
+	int cert = c->tls_cert[0] != '\0', key = c->tls_key[0] != '\0';
+	size_t i;
+
+	if (cert && !key)
+		(void)tls_err(ps, "tls_cert", "needs tls_key as well");
+	else if (key && !cert)
+		(void)tls_err(ps, "tls_key", "needs tls_cert as well");
+	if (key_line(ps, "tls") == 0)
+		c->tls = cert && key ? CONFIG_TLS_MAY : CONFIG_TLS_NONE;
+	else if (c->tls != CONFIG_TLS_NONE && !(cert && key))
+		(void)tls_err(ps, "tls", "needs tls_cert and tls_key");
+	for (i = 0; i < c->nlisten; i++)
+		if (c->listen[i].tls && !(cert && key)) {
+			(void)tls_err(ps, "listen",
+			    "a /tls listener needs tls_cert and tls_key");
+			break;
+		}
 }
 
 static int
@@ -383,6 +469,8 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 	case K_DURATION:
 	case K_BOOL:
 		return set_number(ps, k, value);
+	case K_TLS:
+		return set_tls(ps, k, value);
 	default:
 		return set_string(ps, k, value);
 	}
@@ -499,6 +587,8 @@ config_parse(const char *text, size_t len, const char *fname, struct config *c,
 	knobs_swap(&k);
 	rv = ini_parse_stream(read_line, ps, on_pair, ps);
 	knobs_swap(&k);
+	if (!ps->failed && rv == 0)
+		tls_finish(ps);
 	if (ps->failed) {
 		rv = -EINVAL;
 	} else if (rv > 0) {

@@ -23,6 +23,14 @@ struct config_listen {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[64];
+	int tls; /* "ADDR:PORT/tls": implicit TLS, handshake before 220 */
+};
+
+/* Key "tls": STARTTLS on the plain listeners (relayd.conf(5), TLS). */
+enum config_tls {
+	CONFIG_TLS_NONE = 0, /* no STARTTLS */
+	CONFIG_TLS_MAY, /* offered, not required */
+	CONFIG_TLS_ENCRYPT /* required before MAIL, RCPT, DATA, ... */
 };
 
 /* A relay_from network: address with host bits clear, prefix length. */
@@ -65,6 +73,10 @@ struct config {
 	char pidfile[4096];
 	char milter[CONFIG_MILTER_MAX][4096]; /* "unix:/path" */
 	size_t nmilter;
+	/* TLS: PEM files the master (root) reads; "" none; absolute. */
+	char tls_cert[4096]; /* certificate, then its chain */
+	char tls_key[4096]; /* private key, root's alone */
+	enum config_tls tls; /* default: may with cert and key, else none */
 };
 
 /* Rendered by callers as "FILE:LINE: KEY: MSG" (line 0 / key "": absent). */

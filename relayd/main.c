@@ -7,10 +7,11 @@
  * Processes and the files that run in them (doc/design.md, "relayd:
  * processes and trust boundaries"); lib/ code runs wherever it is called:
  *   master (root, five capabilities)    main.c master.c master_start.c
- *                                       master_table.c listen.c
+ *                                       master_table.c listen.c tls.c
  *   server (SMTP child, one per         server.c (fork .. drop) session.c
  *     connection, relay user)           session_cmd.c session_data.c
- *                                       session_io.c smtp_parse.c
+ *                                       session_io.c session_tls.c
+ *                                       smtp_parse.c
  *                                       smtp_data.c, queue writer
  *   queue runner (relay user)           runner.c runner_sched.c
  *                                       route_table.c (transport map)
@@ -41,6 +42,7 @@
 #include "master_table.h"
 #include "queue.h"
 #include "recipients.h"
+#include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/mail/relayd.conf"
 
@@ -130,6 +132,9 @@ start_config(struct master *m)
 		fatalx(EX_CONFIG, "%s", why);
 	}
 	if (master_account(m, why, sizeof(why)) < 0)
+		fatalx(EX_CONFIG, "%s", why);
+	/* The key stays root's: read before any child exists. */
+	if (master_tls(m, &m->cfg, &m->tls, why, sizeof(why)) < 0)
 		fatalx(EX_CONFIG, "%s", why);
 	/* Unsafe (another user could change the queue): EX_CONFIG. */
 	if ((rv = master_spool(m, why, sizeof(why))) < 0)
@@ -262,6 +267,7 @@ main(int argc, char **argv, char **envp)
 	rv = master_run(&m);
 	master_table_free(m.children);
 	recipients_free(m.rcpts);
+	tls_ctx_free(m.tls);
 	(void)close(m.spoolfd);
 	(void)close(m.rootfd);
 	return rv;

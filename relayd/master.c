@@ -27,6 +27,7 @@
 #include "runner.h"
 #include "server.h"
 #include "sockaddr.h"
+#include "tls.h"
 
 #define GRACE_SECONDS 10 /* TERM: children may finish their session */
 #define KILL_SECONDS 5 /* then SIGTERM, and SIGKILL this much later */
@@ -337,7 +338,7 @@ stress_config(struct config *c)
 
 static void
 master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
-    socklen_t peerlen)
+    socklen_t peerlen, int tls)
 {
 	int stress = master_stressed(m);
 	pid_t pid;
@@ -350,7 +351,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 	if (pid == 0) {
 		if (stress)
 			stress_config(&m->cfg);
-		server_run(m, fd, peer, peerlen);
+		server_run(m, fd, peer, peerlen, tls);
 	}
 	(void)close(fd);
 	if (master_table_add(m->children, pid, peer) < 0) {
@@ -362,14 +363,14 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 
 /* 1: accept more from this listener, 0: stop for now. */
 static int
-master_accept(struct master *m, struct loop *lp, int lfd)
+master_accept(struct master *m, struct loop *lp, const struct listener *l)
 {
 	struct sockaddr_storage peer;
 	socklen_t peerlen = sizeof(peer);
 	char why[128];
 	int fd;
 
-	fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen,
+	fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -391,7 +392,7 @@ master_accept(struct master *m, struct loop *lp, int lfd)
 	if (master_over_limit(m, &peer, why, sizeof(why)))
 		master_refuse(m, fd, "421 4.7.0", why);
 	else
-		master_fork(m, fd, &peer, peerlen);
+		master_fork(m, fd, &peer, peerlen, l->addr.tls);
 	return 1;
 }
 
@@ -419,6 +420,7 @@ master_reload(struct master *m)
 	struct config next;
 	struct config_error ce;
 	struct recipients *rcpts = NULL;
+	struct ssl_ctx_st *tls = NULL;
 	char why[512];
 
 	got_hup = 0;
@@ -463,15 +465,20 @@ master_reload(struct master *m)
 		    "reload failed: %s; keeping the old configuration", why);
 		return;
 	}
-	if (listen_update(&m->ls, &next, why, sizeof(why)) < 0) {
+	/* A bad new key or certificate keeps the old ones, and all else. */
+	if (master_tls(m, &next, &tls, why, sizeof(why)) < 0 ||
+	    listen_update(&m->ls, &next, why, sizeof(why)) < 0) {
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
 		recipients_free(rcpts);
+		tls_ctx_free(tls);
 		return;
 	}
 	m->cfg = next;
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */
+	tls_ctx_free(m->tls);
+	m->tls = tls; /* running sessions keep their copy */
 	master_title(m);
 	log_info("configuration reloaded");
 	/* It ends, leaving its workers be, and comes back with next. */
@@ -594,7 +601,7 @@ master_run(struct master *m)
 			if ((pfd[i].revents & (POLLIN | POLLERR)) == 0)
 				continue;
 			for (k = 0; k < ACCEPT_BURST; k++)
-				if (!master_accept(m, &lp, pfd[i].fd))
+				if (!master_accept(m, &lp, &m->ls.l[i]))
 					break;
 		}
 	}

@@ -18,6 +18,7 @@ struct pidfh;
 struct master_table;
 struct recipients;
 struct master_rate;
+struct ssl_ctx_st;
 
 struct master {
 	const char *root; /* "/" or --root DIR */
@@ -25,6 +26,7 @@ struct master {
 	char cfgpath[PATH_MAX]; /* -c FILE, taken under root */
 	struct config cfg;
 	struct recipients *rcpts; /* relay_recipients, read as root; NULL */
+	struct ssl_ctx_st *tls; /* tls_cert and tls_key, read as root; NULL */
 	uid_t uid; /* run_as, from ROOT/etc/passwd */
 	gid_t gid;
 	int spoolfd; /* O_RDONLY|O_DIRECTORY, checked like ckdir() */

@@ -24,6 +24,7 @@
 #include "master_start.h"
 #include "privdrop.h"
 #include "spooldir.h"
+#include "tls.h"
 
 static int start_err(char *err, size_t errlen, int e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -283,6 +284,17 @@ master_spool_recheck(struct master *m, char *err, size_t errlen)
 	if (len == 0)
 		(void)start_err(err, errlen, EIO, "spool check: child failed");
 	return WIFEXITED(status) && WEXITSTATUS(status) == 2 ? -EPERM : -EIO;
+}
+
+int
+master_tls(const struct master *m, const struct config *cfg,
+    struct ssl_ctx_st **ctxp, char *err, size_t errlen)
+{
+	*ctxp = NULL;
+	if (cfg->tls_cert[0] == '\0')
+		return 0; /* config_parse: no key either, no TLS listener */
+	return tls_ctx_load(
+	    m->rootfd, cfg->tls_cert, cfg->tls_key, ctxp, err, errlen);
 }
 
 static const cap_value_t master_keep[] = { CAP_NET_BIND_SERVICE, CAP_SETUID,

@@ -35,6 +35,14 @@ int master_spool(struct master *m, char *err, size_t errlen);
 int master_spool_recheck(struct master *m, char *err, size_t errlen);
 
 /*
+ * cfg's tls_cert and tls_key under m->root, read now (as root) into a new
+ * server context for the children to inherit: *ctxp NULL when cfg has no
+ * TLS.  0 or -errno with the reason in err.
+ */
+int master_tls(const struct master *m, const struct config *cfg,
+    struct ssl_ctx_st **ctxp, char *err, size_t errlen);
+
+/*
  * Empty the bounding and ambient sets, then keep exactly
  * CAP_NET_BIND_SERVICE, CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT and
  * CAP_KILL permitted and effective (inheritable empty). uid stays 0.

@@ -217,11 +217,14 @@ session_run(int fd, const struct session_env *env)
 		s->quit = 1;
 	}
 	session_title(s, "greeting");
-	if (!s->quit && pregreet(s)) {
+	/* Implicit TLS: the client speaks first, with its ClientHello. */
+	if (!s->quit &&
+	    (env->implicit_tls ? session_tls_implicit(s) : pregreet(s))) {
 		session_reply(s, "220 %s ESMTP relayd", env->cfg->hostname);
 		loop(s);
 	}
 	(void)sio_flush(&s->io, (int)env->cfg->timeout_command * 1000);
+	sio_tls_close(&s->io);
 	lingering_close(fd);
 	rc = s->rc;
 	sio_free(&s->io);

@@ -11,6 +11,7 @@
 #include "config.h"
 
 struct recipients;
+struct ssl_ctx_st;
 
 struct session_env {
 	const struct config *cfg;
@@ -21,6 +22,9 @@ struct session_env {
 	socklen_t peerlen;
 	struct sockaddr_storage local;
 	socklen_t locallen;
+	/* The master's TLS context (tls_cert, tls_key), NULL: no TLS. */
+	struct ssl_ctx_st *tls_ctx;
+	int implicit_tls; /* a "/tls" listener: handshake before the 220 */
 };
 
 /*

@@ -34,6 +34,8 @@ cmd_helo(struct session *s, const struct smtp_command *cmd)
 	session_reply(s, "250-SIZE %zu", s->cfg->max_message_size);
 	session_reply(s, "250-8BITMIME");
 	session_reply(s, "250-ENHANCEDSTATUSCODES");
+	if (session_tls_offered(s))
+		session_reply(s, "250-STARTTLS");
 	session_reply(s, "250-SMTPUTF8");
 	session_reply(s, "250 CHUNKING");
 }
@@ -204,7 +206,10 @@ cmd_other(struct session *s, const struct smtp_command *cmd)
 	case SMTP_VERB_EXPN:
 		session_reply(s, "502 5.5.1 EXPN not available");
 		break;
-	default: /* STARTTLS, AUTH */
+	case SMTP_VERB_STARTTLS:
+		session_starttls(s);
+		break;
+	default: /* AUTH */
 		session_reply(s, "502 5.5.1 Command not implemented");
 		(void)session_error(s);
 		break;
@@ -228,6 +233,12 @@ session_command(struct session *s, const char *line, size_t len)
 		 */
 		if (e == SMTP_PARSE_EBARELF || cmd.verb == SMTP_VERB_BDAT)
 			s->quit = 1;
+		(void)session_error(s);
+		return;
+	}
+	if (session_tls_required(s, cmd.verb)) {
+		session_reply(
+		    s, "530 5.7.0 Must issue a STARTTLS command first");
 		(void)session_error(s);
 		return;
 	}

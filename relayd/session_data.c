@@ -35,8 +35,8 @@ static int
 message_start(struct session *s)
 {
 	struct queue_file *qf = &s->qf;
-	const char *proto, *v6 = "";
-	char date[64], hdr[1200];
+	const char *proto, *v6 = "", *tls = s->tls[0] != '\0' ? "S" : "";
+	char date[64], hdr[1400];
 	struct tm tm;
 	time_t now = time(NULL);
 	int n, rv;
@@ -57,12 +57,15 @@ message_start(struct session *s)
 					     : "SMTP";
 	if (strchr(s->addr, ':') != NULL)
 		v6 = "IPv6:";
+	/* RFC 3848: ESMTPS, UTF8SMTPS; the TLS in use as Postfix says it. */
 	n = snprintf(hdr, sizeof(hdr),
 	    "Received: from %s ([%s%s])\r\n"
-	    "\tby %s (relayd) with %s id %s%s%s;\r\n"
+	    "%s%s%s"
+	    "\tby %s (relayd) with %s%s id %s%s%s;\r\n"
 	    "\t%s\r\n",
-	    s->helo, v6, s->addr, s->cfg->hostname, proto, qf->id,
-	    qf->nrcpt == 1 ? "\r\n\tfor " : "",
+	    s->helo, v6, s->addr, *tls ? "\t(using " : "", s->tls,
+	    *tls ? ")\r\n" : "", s->cfg->hostname, proto, s->esmtp ? tls : "",
+	    qf->id, qf->nrcpt == 1 ? "\r\n\tfor " : "",
 	    qf->nrcpt == 1 ? qf->rcpt[0].path : "", date);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return -EINVAL;

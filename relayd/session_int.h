@@ -31,6 +31,7 @@ struct session {
 	char addr[QUEUE_ADDR_MAX + 1]; /* numeric client address */
 	char helo[QUEUE_HELO_MAX + 1]; /* "" before HELO/EHLO */
 	int esmtp; /* EHLO, not HELO */
+	char tls[128]; /* "" in the clear, else tls_describe() */
 	int quit; /* flush and close */
 	int rc; /* session_run() result */
 	unsigned int errors;
@@ -59,6 +60,12 @@ int session_error(struct session *s);
 
 /* session_cmd.c */
 void session_command(struct session *s, const char *line, size_t len);
+
+/* session_tls.c */
+int session_tls_offered(const struct session *s);
+int session_tls_required(const struct session *s, enum smtp_verb verb);
+void session_starttls(struct session *s);
+int session_tls_implicit(struct session *s);
 
 /* session_data.c */
 void session_data(struct session *s);

@@ -3,11 +3,14 @@
  * read is client data; a client that stops reading or writing is cut off
  * by the per-state timeout, one that trickles by the per-request deadline
  * (min_data_rate) and, whatever it does, by the session deadline.  Input
- * lines have a hard cap.
+ * lines have a hard cap.  After STARTTLS every octet goes through
+ * OpenSSL, under the same timeouts and caps, and what the client sent in
+ * the clear before the handshake is thrown away.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +18,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "session_io.h"
 
@@ -82,6 +88,8 @@ wait_ms(const struct sio *io, int ms, int reading, enum sio_expiry *why)
 void
 sio_free(struct sio *io)
 {
+	SSL_free(io->ssl);
+	io->ssl = NULL;
 	free(io->wbuf);
 	io->wbuf = NULL;
 	io->wlen = io->wcap = 0;
@@ -130,28 +138,91 @@ wait_fd(struct sio *io, short events, int ms, int reading)
 	return r == 0 ? -ETIMEDOUT : 1;
 }
 
+/*
+ * An SSL_* result r <= 0: -EAGAIN with *ev what to wait for, 0 for the
+ * peer's close_notify (or a plain end of file), else -errno.
+ */
+static ssize_t
+tls_result(struct sio *io, int r, short *ev)
+{
+	int e = errno;
+
+	switch (SSL_get_error(io->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*ev = POLLIN;
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*ev = POLLOUT;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		return e == EINTR ? -EINTR : e != 0 ? -e : -ECONNRESET;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* One write: octets written, -EAGAIN (wait for *ev) or -errno. */
+static ssize_t
+io_write(struct sio *io, const char *p, size_t n, short *ev)
+{
+	ssize_t r;
+
+	*ev = POLLOUT;
+	if (io->ssl != NULL) {
+		ERR_clear_error();
+		r = SSL_write(io->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+		if (r > 0)
+			return r;
+		r = tls_result(io, (int)r, ev);
+		return r == 0 ? -EPIPE : r;
+	}
+	/* MSG_NOSIGNAL: a vanished client is an error, not SIGPIPE */
+	if ((r = send(io->fd, p, n, MSG_NOSIGNAL)) >= 0)
+		return r;
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+/* One read: octets read, 0 at end of file, -EAGAIN (wait) or -errno. */
+static ssize_t
+io_read(struct sio *io, char *p, size_t n, short *ev)
+{
+	ssize_t r;
+
+	*ev = POLLIN;
+	if (io->ssl != NULL) {
+		ERR_clear_error();
+		r = SSL_read(io->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+		return r > 0 ? r : tls_result(io, (int)r, ev);
+	}
+	if ((r = read(io->fd, p, n)) >= 0)
+		return r;
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
 int
 sio_flush(struct sio *io, int ms)
 {
 	size_t off = 0;
 	ssize_t n;
+	short ev;
 	int r = 0;
 
 	while (off < io->wlen) {
-		/* MSG_NOSIGNAL: a vanished client is an error, not SIGPIPE */
-		n = send(io->fd, io->wbuf + off, io->wlen - off, MSG_NOSIGNAL);
+		n = io_write(io, io->wbuf + off, io->wlen - off, &ev);
 		if (n >= 0) {
 			off += (size_t)n;
 			continue;
 		}
-		if (errno == EINTR)
+		if (n == -EINTR)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			r = -errno;
+		if (n != -EAGAIN) {
+			r = (int)n;
 			break;
 		}
 		if (ms == 0 || (r = expired(io, 0)) < 0 ||
-		    (r = wait_fd(io, POLLOUT, ms, 0)) < 0) {
+		    (r = wait_fd(io, ev, ms, 0)) < 0) {
 			if (ms == 0)
 				io->expired = SIO_TIMEOUT;
 			r = ms == 0 ? -ETIMEDOUT : r;
@@ -159,7 +230,8 @@ sio_flush(struct sio *io, int ms)
 		}
 		r = 0;
 	}
-	memmove(io->wbuf, io->wbuf + off, io->wlen - off);
+	if (off > 0) /* wbuf is NULL until the first reply */
+		memmove(io->wbuf, io->wbuf + off, io->wlen - off);
 	io->wlen -= off;
 	return r;
 }
@@ -168,6 +240,7 @@ int
 sio_fill(struct sio *io, int ms)
 {
 	ssize_t n;
+	short ev;
 	int r;
 
 	if (io->rpos > 0) {
@@ -187,8 +260,8 @@ sio_fill(struct sio *io, int ms)
 		/* Checked before reading: a fast client has deadlines too. */
 		if ((r = expired(io, 1)) < 0)
 			return r;
-		n = read(
-		    io->fd, io->rbuf + io->rlen, sizeof(io->rbuf) - io->rlen);
+		n = io_read(
+		    io, io->rbuf + io->rlen, sizeof(io->rbuf) - io->rlen, &ev);
 		if (n >= 0) {
 			io->rlen += (size_t)n;
 			if (io->rate > 0) /* earned: n / rate seconds */
@@ -196,11 +269,11 @@ sio_fill(struct sio *io, int ms)
 				    (int64_t)n * 1000 / (int64_t)io->rate;
 			return (int)n;
 		}
-		if (errno == EINTR)
+		if (n == -EINTR)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		if ((r = wait_fd(io, POLLIN, ms, 1)) < 0)
+		if (n != -EAGAIN)
+			return (int)n;
+		if ((r = wait_fd(io, ev, ms, 1)) < 0)
 			return r;
 	}
 }
@@ -233,6 +306,72 @@ sio_getline(struct sio *io, char *line, size_t cap, size_t *len, int ms)
 		if ((r = sio_fill(io, ms)) <= 0)
 			return r;
 	}
+}
+
+/* OpenSSL's reason for the failed handshake into err. */
+static void
+tls_reason(char *err, size_t errlen, ssize_t r)
+{
+	unsigned long code = ERR_peek_last_error();
+
+	if (code != 0)
+		ERR_error_string_n(code, err, errlen);
+	else
+		(void)snprintf(err, errlen, "%s",
+		    r == 0 ? "connection closed" : strerror((int)-r));
+	ERR_clear_error();
+}
+
+int
+sio_tls_accept(
+    struct sio *io, struct ssl_ctx_st *ctx, int ms, char *err, size_t errlen)
+{
+	int64_t end;
+	ssize_t n;
+	short ev;
+	int r;
+
+	if ((r = sio_flush(io, ms)) < 0)
+		return r;
+	io->rpos = io->rlen = 0; /* CVE-2011-0411: not one octet more */
+	io->discard = 0;
+	ERR_clear_error();
+	if ((io->ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(io->ssl, io->fd) != 1) {
+		tls_reason(err, errlen, -ENOMEM);
+		return -ENOMEM;
+	}
+	end = now_ms() + ms; /* the handshake as a whole, not per wait */
+	for (;;) {
+		if ((r = expired(io, 0)) < 0)
+			return r;
+		ERR_clear_error();
+		if ((r = SSL_accept(io->ssl)) == 1)
+			return 0;
+		if ((n = tls_result(io, r, &ev)) == -EINTR)
+			continue;
+		if (n != -EAGAIN) {
+			tls_reason(err, errlen, n);
+			return -EPROTO;
+		}
+		if (now_ms() >= end) {
+			io->expired = SIO_TIMEOUT;
+			return -ETIMEDOUT;
+		}
+		if ((r = wait_fd(io, ev, (int)(end - now_ms()), 0)) < 0)
+			return r;
+	}
+}
+
+void
+sio_tls_close(struct sio *io)
+{
+	if (io->ssl == NULL)
+		return;
+	ERR_clear_error();
+	/* Best effort and never a wait: the client may be gone. */
+	(void)SSL_shutdown(io->ssl);
+	ERR_clear_error();
 }
 
 const char *

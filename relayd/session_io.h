@@ -11,6 +11,9 @@
 
 #define SIO_RBUF 4096
 
+struct ssl_ctx_st;
+struct ssl_st;
+
 /* Why the last wait ended in -ETIMEDOUT. */
 enum sio_expiry {
 	SIO_TIMEOUT = 1, /* the caller's timeout for one wait */
@@ -20,6 +23,7 @@ enum sio_expiry {
 
 struct sio {
 	int fd;
+	struct ssl_st *ssl; /* after sio_tls_accept(): all I/O through it */
 	int discard; /* dropping the rest of an over-long line */
 	size_t rpos, rlen;
 	char rbuf[SIO_RBUF];
@@ -67,6 +71,21 @@ int sio_fill(struct sio *io, int ms);
  * cap (consumed up to its LF), -ETIMEDOUT or -errno.
  */
 int sio_getline(struct sio *io, char *line, size_t cap, size_t *len, int ms);
+
+/*
+ * Start TLS on the connection as its server (RFC 3207): flush the queued
+ * replies, discard every octet of input buffered so far (what a client
+ * pipelined after STARTTLS in the clear must not be read as if it came
+ * through TLS: CVE-2011-0411), then handshake within ms per wait and the
+ * sio_limits() deadlines.  From then on every read and write goes
+ * through TLS.  0, -ETIMEDOUT, -EPROTO (handshake failed; why in err)
+ * or -errno.
+ */
+int sio_tls_accept(
+    struct sio *io, struct ssl_ctx_st *ctx, int ms, char *err, size_t errlen);
+
+/* Send TLS close_notify, once, without waiting; nothing without TLS. */
+void sio_tls_close(struct sio *io);
 
 /* Buffered input not consumed yet. */
 const char *sio_peek(const struct sio *io, size_t *avail);

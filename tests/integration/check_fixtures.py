@@ -317,6 +317,67 @@ def fake_sysctls(root, hardlinks=1, symlinks=1, regular=2):
             f.write("%d\n" % v)
 
 
+# ------------------------------------------------------------ tls
+
+TLS_DIR = "etc/ssl/relayd"  # outside the layout: only the tls.* rules
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
+                   capture_output=True, timeout=60)
+
+
+def tls_files(root, days=30, other_key=False, key_mode=0o600, key_gid=0):
+    """A self-signed certificate valid for days (-1: expired yesterday)
+    and a key (another one with other_key) in ROOT/TLS_DIR, named in
+    relayd.conf."""
+    d = p(root, TLS_DIR)
+    os.makedirs(d, mode=0o755, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+    openssl("req", *ec, "-keyout", "k.key", "-out", "c.csr", "-subj",
+            "/CN=relay.test", cwd=d)
+    openssl("x509", "-req", "-in", "c.csr", "-signkey", "k.key", "-days",
+            str(days), "-out", "relay.pem", cwd=d)
+    if other_key:
+        openssl("req", *ec, "-keyout", "k.key", "-out", "c.csr", "-subj",
+                "/CN=other", cwd=d)
+    with open(os.path.join(d, "k.key"), "rb") as f:
+        key = f.read()
+    for name in ("k.key", "c.csr"):
+        os.unlink(os.path.join(d, name))
+    os.chmod(os.path.join(d, "relay.pem"), 0o644)
+    fixtures.write(root, TLS_DIR + "/relay.key", key, key_mode, 0, key_gid)
+    write_conf(root, tls_cert="/%s/relay.pem" % TLS_DIR,
+               tls_key="/%s/relay.key" % TLS_DIR)
+
+
+def tls_key_readable(root):
+    tls_files(root, key_mode=0o640, key_gid=GID)
+
+
+def tls_key_readable_other(root):
+    tls_files(root, key_mode=0o604)
+
+
+def tls_cert_expired(root):
+    tls_files(root, days=-1)
+
+
+def tls_cert_expiring(root):
+    tls_files(root, days=10)
+
+
+def tls_key_mismatch(root):
+    tls_files(root, other_key=True)
+
+
+def tls_unreadable(root):
+    tls_files(root)
+    with open(p(root, TLS_DIR + "/relay.pem"), "w") as f:
+        f.write("not a certificate\n")
+
+
 # id -> (mutation, exit status, severity)
 EXPECT = {
     "account.missing": (account_missing, 2, "drift"),
@@ -363,6 +424,12 @@ EXPECT = {
     "env.sendmail-runasuser": (env_runasuser, 3, "unsafe"),
     "env.sendmail-runasuser/mc": (env_runasuser_mc, 3, "unsafe"),
     "env.protected-hardlinks": (env_protected_hardlinks, 0, "advice"),
+    "tls.key_readable": (tls_key_readable, 3, "unsafe"),
+    "tls.key_readable/other": (tls_key_readable_other, 3, "unsafe"),
+    "tls.cert_expired": (tls_cert_expired, 3, "unsafe"),
+    "tls.cert_expiring": (tls_cert_expiring, 3, "unsafe"),
+    "tls.key_mismatch": (tls_key_mismatch, 3, "unsafe"),
+    "tls.unreadable": (tls_unreadable, 3, "unsafe"),
 }
 
 

@@ -373,3 +373,12 @@ def test_running_relayd_clean_then_child_with_capability(relay):
     assert [f["path"] for f in doc["findings"]] == [
         "%s/%d" % (fake, session[0])], doc
     assert c.cmd("QUIT")[0] == 221
+
+
+def test_tls_good_key_and_certificate_are_clean(base):
+    """A root:root 0600 key that matches a certificate valid for 30 days:
+    no tls.* finding (each one has its fixture in check_fixtures)."""
+    cf.fake_sysctls(base)
+    cf.tls_files(base)
+    rc, doc = check(base)
+    assert (rc, doc["findings"]) == (0, []), doc

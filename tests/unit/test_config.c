@@ -571,7 +571,7 @@ test_man_page_keys(void **state)
 		"max_per_ip", "max_hops", "greet_pause", "timeout_greeting",
 		"timeout_command", "timeout_data_init", "timeout_data_block",
 		"timeout_data_term", "queue_lifetime", "retry", "chroot",
-		"pidfile", "milter" };
+		"pidfile", "milter", "tls_cert", "tls_key", "tls" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;
@@ -586,9 +586,12 @@ test_man_page_keys(void **state)
 		if (strstr(man, line) == NULL)
 			fail_msg("relayd.conf.5 lacks '.It Ic %s'", names[i]);
 		snprintf(line, sizeof(line), "\n%s =", names[i]);
+		/* Defaults that depend on the host or on other keys. */
 		if (strstr(sample, line) == NULL &&
 		    !(strcmp(names[i], "hostname") == 0 &&
-			strstr(sample, "\n#hostname =") != NULL))
+			strstr(sample, "\n#hostname =") != NULL) &&
+		    !(strcmp(names[i], "tls") == 0 &&
+			strstr(sample, "\n#tls =") != NULL))
 			fail_msg("sample lacks '%s ='", names[i]);
 		/* ... and the parser knows it. */
 		snprintf(line, sizeof(line), "[relayd]\n%s = \x01\n", names[i]);
@@ -598,6 +601,60 @@ test_man_page_keys(void **state)
 	}
 	free(man);
 	free(sample);
+}
+
+/* tls_cert, tls_key, tls and "/tls" listeners, and how they go together. */
+static void
+test_tls(void **state)
+{
+	(void)state;
+	expect_ok("[relayd]\nlisten = 127.0.0.1:25\n");
+	assert_int_equal(cfg->tls, CONFIG_TLS_NONE);
+	assert_int_equal(cfg->listen[0].tls, 0);
+	expect_ok("[relayd]\ntls_cert = /etc/mail/c.pem\n"
+		  "tls_key = /etc/mail/k.key\n");
+	assert_string_equal(cfg->tls_cert, "/etc/mail/c.pem");
+	assert_string_equal(cfg->tls_key, "/etc/mail/k.key");
+	assert_int_equal(cfg->tls, CONFIG_TLS_MAY); /* the default with both */
+	expect_ok("[relayd]\ntls = encrypt\ntls_cert = /c\ntls_key = /k\n");
+	assert_int_equal(cfg->tls, CONFIG_TLS_ENCRYPT);
+	expect_ok("[relayd]\ntls = none\ntls_cert = /c\ntls_key = /k\n");
+	assert_int_equal(cfg->tls, CONFIG_TLS_NONE);
+	expect_ok("[relayd]\ntls = none\n");
+	expect_ok("[relayd]\nlisten = 127.0.0.1:25, *:465/tls\n"
+		  "tls_cert = /c\ntls_key = /k\n");
+	assert_int_equal(cfg->nlisten, 3);
+	assert_string_equal(cfg->listen[0].text, "127.0.0.1:25");
+	assert_int_equal(cfg->listen[0].tls, 0);
+	assert_string_equal(cfg->listen[1].text, "0.0.0.0:465");
+	assert_int_equal(cfg->listen[1].tls, 1);
+	assert_string_equal(cfg->listen[2].text, "[::]:465");
+	assert_int_equal(cfg->listen[2].tls, 1);
+
+	expect_err("[relayd]\ntls = maybe\n", 2, "tls", "want none, may");
+	expect_err("[relayd]\ntls = MAY\n", 2, "tls", "want none, may");
+	expect_err(
+	    "[relayd]\n\ntls = may\n", 3, "tls", "needs tls_cert and tls_key");
+	expect_err("[relayd]\ntls = encrypt\ntls_cert = /c\n", 3, "tls_cert",
+	    "needs tls_key");
+	expect_err("[relayd]\ntls_cert = /c\n", 2, "tls_cert", "needs tls_key");
+	expect_err(
+	    "[relayd]\n#\ntls_key = /k\n", 3, "tls_key", "needs tls_cert");
+	expect_err(
+	    "[relayd]\ntls_cert = c.pem\n", 2, "tls_cert", "invalid value");
+	expect_err("[relayd]\ntls_key = /k\ntls_key = /k\n", 3, "tls_key",
+	    "duplicate key");
+	expect_err("[relayd]\nlisten = 127.0.0.1:465/tls\n", 2, "listen",
+	    "a /tls listener needs tls_cert and tls_key");
+	expect_err("[relayd]\nlisten = 127.0.0.1:465/ssl\n"
+		   "tls_cert = /c\ntls_key = /k\n",
+	    2, "listen", "invalid address");
+	expect_err("[relayd]\nlisten = 127.0.0.1:465/tls/tls\n"
+		   "tls_cert = /c\ntls_key = /k\n",
+	    2, "listen", "invalid address");
+	expect_err("[relayd]\nlisten = 127.0.0.1:25, 127.0.0.1:25/tls\n"
+		   "tls_cert = /c\ntls_key = /k\n",
+	    2, "listen", "listed twice");
 }
 
 static void
@@ -712,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_man_page_keys),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

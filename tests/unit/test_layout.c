@@ -182,6 +182,12 @@ test_match_shipped(void **state)
 	    pat(l, "/etc/mail/relay.key", LAYOUT_FILE), "/etc/mail/**/*.key");
 	assert_string_equal(pat(l, "/etc/mail/tls/a/relay.key", LAYOUT_FILE),
 	    "/etc/mail/**/*.key");
+	/* The relay never reads a key: root's group, no ACL (relayd.8, TLS). */
+	r = layout_match(l, "/etc/mail/tls/relay.key", LAYOUT_FILE);
+	assert_string_equal(r->owner, "root");
+	assert_string_equal(r->group, "root");
+	assert_int_equal(r->mode.mode, 0600);
+	assert_true(r->noacl);
 	assert_string_equal(
 	    pat(l, "/etc/mail/access.db", LAYOUT_FILE), "/etc/mail/**");
 	assert_string_equal(
