@@ -500,8 +500,13 @@ class Relay:
                     return None
                 out[qid] = q
             return out
-        return wait_for(done, timeout, step=0.05,
-                        what="a deferred attempt for every queued message")
+        try:
+            return wait_for(done, timeout, step=0.05,
+                            what="a deferred attempt for every queued "
+                            "message")
+        except AssertionError as e:
+            raise AssertionError("%s; relayd said:\n%s"
+                                 % (e, self.all_stderr())) from None
 
     def client(self, greet=True, ehlo="client.test"):
         c = Client(self.port)
