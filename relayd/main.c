@@ -14,6 +14,7 @@
  *                                       smtp_parse.c
  *                                       smtp_data.c, queue writer
  *   queue runner (relay user)           runner.c runner_sched.c
+ *                                       runner_corrupt.c (corrupt/)
  *                                       route_table.c (transport map)
  *   delivery worker (relay user)        deliver.c dsn.c route.c
  *                                       route_resolve.c route_dns.c

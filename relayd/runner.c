@@ -29,14 +29,13 @@
 #include "log.h"
 #include "privdrop.h"
 #include "runner.h"
+#include "runner_corrupt.h"
 #include "runner_sched.h"
-#include "spooldir.h"
 #include "walk.h"
 
 #define RUNNER_TITLE_PAD 120
 #define NOTIFY_FALLBACK 10 /* seconds between scans without inotify */
 #define WORKER_GRACE 8 /* s a stopped worker has to finish; master waits 10 */
-#define RUNNER_STUCK_MAX 32 /* corrupt files remembered as logged */
 
 struct runner {
 	struct master *m;
@@ -48,9 +47,7 @@ struct runner {
 	int sfd; /* signalfd */
 	int64_t next_scan;
 	int stop; /* 1: TERM, 2: HUP; either way the workers stop first */
-	/* Files that could not be set aside, so each is logged once. */
-	char stuck[RUNNER_STUCK_MAX][QUEUE_ID_MAX + 1];
-	size_t nstuck;
+	struct runner_corrupt corrupt; /* files that could not be set aside */
 };
 
 static int64_t
@@ -72,95 +69,6 @@ runner_signals(struct runner *r)
 	return r->sfd == -1 ? -1 : 0;
 }
 
-/* What queue_read() said, for the one log line. */
-static void
-corrupt_reason(
-    const struct runner *r, const char *id, int rv, char *buf, size_t len)
-{
-	struct stat st;
-
-	if (rv == -EINVAL)
-		(void)strlcpy(buf, "malformed", len);
-	else if (rv == -EFBIG)
-		(void)strlcpy(buf, "too big", len);
-	else if (fstatat(r->qfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		(void)snprintf(buf, len,
-		    "%s (%s, uid %lu, %lu links, mode %04o)",
-		    rv == -EACCES ? "not ours" : "foreign or linked",
-		    S_ISLNK(st.st_mode)       ? "symbolic link"
-			: S_ISREG(st.st_mode) ? "file"
-					      : "not a file",
-		    (unsigned long)st.st_uid, (unsigned long)st.st_nlink,
-		    (unsigned)(st.st_mode & 07777));
-	else
-		(void)strlcpy(buf, strerror(-rv), len);
-}
-
-/* 1 the first time id fails to move aside, 0 after (log it once). */
-static int
-corrupt_first(struct runner *r, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < RUNNER_STUCK_MAX; i++)
-		if (strcmp(r->stuck[i], id) == 0)
-			return 0;
-	(void)strlcpy(
-	    r->stuck[r->nstuck++ % RUNNER_STUCK_MAX], id, sizeof(r->stuck[0]));
-	return 1;
-}
-
-/* SPOOL/corrupt, made by the relay itself when setup has not. */
-static int
-corrupt_dir(const struct runner *r, int *fdp)
-{
-	int rv;
-
-	rv = spooldir_sub(r->m->spoolfd, "corrupt", fdp, NULL);
-	if (rv != -ENOENT)
-		return rv;
-	if (mkdirat(r->m->spoolfd, "corrupt", 0700) == -1 && errno != EEXIST)
-		return -errno;
-	return spooldir_sub(r->m->spoolfd, "corrupt", fdp, NULL);
-}
-
-/*
- * A queue file that is not the relay's own (another owner, more than one
- * link, not a regular file) or not well-formed is never delivered and
- * never retried: it moves to SPOOL/corrupt/ (relayd-queue(5)) by single
- * names inside the two directory fds, never over an existing entry.
- */
-static void
-runner_set_aside(struct runner *r, const char *id, int why)
-{
-	char reason[160], name[QUEUE_ID_MAX + 8];
-	int cfd = -1, i, rv;
-
-	runner_sched_remove(r->s, id);
-	corrupt_reason(r, id, why, reason, sizeof(reason));
-	if ((rv = corrupt_dir(r, &cfd)) == 0)
-		for (i = 0; i < 100; i++) {
-			(void)snprintf(
-			    name, sizeof(name), i == 0 ? "%s" : "%s.%d", id, i);
-			rv = 0;
-			if (renameat2(
-				r->qfd, id, cfd, name, RENAME_NOREPLACE) == 0)
-				break;
-			if ((rv = -errno) != -EEXIST)
-				break;
-		}
-	if (cfd != -1)
-		(void)close(cfd);
-	if (rv == 0)
-		log_warnx("%s: %s queue file moved to '%s/corrupt/%s'; "
-			  "never delivered",
-		    id, reason, r->m->spooldir, name);
-	else if (rv != -ENOENT && corrupt_first(r, id))
-		log_warnx("%s: %s queue file; cannot move it to '%s/corrupt': "
-			  "%s; not delivered",
-		    id, reason, r->m->spooldir, strerror(-rv));
-}
-
 static void
 runner_load(struct runner *r, const char *id, int64_t now)
 {
@@ -172,7 +80,9 @@ runner_load(struct runner *r, const char *id, int64_t now)
 	if ((rv = queue_read_envelope(r->qfd, id, &qf)) != 0) {
 		if (rv == -EPERM || rv == -EACCES || rv == -ELOOP ||
 		    rv == -EINVAL || rv == -EFBIG) {
-			runner_set_aside(r, id, rv);
+			runner_sched_remove(r->s, id);
+			runner_corrupt_set_aside(&r->corrupt, r->m->spoolfd,
+			    r->qfd, r->m->spooldir, id, rv);
 			return;
 		}
 		if (rv != -ENOENT)
