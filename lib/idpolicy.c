@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "accountdb.h"
+#include "dbfile.h"
 #include "idpolicy.h"
 #include "readfile.h"
 
@@ -340,28 +341,18 @@ idpolicy_choose(const struct accountdb *db, const struct id_request *req,
 	return rc;
 }
 
-/* Decimal, optionally in double quotes as shadow-utils allows. */
+/* An id as in the account files, optionally in double quotes as
+ * shadow-utils allows. */
 static int
 parse_num(char *s, unsigned long *vp)
 {
-	unsigned long v = 0;
 	size_t len = strlen(s);
 
 	if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
 		s[len - 1] = '\0';
 		s++;
 	}
-	if (*s == '\0')
-		return -EINVAL;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 4294967294UL)
-			return -EINVAL;
-	}
-	*vp = v;
-	return 0;
+	return dbfile_parse_id(s, vp) == 0 ? 0 : -EINVAL;
 }
 
 static int
