@@ -24,6 +24,7 @@
 #include "master_start.h"
 #include "master_table.h"
 #include "recipients.h"
+#include "authtab.h"
 #include "runner.h"
 #include "server.h"
 #include "sockaddr.h"
@@ -421,6 +422,7 @@ master_reload(struct master *m)
 	struct config_error ce;
 	struct recipients *rcpts = NULL;
 	struct ssl_ctx_st *tls = NULL;
+	struct authtab *auth = NULL;
 	char why[512];
 
 	got_hup = 0;
@@ -459,10 +461,12 @@ master_reload(struct master *m)
 	}
 	keep_startup_keys(&m->cfg, &next);
 	if (recipients_load(m->rootfd, next.relay_recipients, &rcpts, &ce) <
-	    0) {
+		0 ||
+	    authtab_load(m->rootfd, next.auth_users, &auth, &ce) < 0) {
 		config_error_format(&ce, why, sizeof(why));
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
+		recipients_free(rcpts);
 		return;
 	}
 	/* A bad new key or certificate keeps the old ones, and all else. */
@@ -471,12 +475,15 @@ master_reload(struct master *m)
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
 		recipients_free(rcpts);
+		authtab_free(auth);
 		tls_ctx_free(tls);
 		return;
 	}
 	m->cfg = next;
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */
+	authtab_free(m->auth);
+	m->auth = auth; /* likewise: children never open the file */
 	tls_ctx_free(m->tls);
 	m->tls = tls; /* running sessions keep their copy */
 	master_title(m);
