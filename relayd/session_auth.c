@@ -17,7 +17,7 @@
 
 #define SASL_LINE_MAX 2048 /* a 334 answer, CRLF included */
 
-/* What the client sent, decoded; *cancel for "*" (RFC 4954 4). */
+/* What the client sent, decoded (NUL-terminated for LOGIN's fields). */
 struct sasl_in {
 	unsigned char buf[SASL_LINE_MAX];
 	size_t len;
@@ -86,7 +86,6 @@ challenge(struct session *s, const char *prompt, struct sasl_in *in)
 		return -1;
 	}
 	len -= 2;
-	explicit_bzero(line + len, sizeof(line) - len);
 	if (len == 1 && line[0] == '*') {
 		session_reply(s, "501 5.7.0 Authentication aborted");
 		(void)session_error(s);
