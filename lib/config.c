@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	/* SMTP AUTH for clients (relayd.conf(5), AUTHENTICATION). */
 	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
 	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
+	{ "auth_senders", K_OPTPATH, STR(auth_senders), 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -450,6 +451,8 @@ auth_finish(struct parse *ps)
 		(void)tls_err(ps, "auth_users",
 		    "needs TLS (tls_cert and tls_key): AUTH is never offered "
 		    "in clear text");
+	else if (c->auth_senders[0] != '\0' && c->auth_users[0] == '\0')
+		(void)tls_err(ps, "auth_senders", "needs auth_users");
 }
 
 static int

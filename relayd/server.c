@@ -106,6 +106,7 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	env.cfg = &m->cfg;
 	env.rcpts = m->rcpts;
 	env.auth = m->auth; /* read by the master; no passwd file here */
+	env.senders = m->senders;
 	env.spoolfd = m->spoolfd;
 	env.peer = *peer;
 	env.peerlen = peerlen;

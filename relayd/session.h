@@ -13,6 +13,7 @@
 struct recipients;
 struct ssl_ctx_st;
 struct authtab;
+struct authsenders;
 
 struct session_env {
 	const struct config *cfg;
@@ -28,6 +29,8 @@ struct session_env {
 	int implicit_tls; /* a "/tls" listener: handshake before the 220 */
 	/* auth_users (read by the master), NULL: no AUTH. */
 	const struct authtab *auth;
+	/* auth_senders (read by the master), NULL: a login may use any. */
+	const struct authsenders *senders;
 };
 
 /*

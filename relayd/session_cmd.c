@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authsenders.h"
 #include "recipients.h"
 #include "session_int.h"
 
@@ -73,6 +74,20 @@ mail_refusal(const struct session *s, const struct smtp_command *cmd)
 	return NULL;
 }
 
+/*
+ * auth_senders: a login may send only as its own addresses, so one
+ * account cannot forge another user's mail.  The null sender names no
+ * one and is allowed.
+ */
+static int
+sender_not_owned(const struct session *s, const struct smtp_path *path)
+{
+	if (!session_auth_trusted(s) || s->env->senders == NULL || path->null)
+		return 0;
+	return !authsenders_match(
+	    s->env->senders, s->auth_user, path->local, path->domain);
+}
+
 static void
 cmd_mail(struct session *s, const struct smtp_command *cmd)
 {
@@ -85,6 +100,14 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 		no = "501 5.1.7 Path too long"; /* smtp_addr checked it */
 	if (no != NULL) {
 		session_reply(s, "%s", no);
+		(void)session_error(s);
+		return;
+	}
+	if (sender_not_owned(s, &cmd->path)) {
+		session_reply(s,
+		    "553 5.7.1 <%s>: Sender address rejected: not owned by "
+		    "user %s",
+		    cmd->path.mailbox, s->auth_user);
 		(void)session_error(s);
 		return;
 	}

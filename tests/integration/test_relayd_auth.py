@@ -305,3 +305,47 @@ def test_smtp_child_never_has_the_passwd_file(relay, pki):
     assert got == str(errno.EACCES).encode(), got
     c.send("QUIT\r\n")
     c.expect(221)
+
+
+def test_auth_senders_restricts_mail_from(relay, pki):
+    """auth_senders: a login may send only as its own addresses."""
+    path = os.path.join(relay.root, "etc/mail/relayd.senders")
+    with open(path, "w") as f:
+        f.write("# login: senders\n%s: @example.org, alice@home.example\n"
+                % USER)
+    os.chown(path, 0, 0)
+    os.chmod(path, 0o644)
+
+    def mail_from(sender, auth=True):
+        c = tls_client(relay, pki)
+        c.ehlo()
+        if auth:
+            assert c.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (
+                USER, PASSWORD)))[0] == 235
+        code, lines = c.cmd("MAIL FROM:<%s>" % sender)
+        c.send("QUIT\r\n")
+        return code, lines[-1]
+
+    # The control: without the key a login may use any sender.
+    relay.start_fg()
+    assert mail_from("ceo@bank.example")[0] == 250
+    relay.configure(auth_senders="/etc/mail/relayd.senders")
+    os.kill(relay.master_pid(), signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in relay.stderr(),
+             what="reload")
+    assert mail_from("bob@Example.ORG")[0] == 250
+    assert mail_from("Alice@home.example")[0] == 250
+    assert mail_from("")[0] == 250  # the null sender
+    code, line = mail_from("ceo@bank.example")
+    assert code == 553, line
+    assert line == ("553 5.7.1 <ceo@bank.example>: Sender address "
+                    "rejected: not owned by user %s" % USER), line
+    assert mail_from("x@sub.example.org")[0] == 553
+    # Not authenticated: not this map's business.
+    assert mail_from("ceo@bank.example", auth=False)[0] == 250
+    # Writable by the group: a reload keeps the running map.
+    os.chmod(path, 0o664)
+    os.kill(relay.master_pid(), signal.SIGHUP)
+    wait_for(lambda: "writable by group or others" in relay.stderr(),
+             what="the refused reload")
+    assert mail_from("ceo@bank.example")[0] == 553

@@ -61,6 +61,13 @@ test_keys(void **state)
 	    0);
 	expect_err(
 	    "[relayd]\n\nauth_users = /p\n", 3, "auth_users", "needs TLS");
+	expect_err("[relayd]\n#\nauth_senders = /s\n", 3, "auth_senders",
+	    "needs auth_users");
+	assert_int_equal(parse("[relayd]\ntls_cert = /c\ntls_key = /k\n"
+			       "auth_users = /p\nauth_senders = /s\n",
+			     &err),
+	    0);
+	assert_string_equal(cfg.auth_senders, "/s");
 	expect_err(
 	    "[relayd]\nauth_users = p\n", 2, "auth_users", "invalid value");
 	expect_err("[relayd]\nauth_max_failures = 0\n", 2, "auth_max_failures",
@@ -86,13 +93,13 @@ slurp(const char *path)
 static void
 test_documented(void **state)
 {
-	static const char *const names[] = { "auth_users",
-		"auth_max_failures" };
+	static const char *const names[] = { "auth_users", "auth_max_failures",
+		"auth_senders" };
 	char line[128], *text;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		text = slurp(SRCDIR "/share/man/relayd.conf.5");
 		snprintf(line, sizeof(line), "\n.It Ic %s ", names[i]);
 		if (strstr(text, line) == NULL)
