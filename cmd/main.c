@@ -35,6 +35,9 @@ static const struct cmd cmds[] = {
 	{ "queue", cmd_queue, CMD_ROOT | CMD_CONFIG | CMD_JSON | CMD_OPERANDS,
 	    NULL, "[list|flush|delete ID|hold ID|release ID]",
 	    "list and manage the mail queue" },
+	{ "passwd", cmd_passwd, CMD_ROOT | CMD_CONFIG | CMD_OPERANDS,
+	    passwd_options, "USER",
+	    "add, change or remove an SMTP AUTH login (auth_users)" },
 	{ NULL, NULL, 0, NULL, NULL, NULL }
 };
 

@@ -82,6 +82,9 @@ int cmd_reload(const struct cmd_args *a);
 int cmd_status(const struct cmd_args *a);
 /* queue.c: list and manage the mail queue (relayd-queue(5)). */
 int cmd_queue(const struct cmd_args *a);
+/* passwd.c: an SMTP AUTH login in the auth_users file. */
+int cmd_passwd(const struct cmd_args *a);
+extern const struct cmd_opt passwd_options[];
 
 /*
  * setup.c: what 'setup --plan' would do on root, without printing it; the

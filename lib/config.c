@@ -98,6 +98,10 @@ static const struct key keys[] = {
 	{ "tls_cert", K_OPTPATH, STR(tls_cert), 0, 0 },
 	{ "tls_key", K_OPTPATH, STR(tls_key), 0, 0 },
 	{ "tls", K_TLS, NUM(tls), 0, 0 },
+	/* SMTP AUTH for clients (relayd.conf(5), AUTHENTICATION). */
+	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
+	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
+	{ "auth_senders", K_OPTPATH, STR(auth_senders), 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -437,6 +441,20 @@ tls_finish(struct parse *ps)
 		}
 }
 
+/* AUTH is only offered over TLS: a credentials file needs the keys. */
+static void
+auth_finish(struct parse *ps)
+{
+	const struct config *c = ps->c;
+
+	if (c->auth_users[0] != '\0' && c->tls_cert[0] == '\0')
+		(void)tls_err(ps, "auth_users",
+		    "needs TLS (tls_cert and tls_key): AUTH is never offered "
+		    "in clear text");
+	else if (c->auth_senders[0] != '\0' && c->auth_users[0] == '\0')
+		(void)tls_err(ps, "auth_senders", "needs auth_users");
+}
+
 static int
 on_pair(void *user, const char *section, const char *name, const char *value)
 {
@@ -589,6 +607,8 @@ config_parse(const char *text, size_t len, const char *fname, struct config *c,
 	knobs_swap(&k);
 	if (!ps->failed && rv == 0)
 		tls_finish(ps);
+	if (!ps->failed && rv == 0)
+		auth_finish(ps);
 	if (ps->failed) {
 		rv = -EINVAL;
 	} else if (rv > 0) {
@@ -653,6 +673,7 @@ config_defaults(struct config *c)
 	c->retry_min = 300;
 	c->retry_max = 3600;
 	c->chroot = 0;
+	c->auth_max_failures = 3;
 }
 
 static int

@@ -77,6 +77,10 @@ struct config {
 	char tls_cert[4096]; /* certificate, then its chain */
 	char tls_key[4096]; /* private key, root's alone */
 	enum config_tls tls; /* default: may with cert and key, else none */
+	/* SMTP AUTH: "" none; absolute; root:root 0600 (authtab.h). */
+	char auth_users[4096];
+	size_t auth_max_failures; /* failed AUTH per session, then 421 */
+	char auth_senders[4096]; /* "" any sender; absolute (authsenders.h) */
 };
 
 /* Rendered by callers as "FILE:LINE: KEY: MSG" (line 0 / key "": absent). */

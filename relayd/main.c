@@ -41,6 +41,8 @@
 #include "log.h"
 #include "master_start.h"
 #include "master_table.h"
+#include "authsenders.h"
+#include "authtab.h"
 #include "queue.h"
 #include "recipients.h"
 #include "tls.h"
@@ -128,7 +130,10 @@ start_config(struct master *m)
 	memset(&ce, 0, sizeof(ce));
 	if (config_load(m->rootfd, m->cfgpath, &m->cfg, &ce) < 0 ||
 	    recipients_load(
-		m->rootfd, m->cfg.relay_recipients, &m->rcpts, &ce) < 0) {
+		m->rootfd, m->cfg.relay_recipients, &m->rcpts, &ce) < 0 ||
+	    authtab_load(m->rootfd, m->cfg.auth_users, &m->auth, &ce) < 0 ||
+	    authsenders_load(m->rootfd, m->cfg.auth_senders, &m->senders, &ce) <
+		0) {
 		config_error_format(&ce, why, sizeof(why));
 		fatalx(EX_CONFIG, "%s", why);
 	}
@@ -268,6 +273,8 @@ main(int argc, char **argv, char **envp)
 	rv = master_run(&m);
 	master_table_free(m.children);
 	recipients_free(m.rcpts);
+	authtab_free(m.auth);
+	authsenders_free(m.senders);
 	tls_ctx_free(m.tls);
 	(void)close(m.spoolfd);
 	(void)close(m.rootfd);

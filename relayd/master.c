@@ -24,6 +24,8 @@
 #include "master_start.h"
 #include "master_table.h"
 #include "recipients.h"
+#include "authsenders.h"
+#include "authtab.h"
 #include "runner.h"
 #include "server.h"
 #include "sockaddr.h"
@@ -421,6 +423,8 @@ master_reload(struct master *m)
 	struct config_error ce;
 	struct recipients *rcpts = NULL;
 	struct ssl_ctx_st *tls = NULL;
+	struct authtab *auth = NULL;
+	struct authsenders *senders = NULL;
 	char why[512];
 
 	got_hup = 0;
@@ -459,10 +463,14 @@ master_reload(struct master *m)
 	}
 	keep_startup_keys(&m->cfg, &next);
 	if (recipients_load(m->rootfd, next.relay_recipients, &rcpts, &ce) <
-	    0) {
+		0 ||
+	    authtab_load(m->rootfd, next.auth_users, &auth, &ce) < 0 ||
+	    authsenders_load(m->rootfd, next.auth_senders, &senders, &ce) < 0) {
 		config_error_format(&ce, why, sizeof(why));
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
+		recipients_free(rcpts);
+		authtab_free(auth);
 		return;
 	}
 	/* A bad new key or certificate keeps the old ones, and all else. */
@@ -471,12 +479,18 @@ master_reload(struct master *m)
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
 		recipients_free(rcpts);
+		authtab_free(auth);
+		authsenders_free(senders);
 		tls_ctx_free(tls);
 		return;
 	}
 	m->cfg = next;
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */
+	authtab_free(m->auth);
+	m->auth = auth; /* likewise: children never open the file */
+	authsenders_free(m->senders);
+	m->senders = senders;
 	tls_ctx_free(m->tls);
 	m->tls = tls; /* running sessions keep their copy */
 	master_title(m);

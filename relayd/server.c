@@ -105,6 +105,8 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	memset(&env, 0, sizeof(env));
 	env.cfg = &m->cfg;
 	env.rcpts = m->rcpts;
+	env.auth = m->auth; /* read by the master; no passwd file here */
+	env.senders = m->senders;
 	env.spoolfd = m->spoolfd;
 	env.peer = *peer;
 	env.peerlen = peerlen;

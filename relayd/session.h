@@ -12,6 +12,8 @@
 
 struct recipients;
 struct ssl_ctx_st;
+struct authtab;
+struct authsenders;
 
 struct session_env {
 	const struct config *cfg;
@@ -25,6 +27,10 @@ struct session_env {
 	/* The master's TLS context (tls_cert, tls_key), NULL: no TLS. */
 	struct ssl_ctx_st *tls_ctx;
 	int implicit_tls; /* a "/tls" listener: handshake before the 220 */
+	/* auth_users (read by the master), NULL: no AUTH. */
+	const struct authtab *auth;
+	/* auth_senders (read by the master), NULL: a login may use any. */
+	const struct authsenders *senders;
 };
 
 /*

@@ -1,7 +1,8 @@
 /*
  * SMTP command handlers of the smtp child: HELO/EHLO, MAIL, RCPT and the
  * small ones, with the sequence rules and the relay policy (doc/design.md,
- * Queue: relay_from, relay_domains, relay_recipients).
+ * Queue: relay_from, relay_domains, relay_recipients; a client that
+ * passed AUTH is trusted like relay_from).
  * Trust boundary: commands arrive already parsed by smtp_parse; the
  * limits and the policy are enforced here, before anything is stored.
  */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authsenders.h"
 #include "recipients.h"
 #include "session_int.h"
 
@@ -36,6 +38,8 @@ cmd_helo(struct session *s, const struct smtp_command *cmd)
 	session_reply(s, "250-ENHANCEDSTATUSCODES");
 	if (session_tls_offered(s))
 		session_reply(s, "250-STARTTLS");
+	if (session_auth_offered(s)) /* over TLS only */
+		session_reply(s, "250-AUTH PLAIN LOGIN");
 	session_reply(s, "250-SMTPUTF8");
 	session_reply(s, "250 CHUNKING");
 }
@@ -70,6 +74,20 @@ mail_refusal(const struct session *s, const struct smtp_command *cmd)
 	return NULL;
 }
 
+/*
+ * auth_senders: a login may send only as its own addresses, so one
+ * account cannot forge another user's mail.  The null sender names no
+ * one and is allowed.
+ */
+static int
+sender_not_owned(const struct session *s, const struct smtp_path *path)
+{
+	if (!session_auth_trusted(s) || s->env->senders == NULL || path->null)
+		return 0;
+	return !authsenders_match(
+	    s->env->senders, s->auth_user, path->local, path->domain);
+}
+
 static void
 cmd_mail(struct session *s, const struct smtp_command *cmd)
 {
@@ -85,6 +103,14 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 		(void)session_error(s);
 		return;
 	}
+	if (sender_not_owned(s, &cmd->path)) {
+		session_reply(s,
+		    "553 5.7.1 <%s>: Sender address rejected: not owned by "
+		    "user %s",
+		    cmd->path.mailbox, s->auth_user);
+		(void)session_error(s);
+		return;
+	}
 	session_reset(s); /* keeps qf->sender */
 	if (p->body == SMTP_BODY_8BITMIME)
 		qf->flags |= QUEUE_F_8BITMIME;
@@ -97,7 +123,8 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 	else if (p->ret == SMTP_RET_HDRS)
 		qf->flags |= QUEUE_F_RET_HDRS;
 	/* Its bounces may quote the body: the sender cannot be forged. */
-	if (smtp_addr_client_trusted(
+	if (session_auth_trusted(s) ||
+	    smtp_addr_client_trusted(
 		&s->env->peer, s->nets, s->cfg->nrelay_from))
 		qf->flags |= QUEUE_F_TRUSTED;
 	(void)strlcpy(qf->envid, p->envid, sizeof(qf->envid));
@@ -140,7 +167,7 @@ rcpt_unknown(const struct session *s, const struct smtp_path *path)
 {
 	const struct session_env *env = s->env;
 
-	if (env->rcpts == NULL ||
+	if (env->rcpts == NULL || session_auth_trusted(s) ||
 	    smtp_addr_client_trusted(&env->peer, s->nets, s->cfg->nrelay_from))
 		return 0;
 	return !recipients_match(env->rcpts, path->local, path->domain);
@@ -159,9 +186,10 @@ cmd_rcpt(struct session *s, const struct smtp_command *cmd)
 		(void)session_error(s);
 	} else if (s->qf.nrcpt >= s->cfg->max_recipients) {
 		session_reply(s, "452 4.5.3 Too many recipients");
-	} else if (smtp_addr_relay_check(&env->peer, s->nets,
-		       s->cfg->nrelay_from, s->domains, s->cfg->nrelay_domains,
-		       cmd->path.domain) != SMTP_ADDR_OK) {
+	} else if (!session_auth_trusted(s) &&
+	    smtp_addr_relay_check(&env->peer, s->nets, s->cfg->nrelay_from,
+		s->domains, s->cfg->nrelay_domains,
+		cmd->path.domain) != SMTP_ADDR_OK) {
 		session_reply(
 		    s, "554 5.7.1 <%s>: Relaying denied", cmd->path.mailbox);
 		(void)session_error(s);
@@ -210,8 +238,7 @@ cmd_other(struct session *s, const struct smtp_command *cmd)
 		session_starttls(s);
 		break;
 	default: /* AUTH */
-		session_reply(s, "502 5.5.1 Command not implemented");
-		(void)session_error(s);
+		session_auth(s, cmd);
 		break;
 	}
 }

@@ -36,6 +36,8 @@ message_start(struct session *s)
 {
 	struct queue_file *qf = &s->qf;
 	const char *proto, *v6 = "", *tls = s->tls[0] != '\0' ? "S" : "";
+	/* RFC 3848 ESMTPSA; the login itself stays out of the header. */
+	const char *auth = session_auth_trusted(s) ? "A" : "";
 	char date[64], hdr[1400];
 	struct tm tm;
 	time_t now = time(NULL);
@@ -60,11 +62,12 @@ message_start(struct session *s)
 	/* RFC 3848: ESMTPS, UTF8SMTPS; the TLS in use as Postfix says it. */
 	n = snprintf(hdr, sizeof(hdr),
 	    "Received: from %s ([%s%s])\r\n"
-	    "%s%s%s"
-	    "\tby %s (relayd) with %s%s id %s%s%s;\r\n"
+	    "%s%s%s%s"
+	    "\tby %s (relayd) with %s%s%s id %s%s%s;\r\n"
 	    "\t%s\r\n",
 	    s->helo, v6, s->addr, *tls ? "\t(using " : "", s->tls,
-	    *tls ? ")\r\n" : "", s->cfg->hostname, proto, s->esmtp ? tls : "",
+	    *tls ? ")\r\n" : "", *auth ? "\t(authenticated)\r\n" : "",
+	    s->cfg->hostname, proto, s->esmtp ? tls : "", s->esmtp ? auth : "",
 	    qf->id, qf->nrcpt == 1 ? "\r\n\tfor " : "",
 	    qf->nrcpt == 1 ? qf->rcpt[0].path : "", date);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
@@ -97,9 +100,12 @@ message_commit(struct session *s)
 			session_reply(
 			    s, "451 4.3.0 Error: queue file write error");
 	} else {
-		log_info(
-		    "%s: client=[%s], helo=%s, from=%s, nrcpt=%zu, size=%zu",
-		    qf->id, s->addr, s->helo, qf->sender, qf->nrcpt, qf->size);
+		/* The login (never the password) names who sent it. */
+		log_info("%s: client=[%s], helo=%s, %s%s%sfrom=%s, nrcpt=%zu, "
+			 "size=%zu",
+		    qf->id, s->addr, s->helo,
+		    *s->auth_user ? "sasl_username=" : "", s->auth_user,
+		    *s->auth_user ? ", " : "", qf->sender, qf->nrcpt, qf->size);
 		session_reply(s, "250 2.0.0 Ok: queued as %s", qf->id);
 	}
 	session_reset(s);

@@ -32,6 +32,8 @@ struct session {
 	char helo[QUEUE_HELO_MAX + 1]; /* "" before HELO/EHLO */
 	int esmtp; /* EHLO, not HELO */
 	char tls[128]; /* "" in the clear, else tls_describe() */
+	char auth_user[256]; /* "" until AUTH succeeds: then trusted */
+	unsigned int auth_failures; /* failed AUTH exchanges */
 	int quit; /* flush and close */
 	int rc; /* session_run() result */
 	unsigned int errors;
@@ -66,6 +68,11 @@ int session_tls_offered(const struct session *s);
 int session_tls_required(const struct session *s, enum smtp_verb verb);
 void session_starttls(struct session *s);
 int session_tls_implicit(struct session *s);
+
+/* session_auth.c */
+int session_auth_offered(const struct session *s);
+int session_auth_trusted(const struct session *s);
+void session_auth(struct session *s, const struct smtp_command *cmd);
 
 /* session_data.c */
 void session_data(struct session *s);

@@ -7,7 +7,7 @@ RELAY_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	libbsd-dev libinih-dev libcmocka-dev python3-pytest swaks
 	python3-aiosmtpd dnsmasq-base libc-ares-dev libssl-dev openssl
-	libnet-ssleay-perl acl iproute2 passwd
+	libnet-ssleay-perl acl iproute2 passwd libcrypt-dev
 	clang libclang-rt-14-dev procps strace util-linux git
 	libicu72 libdb5.3 libnsl2)	# what Postfix's smtp-source/smtp-sink link with
 

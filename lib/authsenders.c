@@ -1,0 +1,271 @@
+/*
+ * auth_senders (authsenders.h): a sorted array of (login, sender key)
+ * pairs, the key "local@domain" or "@domain" in ASCII lower case.  The
+ * file is read by the master as root and refused when anyone but root may
+ * write it (whoever writes it decides who may send as whom); every
+ * address goes through the SMTP address parser.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authsenders.h"
+#include "authtab.h"
+#include "readfile.h"
+#include "smtp_addr.h"
+
+#define KEY_MAX (SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX)
+
+struct sender {
+	const char *login, *key; /* into the table's text */
+};
+
+struct authsenders {
+	struct sender *e;
+	size_t n, cap;
+	char *text; /* logins and keys, rewritten in place */
+};
+
+static int __attribute__((format(printf, 3, 4)))
+serr(struct config_error *err, size_t line, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = line;
+	va_start(ap, fmt);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
+	va_end(ap);
+	return -EINVAL;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Check ent (NUL-terminated, in place) and lower-case it; why or NULL. */
+static const char *
+sender_check(char *ent)
+{
+	char path[SMTP_PATH_MAX + 2];
+	struct smtp_path p;
+	size_t used = 0;
+	int n, wild = ent[0] == '@';
+
+	n = snprintf(path, sizeof(path), "<%s%s>", wild ? "x" : "", ent);
+	if (n < 0 || (size_t)n >= sizeof(path) || strlen(ent) > KEY_MAX)
+		return "address too long";
+	if (smtp_addr_parse(path, (size_t)n, SMTP_ADDR_FORWARD, 1, &p, &used) !=
+		SMTP_ADDR_OK ||
+	    used != (size_t)n || p.domain[0] == '\0' || p.literal ||
+	    p.local[0] == '"')
+		return "invalid sender (want local@domain or @domain)";
+	lower(ent);
+	return NULL;
+}
+
+static int
+add(struct authsenders *t, const char *login, const char *key)
+{
+	struct sender *e;
+	size_t cap;
+
+	if (t->n == t->cap) {
+		cap = t->cap ? t->cap * 2 : 16;
+		if ((e = reallocarray(t->e, cap, sizeof(*e))) == NULL)
+			return -ENOMEM;
+		t->e = e;
+		t->cap = cap;
+	}
+	t->e[t->n].login = login;
+	t->e[t->n++].key = key;
+	return 0;
+}
+
+/* One line (NUL-terminated, in t->text); its pairs appended to t. */
+static int
+line_parse(
+    struct authsenders *t, char *l, size_t line, struct config_error *err)
+{
+	char *colon, *ent, *save = NULL;
+	const char *why;
+	size_t i, first = t->n;
+	int rv;
+
+	if ((colon = strchr(l, ':')) == NULL)
+		return serr(err, line, "want 'login: sender, ...'");
+	*colon = '\0';
+	if (!authtab_valid_user(l))
+		return serr(err, line, "invalid login");
+	for (i = 0; i < first; i++)
+		if (strcmp(t->e[i].login, l) == 0)
+			return serr(err, line, "login '%s' listed twice", l);
+	for (ent = strtok_r(colon + 1, ", \t", &save); ent != NULL;
+	     ent = strtok_r(NULL, ", \t", &save)) {
+		if ((why = sender_check(ent)) != NULL)
+			return serr(err, line, "%s", why);
+		if ((rv = add(t, l, ent)) < 0)
+			return rv;
+	}
+	if (t->n == first)
+		return serr(err, line, "no sender for '%s'", l);
+	return 0;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct sender *x = a, *y = b;
+	int c = strcmp(x->login, y->login);
+
+	return c != 0 ? c : strcmp(x->key, y->key);
+}
+
+static int
+lines_parse(struct authsenders *t, size_t len, struct config_error *err)
+{
+	char *l = t->text, *nl;
+	size_t line = 0, n;
+	int rv;
+
+	while ((size_t)(l - t->text) < len) {
+		line++;
+		nl = memchr(l, '\n', len - (size_t)(l - t->text));
+		n = nl != NULL ? (size_t)(nl - l) : len - (size_t)(l - t->text);
+		if (n + 1 > AUTHSENDERS_LINE_MAX)
+			return serr(err, line, "line too long (max %d bytes)",
+			    AUTHSENDERS_LINE_MAX - 1);
+		if (memchr(l, '\0', n) != NULL)
+			return serr(err, line, "NUL byte in line");
+		l[n] = '\0';
+		if (n > 0 && l[n - 1] == '\r')
+			l[n - 1] = '\0';
+		if (l[0] != '\0' && l[0] != '#' &&
+		    (rv = line_parse(t, l, line, err)) < 0)
+			return rv;
+		l += n + 1;
+	}
+	return 0;
+}
+
+int
+authsenders_parse(const char *buf, size_t len, const char *fname,
+    struct authsenders **out, struct config_error *err)
+{
+	struct authsenders *t;
+	int rv = -ENOMEM;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	(void)strlcpy(
+	    err->file, fname != NULL ? fname : "-", sizeof(err->file));
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->text = malloc(len + 1)) == NULL)
+		goto out;
+	if (len > 0)
+		memcpy(t->text, buf, len);
+	t->text[len] = '\0';
+	if ((rv = lines_parse(t, len, err)) == 0) {
+		if (t->n > 0)
+			qsort(t->e, t->n, sizeof(*t->e), pair_cmp);
+		*out = t;
+		t = NULL;
+	}
+out:
+	if (rv == -ENOMEM)
+		(void)strlcpy(err->msg, "out of memory", sizeof(err->msg));
+	authsenders_free(t);
+	return rv;
+}
+
+int
+authsenders_load(int rootfd, const char *path, struct authsenders **out,
+    struct config_error *err)
+{
+	const char *rel = path;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int rv;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	if (path[0] == '\0')
+		return 0;
+	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
+	if (rootfd != AT_FDCWD)
+		rel += strspn(rel, "/");
+	rv = readfile_at(rootfd, rel, AUTHSENDERS_FILE_MAX, &buf, &len, &st);
+	if (rv < 0) {
+		(void)snprintf(err->msg, sizeof(err->msg), "%s",
+		    rv == -EFBIG ? "bigger than 4 MiB" : readfile_strerror(rv));
+		goto out;
+	}
+	/* Whoever writes it decides who may send as whom. */
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		(void)snprintf(err->msg, sizeof(err->msg), "%s",
+		    st.st_uid != 0
+			? "not owned by root"
+			: "writable by group or others (chmod go-w)");
+		rv = -EPERM;
+		goto out;
+	}
+	rv = authsenders_parse(buf, len, path, out, err);
+out:
+	free(buf);
+	return rv;
+}
+
+static int
+has(const struct authsenders *t, const char *login, const char *key)
+{
+	struct sender k = { login, key };
+
+	return bsearch(&k, t->e, t->n, sizeof(*t->e), pair_cmp) != NULL;
+}
+
+int
+authsenders_match(const struct authsenders *t, const char *login,
+    const char *local, const char *domain)
+{
+	char key[KEY_MAX + 2];
+	int n;
+
+	if (t == NULL || t->n == 0)
+		return 0;
+	n = snprintf(key, sizeof(key), "%s@%s", local, domain);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return 0;
+	lower(key);
+	if (has(t, login, key))
+		return 1;
+	n = snprintf(key, sizeof(key), "@%s", domain);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return 0;
+	lower(key);
+	return has(t, login, key);
+}
+
+size_t
+authsenders_count(const struct authsenders *t)
+{
+	return t == NULL ? 0 : t->n;
+}
+
+void
+authsenders_free(struct authsenders *t)
+{
+	if (t == NULL)
+		return;
+	free(t->e);
+	free(t->text);
+	free(t);
+}

@@ -1,0 +1,317 @@
+/*
+ * auth_users (authtab.h): the SMTP AUTH logins and their crypt(3) hashes.
+ * The file holds password hashes, so it must be root's and unreadable by
+ * anyone else, the relay account included; the master reads it through
+ * the one safe reader.  Verification does the same crypt(3) work whether
+ * or not the login exists (timing must not enumerate users).
+ */
+#include <sys/stat.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authtab.h"
+#include "readfile.h"
+
+/* Verified against when the login is unknown and the table is empty. */
+#define DUMMY_HASH                                                           \
+	"$y$j9T$zDiV1Nu2EWZVuHERbeJQX1$8EyS8FXFk9rz2V7bRlDwdU4R6/xlT0cXwAXf" \
+	"UHZG6iA"
+
+struct authent {
+	char *user, *hash; /* into the table's copy of the text */
+};
+
+struct authtab {
+	struct authent *e;
+	size_t n;
+	char *text;
+};
+
+int
+authtab_valid_user(const char *name)
+{
+	size_t i;
+
+	if (name[0] == '\0' || name[0] == '#')
+		return 0;
+	for (i = 0; name[i] != '\0'; i++)
+		if (i >= AUTHTAB_USER_MAX || name[i] <= ' ' || name[i] > '~' ||
+		    name[i] == ':')
+			return 0;
+	return 1;
+}
+
+int
+authtab_valid_hash(const char *hash)
+{
+	size_t n;
+
+	if (strncmp(hash, "$y$", 3) != 0 && strncmp(hash, "$6$", 3) != 0)
+		return 0;
+	n = strspn(hash,
+	    "$./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz=");
+	return hash[n] == '\0' && n < CRYPT_OUTPUT_SIZE &&
+	    crypt_checksalt(hash) == CRYPT_SALT_OK;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+aerr(struct config_error *err, size_t line, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = line;
+	va_start(ap, fmt);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* The next line of buf[*pos..len) without its LF (and CR); NULL at end. */
+static const char *
+next_line(const char *buf, size_t len, size_t *pos, size_t *n, size_t *raw)
+{
+	const char *start = buf + *pos, *nl;
+
+	if (*pos >= len)
+		return NULL;
+	nl = memchr(start, '\n', len - *pos);
+	*raw = nl != NULL ? (size_t)(nl - start) + 1 : len - *pos;
+	*pos += *raw;
+	*n = nl != NULL ? (size_t)(nl - start) : *raw;
+	if (*n > 0 && start[*n - 1] == '\r')
+		(*n)--;
+	return start;
+}
+
+/* Line l (NUL-terminated in place) into e; -EINVAL with err filled. */
+static int
+entry_parse(char *l, size_t line, struct authent *e, struct config_error *err)
+{
+	char *colon = strchr(l, ':');
+
+	if (colon == NULL)
+		return aerr(err, line, "want 'user:hash'");
+	*colon = '\0';
+	if (!authtab_valid_user(l))
+		return aerr(err, line, "invalid user name");
+	if (!authtab_valid_hash(colon + 1))
+		return aerr(err, line,
+		    "invalid hash for '%s' (want crypt(3) yescrypt '$y$' or "
+		    "SHA-512 '$6$'; use relayctl passwd)",
+		    l);
+	e->user = l;
+	e->hash = colon + 1;
+	return 0;
+}
+
+static int
+entries_parse(struct authtab *t, size_t len, struct config_error *err)
+{
+	const char *l;
+	size_t pos = 0, n, raw, line = 0, i;
+	int rv;
+
+	while ((l = next_line(t->text, len, &pos, &n, &raw)) != NULL) {
+		line++;
+		if (raw > AUTHTAB_LINE_MAX)
+			return aerr(err, line, "line too long (max %d bytes)",
+			    AUTHTAB_LINE_MAX);
+		((char *)l)[n] = '\0'; /* our copy: the LF or CR goes */
+		if (memchr(l, '\0', n) != NULL)
+			return aerr(err, line, "NUL byte in line");
+		if (n == 0 || l[0] == '#')
+			continue;
+		if ((rv = entry_parse((char *)l, line, &t->e[t->n], err)) < 0)
+			return rv;
+		for (i = 0; i < t->n; i++)
+			if (strcmp(t->e[i].user, t->e[t->n].user) == 0)
+				return aerr(err, line, "duplicate user '%s'",
+				    t->e[i].user);
+		t->n++;
+	}
+	return 0;
+}
+
+int
+authtab_parse(const char *buf, size_t len, const char *fname,
+    struct authtab **out, struct config_error *err)
+{
+	struct authtab *t = NULL;
+	size_t lines = 1, i;
+	int rv = -ENOMEM;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	(void)strlcpy(
+	    err->file, fname != NULL ? fname : "-", sizeof(err->file));
+	for (i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->e = calloc(lines, sizeof(*t->e))) == NULL ||
+	    (t->text = malloc(len + 1)) == NULL)
+		goto out;
+	if (len > 0)
+		memcpy(t->text, buf, len);
+	t->text[len] = '\0';
+	if ((rv = entries_parse(t, len, err)) == 0) {
+		*out = t;
+		t = NULL;
+	}
+out:
+	if (rv == -ENOMEM)
+		(void)strlcpy(err->msg, "out of memory", sizeof(err->msg));
+	authtab_free(t);
+	return rv;
+}
+
+int
+authtab_load(int rootfd, const char *path, struct authtab **out,
+    struct config_error *err)
+{
+	const char *rel = path;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int rv;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	if (path[0] == '\0')
+		return 0;
+	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
+	if (rootfd != AT_FDCWD)
+		rel += strspn(rel, "/");
+	rv = readfile_at(rootfd, rel, AUTHTAB_FILE_MAX, &buf, &len, &st);
+	if (rv < 0) {
+		(void)snprintf(err->msg, sizeof(err->msg), "%s",
+		    rv == -EFBIG ? "bigger than 4 MiB" : readfile_strerror(rv));
+		goto out;
+	}
+	/* Password hashes: an offline guess for whoever may read them. */
+	if (st.st_uid != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		(void)snprintf(err->msg, sizeof(err->msg),
+		    "%s (want root:root 0600)",
+		    st.st_uid != 0 ? "not owned by root"
+				   : "group or others may access it");
+		rv = -EPERM;
+		goto out;
+	}
+	rv = authtab_parse(buf, len, path, out, err);
+out:
+	if (buf != NULL)
+		explicit_bzero(buf, len);
+	free(buf);
+	return rv;
+}
+
+/* Equal strings, in time that depends on the lengths only. */
+static int
+ct_streq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+int
+authtab_verify(const struct authtab *t, const char *user, const char *pass)
+{
+	const struct authent *e = NULL;
+	const char *hash = DUMMY_HASH, *h;
+	struct crypt_data *cd;
+	size_t i;
+	int ok;
+
+	for (i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->e[i].user, user) == 0)
+			e = &t->e[i];
+	/* Unknown: the same work against a real hash of the table. */
+	if (e != NULL)
+		hash = e->hash;
+	else if (t != NULL && t->n > 0)
+		hash = t->e[0].hash;
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return -ENOMEM;
+	h = crypt_rn(pass, hash, cd, (int)sizeof(*cd));
+	ok = h != NULL && h[0] != '*' && ct_streq(h, hash) && e != NULL;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+size_t
+authtab_count(const struct authtab *t)
+{
+	return t == NULL ? 0 : t->n;
+}
+
+void
+authtab_free(struct authtab *t)
+{
+	if (t == NULL)
+		return;
+	free(t->e);
+	if (t->text != NULL)
+		explicit_bzero(t->text, strlen(t->text));
+	free(t->text);
+	free(t);
+}
+
+/* 1 if line l[0..n) is user's entry. */
+static int
+line_is(const char *l, size_t n, const char *user)
+{
+	size_t ul = strlen(user);
+
+	return n > ul && memcmp(l, user, ul) == 0 && l[ul] == ':';
+}
+
+int
+authtab_edit(const char *buf, size_t len, const char *user, const char *hash,
+    char **outp, size_t *outlenp)
+{
+	const char *l;
+	size_t pos = 0, n, raw, o = 0, cap;
+	char *out;
+	int found = 0;
+
+	*outp = NULL;
+	*outlenp = 0;
+	if (!authtab_valid_user(user) ||
+	    (hash != NULL && !authtab_valid_hash(hash)))
+		return -EINVAL;
+	cap = len + strlen(user) + (hash != NULL ? strlen(hash) : 0) + 4;
+	if ((out = malloc(cap)) == NULL)
+		return -ENOMEM;
+	while ((l = next_line(buf, len, &pos, &n, &raw)) != NULL) {
+		if (!line_is(l, n, user)) {
+			memcpy(out + o, l, raw);
+			o += raw;
+			if (l[raw - 1] != '\n')
+				out[o++] = '\n';
+			continue;
+		}
+		if (found++ == 0 && hash != NULL)
+			o += (size_t)snprintf(
+			    out + o, cap - o, "%s:%s\n", user, hash);
+	}
+	if (!found && hash != NULL)
+		o += (size_t)snprintf(out + o, cap - o, "%s:%s\n", user, hash);
+	if (!found && hash == NULL) {
+		free(out);
+		return -ENOENT;
+	}
+	*outp = out;
+	*outlenp = o;
+	return 0;
+}
