@@ -392,6 +392,10 @@ param_value(struct smtp_params *p, unsigned int bit, const char *v)
 		return 0;
 	case SMTP_PARAM_NOTIFY:
 		return notify_parse(v, &p->notify);
+	case SMTP_PARAM_AUTH:
+		/* "<>" or an xtext mailbox; we never pass it on, so as
+		 * RFC 4954 5 allows, it is treated as AUTH=<>. */
+		return strcmp(v, "<>") == 0 || xtext_valid(v) ? 0 : -1;
 	case SMTP_PARAM_ORCPT:
 		if (!orcpt_valid(v) ||
 		    strlcpy(p->orcpt, v, sizeof(p->orcpt)) >= sizeof(p->orcpt))
@@ -411,6 +415,7 @@ static const struct {
 	{ "SMTPUTF8", SMTP_VERB_MAIL, SMTP_PARAM_SMTPUTF8 },
 	{ "RET", SMTP_VERB_MAIL, SMTP_PARAM_RET },
 	{ "ENVID", SMTP_VERB_MAIL, SMTP_PARAM_ENVID },
+	{ "AUTH", SMTP_VERB_MAIL, SMTP_PARAM_AUTH },
 	{ "NOTIFY", SMTP_VERB_RCPT, SMTP_PARAM_NOTIFY },
 	{ "ORCPT", SMTP_VERB_RCPT, SMTP_PARAM_ORCPT },
 };

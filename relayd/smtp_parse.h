@@ -73,6 +73,7 @@ enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 #define SMTP_PARAM_ENVID 0x10
 #define SMTP_PARAM_NOTIFY 0x20
 #define SMTP_PARAM_ORCPT 0x40
+#define SMTP_PARAM_AUTH 0x80 /* MAIL AUTH= (RFC 4954 5): checked, not kept */
 
 /*
  * ESMTP parameters.  MAIL takes SIZE BODY SMTPUTF8 RET ENVID; RCPT takes
