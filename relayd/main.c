@@ -42,6 +42,7 @@
 #include "master_table.h"
 #include "queue.h"
 #include "recipients.h"
+#include "authfile.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/mail/relayd.conf"
@@ -134,7 +135,8 @@ start_config(struct master *m)
 	if (master_account(m, why, sizeof(why)) < 0)
 		fatalx(EX_CONFIG, "%s", why);
 	/* The key stays root's: read before any child exists. */
-	if (master_tls(m, &m->cfg, &m->tls, why, sizeof(why)) < 0)
+	if (master_tls(m, &m->cfg, &m->tls, why, sizeof(why)) < 0 ||
+	    master_sauth(m, &m->cfg, &m->sauth, why, sizeof(why)) < 0)
 		fatalx(EX_CONFIG, "%s", why);
 	/* Unsafe (another user could change the queue): EX_CONFIG. */
 	if ((rv = master_spool(m, why, sizeof(why))) < 0)
@@ -268,6 +270,7 @@ main(int argc, char **argv, char **envp)
 	master_table_free(m.children);
 	recipients_free(m.rcpts);
 	tls_ctx_free(m.tls);
+	authfile_free(m.sauth);
 	(void)close(m.spoolfd);
 	(void)close(m.rootfd);
 	return rv;

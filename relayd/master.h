@@ -19,6 +19,7 @@ struct master_table;
 struct recipients;
 struct master_rate;
 struct ssl_ctx_st;
+struct authfile;
 
 struct master {
 	const char *root; /* "/" or --root DIR */
@@ -27,6 +28,7 @@ struct master {
 	struct config cfg;
 	struct recipients *rcpts; /* relay_recipients, read as root; NULL */
 	struct ssl_ctx_st *tls; /* tls_cert and tls_key, read as root; NULL */
+	struct authfile *sauth; /* smarthost_auth, read as root; NULL */
 	uid_t uid; /* run_as, from ROOT/etc/passwd */
 	gid_t gid;
 	int spoolfd; /* O_RDONLY|O_DIRECTORY, checked like ckdir() */
