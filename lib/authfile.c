@@ -94,11 +94,13 @@ authfile_parse(
 			n--;
 		if (af_blank(s, n))
 			continue;
-		if (found != 0)
+		if (found != 0) {
+			explicit_bzero(a, sizeof(*a)); /* no half result */
 			return af_err(err, errlen, EINVAL,
 			    "line %zu: a second credentials line (line %zu "
 			    "was the first)",
 			    line, found);
+		}
 		if (af_line(s, n, a) != 0) {
 			explicit_bzero(a, sizeof(*a));
 			return af_err(err, errlen, EINVAL,
