@@ -8,6 +8,7 @@
  * processes and trust boundaries"); lib/ code runs wherever it is called:
  *   master (root, five capabilities)    main.c master.c master_start.c
  *                                       master_table.c listen.c tls.c
+ *                                       (lib/authfile.c: smarthost_auth)
  *   server (SMTP child, one per         server.c (fork .. drop) session.c
  *     connection, relay user)           session_cmd.c session_data.c
  *                                       session_io.c session_tls.c
@@ -15,10 +16,11 @@
  *                                       smtp_data.c, queue writer
  *   queue runner (relay user)           runner.c runner_sched.c
  *                                       route_table.c (transport map)
+ *                                       smtpc_tls.c (client context)
  *   delivery worker (relay user)        deliver.c dsn.c route.c
  *                                       route_resolve.c route_dns.c
  *                                       smtpc.c smtpc_io.c smtpc_reply.c
- *                                       smtpc_send.c
+ *                                       smtpc_send.c smtpc_tls.c
  *   every process                       log.c
  */
 #include <sys/types.h>
