@@ -46,7 +46,8 @@ enum ktype {
 	K_RETRY,
 	K_BOOL,
 	K_MILTER,
-	K_TLS
+	K_TLS,
+	K_TLSC /* smtp_tls, smarthost_tls */
 };
 
 struct key {
@@ -102,6 +103,11 @@ static const struct key keys[] = {
 	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
 	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
 	{ "auth_senders", K_OPTPATH, STR(auth_senders), 0, 0 },
+	/* Delivery: TLS and AUTH to the next hop (relayd.conf(5)). */
+	{ "smtp_tls", K_TLSC, NUM(smtp_tls), 0, 0 },
+	{ "smtp_tls_ca_file", K_OPTPATH, STR(smtp_tls_ca_file), 0, 0 },
+	{ "smarthost_tls", K_TLSC, NUM(smarthost_tls), 1, 0 },
+	{ "smarthost_auth", K_OPTPATH, STR(smarthost_auth), 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -394,6 +400,25 @@ set_tls(struct parse *ps, const struct key *k, const char *v)
 	return 1;
 }
 
+/* smtp_tls, smarthost_tls (min 1: "wrapper" allowed). */
+static int
+set_tlsc(struct parse *ps, const struct key *k, const char *v)
+{
+	static const char *const names[] = { "none", "may", "encrypt", "verify",
+		"wrapper" };
+	enum config_tlsc *dst = (enum config_tlsc *)((char *)ps->c + k->off);
+	size_t i, n = k->min ? 5 : 4;
+	char q[64];
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*dst = (enum config_tlsc)i;
+			return 1;
+		}
+	return perr(ps, k->name, "want none, may, encrypt, verify%s, not '%s'",
+	    k->min ? " or wrapper" : "", shown(v, q, sizeof(q)));
+}
+
 /* The line key name was set on, 0 if it was not. */
 static size_t
 key_line(const struct parse *ps, const char *name)
@@ -455,6 +480,27 @@ auth_finish(struct parse *ps)
 		(void)tls_err(ps, "auth_senders", "needs auth_users");
 }
 
+/*
+ * After the last line: smarthost_tls defaults to smtp_tls; credentials
+ * need a smarthost and a policy that can encrypt (they never go in clear).
+ */
+static void
+tlsc_finish(struct parse *ps)
+{
+	struct config *c = ps->c;
+
+	if (key_line(ps, "smarthost_tls") == 0)
+		c->smarthost_tls = c->smtp_tls;
+	if (c->smarthost_auth[0] == '\0')
+		return;
+	if (c->smarthost[0] == '\0')
+		(void)tls_err(ps, "smarthost_auth", "needs a smarthost");
+	else if (c->smarthost_tls == CONFIG_TLSC_NONE)
+		(void)tls_err(ps, "smarthost_auth",
+		    "credentials are only sent over TLS: smarthost_tls "
+		    "must not be none");
+}
+
 static int
 on_pair(void *user, const char *section, const char *name, const char *value)
 {
@@ -489,6 +535,8 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 		return set_number(ps, k, value);
 	case K_TLS:
 		return set_tls(ps, k, value);
+	case K_TLSC:
+		return set_tlsc(ps, k, value);
 	default:
 		return set_string(ps, k, value);
 	}
@@ -609,6 +657,8 @@ config_parse(const char *text, size_t len, const char *fname, struct config *c,
 		tls_finish(ps);
 	if (!ps->failed && rv == 0)
 		auth_finish(ps);
+	if (!ps->failed && rv == 0)
+		tlsc_finish(ps);
 	if (ps->failed) {
 		rv = -EINVAL;
 	} else if (rv > 0) {
@@ -674,6 +724,8 @@ config_defaults(struct config *c)
 	c->retry_max = 3600;
 	c->chroot = 0;
 	c->auth_max_failures = 3;
+	c->smtp_tls = CONFIG_TLSC_MAY;
+	c->smarthost_tls = CONFIG_TLSC_MAY;
 }
 
 static int

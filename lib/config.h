@@ -33,6 +33,15 @@ enum config_tls {
 	CONFIG_TLS_ENCRYPT /* required before MAIL, RCPT, DATA, ... */
 };
 
+/* Keys smtp_tls, smarthost_tls: TLS to the next hop (relayd.conf(5)). */
+enum config_tlsc {
+	CONFIG_TLSC_NONE = 0, /* never STARTTLS */
+	CONFIG_TLSC_MAY, /* STARTTLS if offered, certificate not checked */
+	CONFIG_TLSC_ENCRYPT, /* STARTTLS required, certificate not checked */
+	CONFIG_TLSC_VERIFY, /* STARTTLS required, chain and host name */
+	CONFIG_TLSC_WRAPPER /* smarthost only: implicit TLS, as VERIFY */
+};
+
 /* A relay_from network: address with host bits clear, prefix length. */
 struct config_net {
 	struct sockaddr_storage addr; /* sin_port / sin6_port are 0 */
@@ -81,6 +90,11 @@ struct config {
 	char auth_users[4096];
 	size_t auth_max_failures; /* failed AUTH per session, then 421 */
 	char auth_senders[4096]; /* "" any sender; absolute (authsenders.h) */
+	/* Delivery TLS and AUTH: policies, CA file, credentials file. */
+	enum config_tlsc smtp_tls; /* MX, transport map: default may */
+	enum config_tlsc smarthost_tls; /* default: smtp_tls */
+	char smtp_tls_ca_file[4096]; /* "" system store; absolute, PEM */
+	char smarthost_auth[4096]; /* "" none; "user password", root's */
 };
 
 /* Rendered by callers as "FILE:LINE: KEY: MSG" (line 0 / key "": absent). */

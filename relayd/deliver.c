@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authfile.h"
 #include "config.h"
 #include "deliver.h"
 #include "dsn.h"
@@ -146,16 +147,71 @@ worker_route(struct worker *w, const struct queue_file *qf, size_t first)
 	(void)route_resolve(w->env->cfg, w->env->table, dom, &w->rt);
 }
 
+/* The TLS policy and credentials for this route (relayd.conf(5)). */
+static void
+worker_tls(const struct worker *w, struct smtpc_tls *tls)
+{
+	const struct config *cfg = w->env->cfg;
+	int smarthost = w->rt.source == ROUTE_SMARTHOST;
+
+	memset(tls, 0, sizeof(*tls));
+	tls->ctx = w->env->tls;
+	tls->level = (int)(smarthost ? cfg->smarthost_tls : cfg->smtp_tls);
+	if (smarthost && w->env->auth != NULL) {
+		tls->user = w->env->auth->user;
+		tls->pass = w->env->auth->pass;
+	}
+}
+
+/* "Verified TLS connection established to ..." (Postfix's words). */
+static void
+log_tls(const struct worker *w, const struct smtpc_tls *tls)
+{
+	const char *info;
+	int verified;
+
+	info = smtpc_tls_info(w->c, &verified);
+	if (info[0] != '\0')
+		log_info("%s: %s TLS connection established to %s: %s",
+		    w->job->id[0], verified ? "Verified" : "Untrusted", w->peer,
+		    info);
+	else
+		log_info("%s: cleartext connection to %s (%s)", w->job->id[0],
+		    w->peer,
+		    tls->level == CONFIG_TLSC_NONE ? "TLS off for this route"
+						   : "STARTTLS not offered");
+}
+
+/* One hop; under "may" a failed handshake is tried again in clear. */
+static int
+worker_hop(
+    struct worker *w, size_t i, struct smtpc_tls *tls, struct smtpc_status *st)
+{
+	if (smtpc_connect(&w->rt.hop[i], w->env->cfg->hostname, &w->tmo, tls,
+		&w->c, st) == 0)
+		return 0;
+	if (!st->tls_failed || tls->level != CONFIG_TLSC_MAY ||
+	    tls->user != NULL)
+		return -1;
+	log_info("%s: %s; trying again without TLS (TLS policy may)",
+	    w->job->id[0], st->text);
+	tls->level = CONFIG_TLSC_NONE;
+	return smtpc_connect(
+	    &w->rt.hop[i], w->env->cfg->hostname, &w->tmo, tls, &w->c, st);
+}
+
 static void
 worker_connect(struct worker *w, struct smtpc_status *st)
 {
+	struct smtpc_tls tls;
 	size_t i;
 
 	for (i = 0; i < w->rt.nhop; i++) {
-		if (smtpc_connect(&w->rt.hop[i], w->env->cfg->hostname, &w->tmo,
-			&w->c, st) == 0) {
+		worker_tls(w, &tls);
+		if (worker_hop(w, i, &tls, st) == 0) {
 			(void)strlcpy(
 			    w->peer, smtpc_peer(w->c), sizeof(w->peer));
+			log_tls(w, &tls);
 			return;
 		}
 		/* A hop that answered and then failed is still the relay. */

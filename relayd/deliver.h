@@ -15,11 +15,15 @@
 #include "runner_sched.h"
 
 struct config;
+struct authfile;
+struct ssl_ctx_st;
 
 struct deliver_env {
 	const struct config *cfg;
 	const struct route_table *table; /* transport map, may be NULL */
 	int spoolfd;
+	struct ssl_ctx_st *tls; /* client context (smtpc_tls_ctx); NULL */
+	const struct authfile *auth; /* smarthost_auth, read by the master */
 };
 
 /*

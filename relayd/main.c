@@ -8,6 +8,7 @@
  * processes and trust boundaries"); lib/ code runs wherever it is called:
  *   master (root, five capabilities)    main.c master.c master_start.c
  *                                       master_table.c listen.c tls.c
+ *                                       (lib/authfile.c: smarthost_auth)
  *   server (SMTP child, one per         server.c (fork .. drop) session.c
  *     connection, relay user)           session_cmd.c session_data.c
  *                                       session_io.c session_tls.c
@@ -16,10 +17,11 @@
  *   queue runner (relay user)           runner.c runner_sched.c
  *                                       runner_corrupt.c (corrupt/)
  *                                       route_table.c (transport map)
+ *                                       smtpc_tls.c (client context)
  *   delivery worker (relay user)        deliver.c dsn.c route.c
  *                                       route_resolve.c route_dns.c
  *                                       smtpc.c smtpc_io.c smtpc_reply.c
- *                                       smtpc_send.c
+ *                                       smtpc_send.c smtpc_tls.c
  *   every process                       log.c
  */
 #include <sys/types.h>
@@ -45,6 +47,7 @@
 #include "authtab.h"
 #include "queue.h"
 #include "recipients.h"
+#include "authfile.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/mail/relayd.conf"
@@ -140,7 +143,8 @@ start_config(struct master *m)
 	if (master_account(m, why, sizeof(why)) < 0)
 		fatalx(EX_CONFIG, "%s", why);
 	/* The key stays root's: read before any child exists. */
-	if (master_tls(m, &m->cfg, &m->tls, why, sizeof(why)) < 0)
+	if (master_tls(m, &m->cfg, &m->tls, why, sizeof(why)) < 0 ||
+	    master_sauth(m, &m->cfg, &m->sauth, why, sizeof(why)) < 0)
 		fatalx(EX_CONFIG, "%s", why);
 	/* Unsafe (another user could change the queue): EX_CONFIG. */
 	if ((rv = master_spool(m, why, sizeof(why))) < 0)
@@ -276,6 +280,7 @@ main(int argc, char **argv, char **envp)
 	authtab_free(m.auth);
 	authsenders_free(m.senders);
 	tls_ctx_free(m.tls);
+	authfile_free(m.sauth);
 	(void)close(m.spoolfd);
 	(void)close(m.rootfd);
 	return rv;

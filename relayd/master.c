@@ -29,6 +29,7 @@
 #include "runner.h"
 #include "server.h"
 #include "sockaddr.h"
+#include "authfile.h"
 #include "tls.h"
 
 #define GRACE_SECONDS 10 /* TERM: children may finish their session */
@@ -351,6 +352,9 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		return;
 	}
 	if (pid == 0) {
+		/* An SMTP child has no use for the smarthost password. */
+		authfile_free(m->sauth);
+		m->sauth = NULL;
 		if (stress)
 			stress_config(&m->cfg);
 		server_run(m, fd, peer, peerlen, tls);
@@ -425,6 +429,7 @@ master_reload(struct master *m)
 	struct ssl_ctx_st *tls = NULL;
 	struct authtab *auth = NULL;
 	struct authsenders *senders = NULL;
+	struct authfile *sauth = NULL;
 	char why[512];
 
 	got_hup = 0;
@@ -475,6 +480,7 @@ master_reload(struct master *m)
 	}
 	/* A bad new key or certificate keeps the old ones, and all else. */
 	if (master_tls(m, &next, &tls, why, sizeof(why)) < 0 ||
+	    master_sauth(m, &next, &sauth, why, sizeof(why)) < 0 ||
 	    listen_update(&m->ls, &next, why, sizeof(why)) < 0) {
 		log_warnx(
 		    "reload failed: %s; keeping the old configuration", why);
@@ -482,8 +488,11 @@ master_reload(struct master *m)
 		authtab_free(auth);
 		authsenders_free(senders);
 		tls_ctx_free(tls);
+		authfile_free(sauth);
 		return;
 	}
+	authfile_free(m->sauth);
+	m->sauth = sauth; /* the next queue runner gets it */
 	m->cfg = next;
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */

@@ -21,6 +21,7 @@ struct master_rate;
 struct ssl_ctx_st;
 struct authtab;
 struct authsenders;
+struct authfile;
 
 struct master {
 	const char *root; /* "/" or --root DIR */
@@ -31,6 +32,7 @@ struct master {
 	struct ssl_ctx_st *tls; /* tls_cert and tls_key, read as root; NULL */
 	struct authtab *auth; /* auth_users, read as root; NULL: no AUTH */
 	struct authsenders *senders; /* auth_senders, as root; NULL: any */
+	struct authfile *sauth; /* smarthost_auth, read as root; NULL */
 	uid_t uid; /* run_as, from ROOT/etc/passwd */
 	gid_t gid;
 	int spoolfd; /* O_RDONLY|O_DIRECTORY, checked like ckdir() */

@@ -24,6 +24,7 @@
 #include "master_start.h"
 #include "privdrop.h"
 #include "spooldir.h"
+#include "authfile.h"
 #include "tls.h"
 
 static int start_err(char *err, size_t errlen, int e, const char *fmt, ...)
@@ -284,6 +285,16 @@ master_spool_recheck(struct master *m, char *err, size_t errlen)
 	if (len == 0)
 		(void)start_err(err, errlen, EIO, "spool check: child failed");
 	return WIFEXITED(status) && WEXITSTATUS(status) == 2 ? -EPERM : -EIO;
+}
+
+int
+master_sauth(const struct master *m, const struct config *cfg,
+    struct authfile **ap, char *err, size_t errlen)
+{
+	*ap = NULL;
+	if (cfg->smarthost_auth[0] == '\0')
+		return 0;
+	return authfile_load(m->rootfd, cfg->smarthost_auth, ap, err, errlen);
 }
 
 int

@@ -39,6 +39,13 @@ int master_spool_recheck(struct master *m, char *err, size_t errlen);
  * server context for the children to inherit: *ctxp NULL when cfg has no
  * TLS.  0 or -errno with the reason in err.
  */
+/*
+ * cfg->smarthost_auth (if set) read as root into *ap (NULL if unset):
+ * the workers inherit the copy and never open the file.  0 or -errno.
+ */
+int master_sauth(const struct master *m, const struct config *cfg,
+    struct authfile **ap, char *err, size_t errlen);
+
 int master_tls(const struct master *m, const struct config *cfg,
     struct ssl_ctx_st **ctxp, char *err, size_t errlen);
 

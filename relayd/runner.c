@@ -31,6 +31,7 @@
 #include "runner.h"
 #include "runner_corrupt.h"
 #include "runner_sched.h"
+#include "smtpc.h"
 #include "walk.h"
 
 #define RUNNER_TITLE_PAD 120
@@ -395,6 +396,13 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	setproctitle("%-*s", RUNNER_TITLE_PAD, "queue runner");
 	rv = route_table_load(
 	    m->rootfd, m->cfg.transport_file, &r.table, why, sizeof(why));
+	/* CA certificates are public: read after the drop, for the workers. */
+	if (rv >= 0 &&
+	    smtpc_tls_ctx(m->rootfd, m->cfg.smtp_tls_ca_file, &r.env.tls, why,
+		sizeof(why)) < 0)
+		log_warnx("queue runner: %s; TLS to the next hop is off, "
+			  "mail that needs it waits",
+		    why);
 	(void)close(m->rootfd);
 	m->rootfd = -1;
 	if (rv < 0) {
@@ -412,6 +420,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	r.env.cfg = &m->cfg;
 	r.env.table = r.table;
 	r.env.spoolfd = m->spoolfd;
+	r.env.auth = m->sauth;
 	runner_watch(&r);
 	log_info("queue runner started (pid %ld, %zu transport entries)",
 	    (long)getpid(), route_table_count(r.table));

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "smtpc_int.h"
 
 #define SMTPC_QUIT_TIMEOUT 10 /* seconds we wait for the reply to QUIT */
@@ -108,15 +109,40 @@ smtpc_expect(struct smtpc *c, unsigned timeout, int want, const char *after,
 	return c->reply.code / 100 == want ? 0 : -1;
 }
 
+/* "AUTH PLAIN LOGIN" or the old "AUTH=PLAIN LOGIN": the ones we have. */
+static void
+smtpc_ehlo_auth(struct smtpc *c, const char *t)
+{
+	size_t n;
+
+	c->ext |= SMTPC_EXT_AUTH;
+	for (t += 5; *t != '\0'; t += n) {
+		t += strspn(t, " ");
+		n = strcspn(t, " ");
+		if (n == 5 && strncasecmp(t, "PLAIN", 5) == 0)
+			c->auth |= SMTPC_AUTH_PLAIN;
+		else if (n == 5 && strncasecmp(t, "LOGIN", 5) == 0)
+			c->auth |= SMTPC_AUTH_LOGIN;
+	}
+}
+
 static void
 smtpc_ehlo_ext(struct smtpc *c)
 {
 	const char *t, *p;
 	size_t i;
 
+	c->ext = 0; /* the EHLO after STARTTLS replaces the first */
+	c->auth = 0;
+	c->size_max = 0;
 	for (i = 1; i < c->reply.nline; i++) {
 		t = smtpc_reply_text(&c->reply, i);
-		if (strcasecmp(t, "PIPELINING") == 0)
+		if (strcasecmp(t, "STARTTLS") == 0)
+			c->ext |= SMTPC_EXT_STARTTLS;
+		else if (strncasecmp(t, "AUTH", 4) == 0 &&
+		    (t[4] == ' ' || t[4] == '='))
+			smtpc_ehlo_auth(c, t);
+		else if (strcasecmp(t, "PIPELINING") == 0)
 			c->ext |= SMTPC_EXT_PIPELINING;
 		else if (strcasecmp(t, "8BITMIME") == 0)
 			c->ext |= SMTPC_EXT_8BITMIME;
@@ -168,14 +194,89 @@ smtpc_hello(struct smtpc *c, const char *helo, struct smtpc_status *st)
 	return smtpc_expect(c, c->to.helo, 2, "after HELO", st);
 }
 
+/*
+ * STARTTLS as tls->level says, then EHLO again.  Anything the server sent
+ * after its 220 came before TLS and is refused (the STARTTLS response
+ * injection class, CVE-2011-0411 on the client side).
+ */
+static int
+smtpc_starttls(struct smtpc *c, const struct smtpc_tls *tls,
+    const struct route_hop *hop, const char *helo, struct smtpc_status *st)
+{
+	int need = tls->level >= CONFIG_TLSC_ENCRYPT;
+
+	if (!(c->ext & SMTPC_EXT_STARTTLS)) {
+		if (!need)
+			return 0;
+		smtpc_status_set(st, 0, "4.7.4", 1,
+		    "TLS is required, but was not offered by %s", c->peer);
+		return -1;
+	}
+	if (smtpc_io_cmd(c, "STARTTLS", c->to.helo) != 0 ||
+	    smtpc_io_flush(c, c->to.helo) != 0) {
+		smtpc_status_lost(c, "after EHLO", st);
+		return -1;
+	}
+	if (smtpc_expect(c, c->to.helo, 2, "after STARTTLS", st) != 0) {
+		if (c->broken || !need)
+			return c->broken ? -1 : 0; /* may: on in clear */
+		smtpc_status_set(st, st->code, "4.7.4", 1,
+		    "TLS is required, but %s refused STARTTLS: %s", c->peer,
+		    st->text);
+		return -1;
+	}
+	if (c->inlen != 0) {
+		c->broken = 1;
+		smtpc_status_set(st, 0, "4.7.5", 1,
+		    "protocol error with %s: data after the reply to STARTTLS",
+		    c->peer);
+		return -1;
+	}
+	if (smtpc_tls_start(c, tls, hop->host, c->to.helo, st) != 0)
+		return -1;
+	return smtpc_hello(c, helo, st);
+}
+
+/* Greeting, EHLO, STARTTLS and AUTH on the connected c. */
+static int
+smtpc_dialogue(struct smtpc *c, const struct route_hop *hop, const char *helo,
+    const struct smtpc_tls *tls, struct smtpc_status *st)
+{
+	if (tls->level == CONFIG_TLSC_WRAPPER &&
+	    smtpc_tls_start(c, tls, hop->host, c->to.greeting, st) != 0)
+		return -1;
+	if (smtpc_expect(c, c->to.greeting, 2, "before the greeting", st) != 0)
+		return -1;
+	if (c->reply.code != 220) {
+		smtpc_status_set(st, 0, "4.4.2", 1,
+		    "protocol error with %s: greeting is not 220", c->peer);
+		c->broken = 1;
+		return -1;
+	}
+	if (smtpc_hello(c, helo, st) != 0)
+		return -1;
+	if (c->ssl == NULL && tls->level != CONFIG_TLSC_NONE &&
+	    smtpc_starttls(c, tls, hop, helo, st) != 0)
+		return -1;
+	if (tls->user != NULL && smtpc_tls_auth(c, tls, st) != 0)
+		return -1;
+	return 0;
+}
+
 int
 smtpc_connect(const struct route_hop *hop, const char *helo,
-    const struct smtpc_timeouts *t, struct smtpc **out, struct smtpc_status *st)
+    const struct smtpc_timeouts *t, const struct smtpc_tls *tls,
+    struct smtpc **out, struct smtpc_status *st)
 {
+	static const struct smtpc_tls clear = { NULL, CONFIG_TLSC_NONE, NULL,
+		NULL };
 	struct smtpc *c;
 
 	*out = NULL;
 	st->connected = 0;
+	st->tls_failed = 0;
+	if (tls == NULL)
+		tls = &clear;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		smtpc_status_set(st, 0, "4.3.0", 1, "out of memory");
 		return -1;
@@ -186,15 +287,7 @@ smtpc_connect(const struct route_hop *hop, const char *helo,
 	if (smtpc_tcp(c, hop, st) != 0)
 		goto fail;
 	st->connected = 1;
-	if (smtpc_expect(c, c->to.greeting, 2, "before the greeting", st) != 0)
-		goto fail;
-	if (c->reply.code != 220) {
-		smtpc_status_set(st, 0, "4.4.2", 1,
-		    "protocol error with %s: greeting is not 220", c->peer);
-		c->broken = 1;
-		goto fail;
-	}
-	if (smtpc_hello(c, helo, st) != 0)
+	if (smtpc_dialogue(c, hop, helo, tls, st) != 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -216,6 +309,7 @@ smtpc_quit(struct smtpc *c)
 		    smtpc_io_flush(c, SMTPC_QUIT_TIMEOUT) == 0)
 			(void)smtpc_io_reply(c, SMTPC_QUIT_TIMEOUT);
 	}
+	smtpc_tls_end(c);
 	if (c->fd >= 0)
 		(void)close(c->fd);
 	free(c);

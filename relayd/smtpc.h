@@ -14,6 +14,22 @@
 
 struct queue_file;
 struct smtpc; /* opaque: one connection */
+struct ssl_ctx_st;
+
+/*
+ * TLS and AUTH for one connection (relayd.conf(5), smtp_tls).  level is
+ * an enum config_tlsc: none never says STARTTLS; may uses it when offered
+ * without checking the certificate; encrypt requires it; verify requires
+ * it and checks the chain against ctx's trust store and the hop's name
+ * (its address for an address literal); wrapper is verify with TLS from
+ * the first octet (port 465).  user/pass (NULL: none) are sent with AUTH
+ * PLAIN or LOGIN, and only over TLS.
+ */
+struct smtpc_tls {
+	struct ssl_ctx_st *ctx; /* from smtpc_tls_ctx; NULL: no TLS possible */
+	int level;
+	const char *user, *pass;
+};
 
 /* Seconds; 0 is replaced by the default. */
 struct smtpc_timeouts {
@@ -48,19 +64,41 @@ struct smtpc_status {
 	char text[512];
 	int temporary; /* 1: retry later (4xx or code 0); 0: 2xx or 5xx */
 	int connected; /* smtpc_connect: 1 once the TCP connection was made */
+	int tls_failed; /* smtpc_connect: the TLS handshake failed */
 };
 
 /*
  * Connect to hop (its address and port), read the greeting, say EHLO helo
- * (HELO on a 5xx EHLO reply) and record the extensions.  Returns 0 with
- * *out set, or -1 with *st describing the failure (code 0 for connect
- * errors and timeouts; the server's code for a non-2xx greeting or HELO
- * reply, then temporary only for 4xx).  Either way the caller should try
- * its next hop; the last hop's *st is what to record.
+ * (HELO on a 5xx EHLO reply) and record the extensions; then, as tls
+ * (NULL: none) says, STARTTLS, the handshake and EHLO again, and AUTH.
+ * Returns 0 with *out set, or -1 with *st describing the failure (code 0
+ * for connect errors and timeouts; the server's code for a non-2xx
+ * greeting or HELO reply, then temporary only for 4xx).  TLS that the
+ * policy requires and that does not happen (not offered, handshake or
+ * certificate failure) is a temporary 4.7.4/4.7.5, never clear text;
+ * credentials without TLS are never sent (4.7.0); a refused AUTH is the
+ * server's reply (4xx temporary, 5xx permanent).  Either way the caller
+ * should try its next hop; the last hop's *st is what to record.
  */
 int smtpc_connect(const struct route_hop *hop, const char *helo,
-    const struct smtpc_timeouts *t, struct smtpc **out,
-    struct smtpc_status *st);
+    const struct smtpc_timeouts *t, const struct smtpc_tls *tls,
+    struct smtpc **out, struct smtpc_status *st);
+
+/*
+ * How the connection is protected, for the log: "" in clear, else
+ * "TLSv1.3 with cipher ... (256/256 bits)".  *verified: 1 if the chain
+ * and the name were checked.
+ */
+const char *smtpc_tls_info(const struct smtpc *c, int *verified);
+
+/*
+ * The client context, made once per queue runner: TLS 1.2 and later, the
+ * trust store from cafile (PEM certificates, read under rootfd through the
+ * one whole-file reader; public data, so after the drop) or, if cafile
+ * is "", the system store.  0 with *ctxp, or -errno with a reason in err.
+ */
+int smtpc_tls_ctx(int rootfd, const char *cafile, struct ssl_ctx_st **ctxp,
+    char *err, size_t errlen);
 
 /*
  * One mail transaction for qf's recipients qf->rcpt[idx[0..n)] (RSET
@@ -92,6 +130,8 @@ const char *smtpc_peer(const struct smtpc *c);
 #define SMTPC_EXT_8BITMIME 0x04
 #define SMTPC_EXT_SMTPUTF8 0x08
 #define SMTPC_EXT_DSN 0x10
+#define SMTPC_EXT_STARTTLS 0x20
+#define SMTPC_EXT_AUTH 0x40
 unsigned smtpc_extensions(const struct smtpc *c);
 
 #endif /* RELAYD_SMTPC_H */

@@ -13,8 +13,18 @@
 #define SMTPC_OUT_MAX 16384 /* write buffer; data is sent in such blocks */
 #define SMTPC_CMD_MAX 2048 /* one command line (DSN params make them long) */
 
+struct ssl_st;
+
+#define SMTPC_AUTH_PLAIN 0x01 /* mechanisms in the AUTH keyword */
+#define SMTPC_AUTH_LOGIN 0x02
+#define SMTPC_AUTH_FIELD_MAX 255 /* octets of a user name or password */
+
 struct smtpc {
 	int fd;
+	struct ssl_st *ssl; /* after STARTTLS or for wrapper: all I/O */
+	int verified; /* the chain and the name were checked */
+	unsigned auth; /* SMTPC_AUTH_* the server offers */
+	char tlsinfo[160]; /* tls_describe(), "" in clear */
 	int broken; /* no more commands: I/O error, timeout, 421 */
 	int used; /* a transaction was started: RSET before the next */
 	unsigned ext; /* SMTPC_EXT_* */
@@ -54,6 +64,21 @@ size_t smtpc_io_data_size(const char *msg, size_t len);
 void smtpc_io_abort_on_close(struct smtpc *c, int on);
 /* Append a command line (CRLF added); -1 if it holds CR/LF or is long. */
 int smtpc_io_cmd(struct smtpc *c, const char *cmd, unsigned timeout);
+
+/* Wait for events on c->fd until deadline (smtpc_io_now_ms() based). */
+int smtpc_io_wait(struct smtpc *c, short events, long long deadline);
+long long smtpc_io_now_ms(void);
+/* Wipe the write buffer (it held credentials). */
+void smtpc_io_wipe(struct smtpc *c);
+
+/* TLS (smtpc_tls.c): handshake on c->fd, verified per level, host name. */
+int smtpc_tls_start(struct smtpc *c, const struct smtpc_tls *tls,
+    const char *host, unsigned timeout, struct smtpc_status *st);
+/* AUTH PLAIN or LOGIN with tls->user, tls->pass (c is encrypted). */
+int smtpc_tls_auth(
+    struct smtpc *c, const struct smtpc_tls *tls, struct smtpc_status *st);
+/* TLS shutdown and SSL free (before close). */
+void smtpc_tls_end(struct smtpc *c);
 
 /* st from c->reply. */
 void smtpc_status_reply(const struct smtpc *c, struct smtpc_status *st);

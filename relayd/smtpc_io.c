@@ -15,7 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "smtpc_int.h"
+
+#define SMTPC_WANT_MORE (-2) /* smtpc_raw_*: wait for *events, again */
 
 static int64_t
 smtpc_now_ms(void)
@@ -24,6 +29,12 @@ smtpc_now_ms(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long
+smtpc_io_now_ms(void)
+{
+	return smtpc_now_ms();
 }
 
 static int
@@ -36,8 +47,8 @@ smtpc_fail(struct smtpc *c, int proto, const char *why)
 }
 
 /* Wait for events on c->fd until deadline: 1 ready, 0 timeout, -1 error. */
-static int
-smtpc_wait(struct smtpc *c, short events, int64_t deadline)
+int
+smtpc_io_wait(struct smtpc *c, short events, long long deadline)
 {
 	struct pollfd pfd;
 	int64_t left;
@@ -57,31 +68,118 @@ smtpc_wait(struct smtpc *c, short events, int64_t deadline)
 	}
 }
 
+/* What a failed SSL call means: SMTPC_WANT_MORE (*events), 0 EOF, -1. */
+static int
+smtpc_ssl_error(struct smtpc *c, int r, short *events)
+{
+	char why[120];
+	unsigned long e;
+
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*events = POLLIN;
+		return SMTPC_WANT_MORE;
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return SMTPC_WANT_MORE;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == EINTR || errno == EAGAIN) {
+			*events = POLLIN | POLLOUT;
+			return SMTPC_WANT_MORE;
+		}
+		if (ERR_peek_error() == 0)
+			return errno == 0 ? 0
+					  : smtpc_fail(c, 0, strerror(errno));
+		/* FALLTHROUGH */
+	default:
+		e = ERR_get_error();
+		(void)snprintf(why, sizeof(why), "TLS error: %s",
+		    e != 0 ? ERR_reason_error_string(e) : "unknown");
+		ERR_clear_error();
+		return smtpc_fail(c, 0, why);
+	}
+}
+
+/* n > 0 sent, SMTPC_WANT_MORE (*events), -1 failed (c->why). */
+static ssize_t
+smtpc_raw_write(struct smtpc *c, const char *p, size_t n, short *events)
+{
+	ssize_t w;
+	int r;
+
+	*events = POLLOUT;
+	if (c->ssl == NULL) {
+		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0)
+			return w;
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return smtpc_fail(c, 0, strerror(errno));
+		return SMTPC_WANT_MORE;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n)) > 0)
+		return r;
+	if ((r = smtpc_ssl_error(c, r, events)) == 0)
+		return smtpc_fail(c, 0, "connection closed by server");
+	return r;
+}
+
+/* n > 0 read, 0 EOF, SMTPC_WANT_MORE (*events), -1 failed (c->why). */
+static ssize_t
+smtpc_raw_read(struct smtpc *c, char *p, size_t n, short *events)
+{
+	ssize_t r;
+	int k;
+
+	*events = POLLIN;
+	if (c->ssl == NULL) {
+		if ((r = read(c->fd, p, n)) >= 0)
+			return r;
+		if (errno != EAGAIN && errno != EINTR)
+			return smtpc_fail(c, 0, strerror(errno));
+		return SMTPC_WANT_MORE;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((k = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n)) > 0)
+		return k;
+	return smtpc_ssl_error(c, k, events);
+}
+
 int
 smtpc_io_flush(struct smtpc *c, unsigned timeout)
 {
 	int64_t deadline = smtpc_now_ms() + (int64_t)timeout * 1000;
 	size_t off = 0;
 	ssize_t w;
+	short ev;
 	int r;
 
 	if (c->broken)
 		return -1;
 	while (off < c->outlen) {
-		w = send(c->fd, c->out + off, c->outlen - off, MSG_NOSIGNAL);
+		w = smtpc_raw_write(c, c->out + off, c->outlen - off, &ev);
 		if (w > 0) {
 			off += (size_t)w;
 			continue;
 		}
-		if (w < 0 && errno != EAGAIN && errno != EINTR)
-			return smtpc_fail(c, 0, strerror(errno));
-		if ((r = smtpc_wait(c, POLLOUT, deadline)) == 0)
+		if (w != SMTPC_WANT_MORE)
+			return -1;
+		if ((r = smtpc_io_wait(c, ev, deadline)) == 0)
 			return smtpc_fail(c, 0, "timeout while sending");
 		if (r < 0)
 			return smtpc_fail(c, 0, strerror(errno));
 	}
 	c->outlen = 0;
 	return 0;
+}
+
+void
+smtpc_io_wipe(struct smtpc *c)
+{
+	explicit_bzero(c->out, sizeof(c->out));
 }
 
 int
@@ -148,6 +246,7 @@ smtpc_io_reply(struct smtpc *c, unsigned timeout)
 {
 	int64_t deadline = smtpc_now_ms() + (int64_t)timeout * 1000;
 	ssize_t r;
+	short ev;
 	int rc;
 
 	smtpc_reply_init(&c->reply);
@@ -156,16 +255,17 @@ smtpc_io_reply(struct smtpc *c, unsigned timeout)
 	for (;;) {
 		if ((rc = smtpc_io_lines(c)) != 0)
 			return rc > 0 ? 0 : -1;
-		r = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+		r = smtpc_raw_read(
+		    c, c->in + c->inlen, sizeof(c->in) - c->inlen, &ev);
 		if (r > 0) {
 			c->inlen += (size_t)r;
 			continue;
 		}
 		if (r == 0)
 			return smtpc_fail(c, 0, "connection closed by server");
-		if (errno != EAGAIN && errno != EINTR)
-			return smtpc_fail(c, 0, strerror(errno));
-		if ((rc = smtpc_wait(c, POLLIN, deadline)) == 0)
+		if (r != SMTPC_WANT_MORE)
+			return -1;
+		if ((rc = smtpc_io_wait(c, ev, deadline)) == 0)
 			return smtpc_fail(c, 0, "timeout waiting for reply");
 		if (rc < 0)
 			return smtpc_fail(c, 0, strerror(errno));

@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -47,6 +48,7 @@ from relayd_harness import (HOSTNAME, QUEUED_RE,  # noqa: E402,F401
                             wait_for, workers_of)
 
 from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.smtp import AuthResult  # noqa: E402
 
 TRANSPORT = "etc/mail/transport"
 # "relayd: ID: to=<rcpt>, relay=host[ip]:port, delay=1.2, dsn=2.0.0,
@@ -265,9 +267,22 @@ class Sink:
     for RCPT; data_replies: replies for the first DATAs (then 250);
     stall_data: hold every DATA reply after the first stall_after ones
     until release is set.  Without a port it takes a free one (another
-    if that one is taken before it binds)."""
+    if that one is taken before it binds).
+    TLS and AUTH: tls="starttls" (offered, required before MAIL when
+    users are set) or "implicit" (port 465 style) with cert=(cert, key);
+    users={login: password} asks for AUTH (auth_require_tls: only over
+    TLS, as a submission service); every attempt is recorded in logins as
+    (mechanism, login, password, over TLS?, accepted?)."""
 
-    def __init__(self, host="127.0.0.1", port=None, name="sink"):
+    def __init__(self, host="127.0.0.1", port=None, name="sink", tls=None,
+                 cert=None, users=None, auth_require_tls=True,
+                 mechanisms=None):
+        self.tls = tls
+        self.cert = cert
+        self.users = users
+        self.auth_require_tls = auth_require_tls
+        self.mechanisms = mechanisms
+        self.logins = []
         self.host = host
         self.fixed_port = port
         self.port = port or free_port()
@@ -284,12 +299,44 @@ class Sink:
         self.release = threading.Event()
         self.controller = None
 
+    def _authenticate(self, server, session, envelope, mechanism, data):
+        tr = getattr(server, "transport", None)
+        tls = bool(tr is not None and tr.get_extra_info("ssl_object"))
+        login = data.login.decode(errors="replace")
+        password = data.password.decode(errors="replace")
+        ok = self.users.get(login) == password
+        with self.lock:
+            self.logins.append((mechanism, login, password, tls, ok))
+        # handled=False: aiosmtpd answers 535 itself on a failure.
+        return AuthResult(success=ok, handled=False)
+
+    def _tls_kwargs(self):
+        kw = {}
+        if self.tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.cert)
+            kw["ssl_context" if self.tls == "implicit"
+               else "tls_context"] = ctx
+        if self.users is not None:
+            # aiosmtpd counts only STARTTLS as TLS: with implicit TLS
+            # the whole session is encrypted anyway.
+            kw.update(authenticator=self._authenticate,
+                      auth_required=True,
+                      auth_require_tls=(self.auth_require_tls and
+                                        self.tls != "implicit"))
+            if self.mechanisms is not None:
+                kw["auth_exclude_mechanism"] = [
+                    m for m in ("PLAIN", "LOGIN")
+                    if m not in self.mechanisms]
+        return kw
+
     def start(self):
         def bind(port):
             self.port = port
             c = Controller(_Handler(self), hostname=self.host, port=port,
                            ready_timeout=10,
-                           server_hostname=self.name + ".test")
+                           server_hostname=self.name + ".test",
+                           **self._tls_kwargs())
             c.start()
             self.controller = c
         bind_retry(bind, self.fixed_port, first=self.port)

@@ -571,7 +571,8 @@ test_man_page_keys(void **state)
 		"max_per_ip", "max_hops", "greet_pause", "timeout_greeting",
 		"timeout_command", "timeout_data_init", "timeout_data_block",
 		"timeout_data_term", "queue_lifetime", "retry", "chroot",
-		"pidfile", "milter", "tls_cert", "tls_key", "tls" };
+		"pidfile", "milter", "tls_cert", "tls_key", "tls", "smtp_tls",
+		"smtp_tls_ca_file", "smarthost_tls", "smarthost_auth" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;
@@ -591,7 +592,9 @@ test_man_page_keys(void **state)
 		    !(strcmp(names[i], "hostname") == 0 &&
 			strstr(sample, "\n#hostname =") != NULL) &&
 		    !(strcmp(names[i], "tls") == 0 &&
-			strstr(sample, "\n#tls =") != NULL))
+			strstr(sample, "\n#tls =") != NULL) &&
+		    !(strcmp(names[i], "smarthost_tls") == 0 &&
+			strstr(sample, "\n#smarthost_tls =") != NULL))
 			fail_msg("sample lacks '%s ='", names[i]);
 		/* ... and the parser knows it. */
 		snprintf(line, sizeof(line), "[relayd]\n%s = \x01\n", names[i]);

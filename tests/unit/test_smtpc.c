@@ -389,7 +389,7 @@ test_normal(void **state)
 	(void)state;
 	fake_start(&f, srv_normal);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", NULL, &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", NULL, NULL, &c, &st), 0);
 	assert_int_equal(smtpc_extensions(c),
 	    SMTPC_EXT_PIPELINING | SMTPC_EXT_SIZE | SMTPC_EXT_8BITMIME);
 	assert_true(strncmp(smtpc_peer(c), "fake.test[127.0.0.1]:", 21) == 0);
@@ -425,7 +425,7 @@ test_helo_fallback(void **state)
 	(void)state;
 	fake_start(&f, srv_helo);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", NULL, &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", NULL, NULL, &c, &st), 0);
 	assert_int_equal(smtpc_extensions(c), 0);
 	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), 0);
 	assert_int_equal(r[0].code, 451);
@@ -448,7 +448,7 @@ test_refusals(void **state)
 	(void)state;
 	fake_start(&f, srv_refuse);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", NULL, &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", NULL, NULL, &c, &st), 0);
 	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), 0);
 	assert_int_equal(r[0].code, 0);
 	assert_string_equal(r[1].status, "5.6.3");
@@ -489,7 +489,7 @@ test_data_451(void **state)
 	(void)state;
 	fake_start(&f, srv_data451);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", fast(), NULL, &c, &st), 0);
 	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), 0);
 	assert_int_equal(r[0].code, 451);
 	assert_int_equal(r[0].temporary, 1);
@@ -584,7 +584,7 @@ test_fold(void **state)
 	qf = qf_new("<s@a.test>", fold_msg, 1);
 	fake_start(&f, srv_fold);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", fast(), NULL, &c, &st), 0);
 	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), 0);
 	assert_int_equal(m.code, 250);
 	smtpc_quit(c);
@@ -602,7 +602,7 @@ hostile_connect(void (*fn)(int), const char *want)
 
 	fake_start(&f, fn);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), -1);
+	    smtpc_connect(&f.hop, "client.test", fast(), NULL, &c, &st), -1);
 	assert_null(c);
 	assert_int_equal(st.code, 0);
 	assert_int_equal(st.temporary, 1);
@@ -662,7 +662,7 @@ test_stall_rcpt(void **state)
 	(void)state;
 	fake_start(&f, srv_stall);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", fast(), NULL, &c, &st), 0);
 	assert_int_equal(smtpc_send(c, qf, idx, 2, r, &m), -1);
 	assert_int_equal(r[0].code, 0);
 	assert_int_equal(r[0].temporary, 1);
@@ -690,7 +690,7 @@ test_421(void **state)
 	(void)state;
 	fake_start(&f, srv_421);
 	assert_int_equal(
-	    smtpc_connect(&f.hop, "client.test", fast(), &c, &st), 0);
+	    smtpc_connect(&f.hop, "client.test", fast(), NULL, &c, &st), 0);
 	assert_int_equal(smtpc_send(c, qf, &idx, 1, r, &m), -1);
 	assert_int_equal(r[0].code, 421);
 	assert_int_equal(r[0].temporary, 1);
@@ -720,7 +720,7 @@ test_connect_refused(void **state)
 	hop.addrlen = sizeof(*sin);
 	(void)close(fd); /* nobody listens there now */
 	assert_int_equal(
-	    smtpc_connect(&hop, "client.test", fast(), &c, &st), -1);
+	    smtpc_connect(&hop, "client.test", fast(), NULL, &c, &st), -1);
 	assert_int_equal(st.code, 0);
 	assert_int_equal(st.temporary, 1);
 	assert_string_equal(st.status, "4.4.1");
