@@ -16,7 +16,7 @@
 
 #include "authsenders.h"
 #include "authtab.h"
-#include "readfile.h"
+#include "tablefile.h"
 #include "smtp_addr.h"
 
 #define KEY_MAX (SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX)
@@ -190,36 +190,15 @@ int
 authsenders_load(int rootfd, const char *path, struct authsenders **out,
     struct config_error *err)
 {
-	const char *rel = path;
-	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	int rv;
 
 	*out = NULL;
-	memset(err, 0, sizeof(*err));
-	if (path[0] == '\0')
-		return 0;
-	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
-	if (rootfd != AT_FDCWD)
-		rel += strspn(rel, "/");
-	rv = readfile_at(rootfd, rel, AUTHSENDERS_FILE_MAX, &buf, &len, &st);
-	if (rv < 0) {
-		(void)snprintf(err->msg, sizeof(err->msg), "%s",
-		    rv == -EFBIG ? "bigger than 4 MiB" : readfile_strerror(rv));
-		goto out;
-	}
-	/* Whoever writes it decides who may send as whom. */
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		(void)snprintf(err->msg, sizeof(err->msg), "%s",
-		    st.st_uid != 0
-			? "not owned by root"
-			: "writable by group or others (chmod go-w)");
-		rv = -EPERM;
-		goto out;
-	}
-	rv = authsenders_parse(buf, len, path, out, err);
-out:
+	rv = tablefile_read(rootfd, path, AUTHSENDERS_FILE_MAX,
+	    TABLEFILE_ROOT_WRITES, &buf, &len, err);
+	if (rv == 0 && buf != NULL)
+		rv = authsenders_parse(buf, len, path, out, err);
 	free(buf);
 	return rv;
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "authtab.h"
-#include "readfile.h"
+#include "tablefile.h"
 
 /* Verified against when the login is unknown and the table is empty. */
 #define DUMMY_HASH                                                           \
@@ -175,36 +175,15 @@ int
 authtab_load(int rootfd, const char *path, struct authtab **out,
     struct config_error *err)
 {
-	const char *rel = path;
-	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	int rv;
 
 	*out = NULL;
-	memset(err, 0, sizeof(*err));
-	if (path[0] == '\0')
-		return 0;
-	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
-	if (rootfd != AT_FDCWD)
-		rel += strspn(rel, "/");
-	rv = readfile_at(rootfd, rel, AUTHTAB_FILE_MAX, &buf, &len, &st);
-	if (rv < 0) {
-		(void)snprintf(err->msg, sizeof(err->msg), "%s",
-		    rv == -EFBIG ? "bigger than 4 MiB" : readfile_strerror(rv));
-		goto out;
-	}
-	/* Password hashes: an offline guess for whoever may read them. */
-	if (st.st_uid != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		(void)snprintf(err->msg, sizeof(err->msg),
-		    "%s (want root:root 0600)",
-		    st.st_uid != 0 ? "not owned by root"
-				   : "group or others may access it");
-		rv = -EPERM;
-		goto out;
-	}
-	rv = authtab_parse(buf, len, path, out, err);
-out:
+	rv = tablefile_read(
+	    rootfd, path, AUTHTAB_FILE_MAX, TABLEFILE_SECRET, &buf, &len, err);
+	if (rv == 0 && buf != NULL)
+		rv = authtab_parse(buf, len, path, out, err);
 	if (buf != NULL)
 		explicit_bzero(buf, len);
 	free(buf);

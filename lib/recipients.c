@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "readfile.h"
+#include "tablefile.h"
 #include "recipients.h"
 #include "smtp_addr.h"
 
@@ -252,49 +252,19 @@ out:
 }
 
 /* Whoever can write the table chooses which mail is accepted. */
-static int
-trusted_file(const struct stat *st, struct config_error *err)
-{
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		(void)strlcpy(err->msg, "not owned by root", sizeof(err->msg));
-		return -EPERM;
-	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		(void)strlcpy(err->msg,
-		    "writable by group or others (chmod go-w)",
-		    sizeof(err->msg));
-		return -EPERM;
-	}
-	return 0;
-}
-
 int
 recipients_load(int rootfd, const char *path, struct recipients **out,
     struct config_error *err)
 {
-	const char *rel = path;
-	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	int rv;
 
 	*out = NULL;
-	memset(err, 0, sizeof(*err));
-	if (path[0] == '\0')
-		return 0;
-	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
-	if (rootfd != AT_FDCWD)
-		rel += strspn(rel, "/");
-	rv = readfile_at(rootfd, rel, RECIPIENTS_FILE_MAX, &buf, &len, &st);
-	if (rv < 0) {
-		(void)snprintf(err->msg, sizeof(err->msg), "%s",
-		    rv == -EFBIG ? "bigger than 16 MiB"
-				 : readfile_strerror(rv));
-		goto out;
-	}
-	if ((rv = trusted_file(&st, err)) == 0)
+	rv = tablefile_read(rootfd, path, RECIPIENTS_FILE_MAX,
+	    TABLEFILE_ROOT_WRITES, &buf, &len, err);
+	if (rv == 0 && buf != NULL)
 		rv = recipients_parse(buf, len, path, out, err);
-out:
 	free(buf);
 	return rv;
 }
