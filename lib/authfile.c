@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "authfile.h"
-#include "readfile.h"
+#include "tablefile.h"
 
 static int __attribute__((format(printf, 4, 5)))
 af_err(char *err, size_t errlen, int e, const char *fmt, ...)
@@ -120,24 +120,17 @@ authfile_load(int rootfd, const char *path, struct authfile **ap, char *err,
     size_t errlen)
 {
 	struct authfile *a = NULL;
-	struct stat st;
+	struct config_error ce;
 	char *buf = NULL, why[200];
 	size_t len = 0;
 	int rv;
 
 	*ap = NULL;
-	rv = readfile_at(rootfd, path, AUTHFILE_FILE_MAX, &buf, &len, &st);
+	rv = tablefile_read(
+	    rootfd, path, AUTHFILE_FILE_MAX, TABLEFILE_SECRET, &buf, &len, &ce);
 	if (rv < 0)
-		return af_err(err, errlen, -rv, "smarthost_auth '%s': %s", path,
-		    readfile_strerror(rv));
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		rv = af_err(err, errlen, EPERM,
-		    "smarthost_auth '%s': readable or writable by others "
-		    "than root (want root:root 0600)",
-		    path);
-		goto out;
-	}
+		return af_err(
+		    err, errlen, -rv, "smarthost_auth '%s': %s", path, ce.msg);
 	if ((a = malloc(sizeof(*a))) == NULL) {
 		rv = af_err(err, errlen, ENOMEM, "out of memory");
 		goto out;

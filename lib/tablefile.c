@@ -45,9 +45,12 @@ tablefile_read(int rootfd, const char *path, size_t max,
 		return 0;
 	(void)strlcpy(err->file, path, sizeof(err->file)); /* display only */
 	rv = readfile_at(rootfd, path, max, bufp, lenp, &st);
-	if (rv == -EFBIG)
+	if (rv == -EFBIG && max >= 1024 * 1024)
 		(void)snprintf(err->msg, sizeof(err->msg),
 		    "bigger than %zu MiB", max >> 20);
+	else if (rv == -EFBIG)
+		(void)snprintf(
+		    err->msg, sizeof(err->msg), "bigger than %zu octets", max);
 	else if (rv < 0)
 		(void)snprintf(
 		    err->msg, sizeof(err->msg), "%s", readfile_strerror(rv));

@@ -294,7 +294,7 @@ def test_auth_file_readable_by_others_is_refused(relay, peers, mode):
     p = relay.start_fg(wait=False)
     assert p.wait(timeout=15) == 78, relay.all_stderr()
     assert re.search(r"smarthost_auth '/etc/mail/smarthost\.auth': "
-                     r"readable or writable by others than root",
+                     r"group or others may access it \(want root:root 0600\)",
                      relay.all_stderr()), relay.all_stderr()
 
 
