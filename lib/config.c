@@ -47,7 +47,9 @@ enum ktype {
 	K_BOOL,
 	K_MILTER,
 	K_TLS,
-	K_TLSC /* smtp_tls, smarthost_tls */
+	K_TLSC, /* smtp_tls, smarthost_tls */
+	K_TLSVER, /* tls_min_version */
+	K_CIPHERS /* tls_ciphers */
 };
 
 struct key {
@@ -99,6 +101,8 @@ static const struct key keys[] = {
 	{ "tls_cert", K_OPTPATH, STR(tls_cert), 0, 0 },
 	{ "tls_key", K_OPTPATH, STR(tls_key), 0, 0 },
 	{ "tls", K_TLS, NUM(tls), 0, 0 },
+	{ "tls_min_version", K_TLSVER, NUM(tls_min_version), 0, 0 },
+	{ "tls_ciphers", K_CIPHERS, STR(tls_ciphers), 0, 0 },
 	/* SMTP AUTH for clients (relayd.conf(5), AUTHENTICATION). */
 	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
 	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
@@ -186,6 +190,13 @@ set_string(struct parse *ps, const struct key *k, const char *v)
 		break;
 	case K_SMARTHOST:
 		ok = v[0] == '\0' || config_valid_smarthost(v);
+		break;
+	case K_CIPHERS:
+		/* OpenSSL's cipher-list syntax; the master tries it on load. */
+		ok = v[0] != '\0' &&
+		    strspn(v,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789:+-!@=_.") == strlen(v);
 		break;
 	default: /* K_RESOLVER */
 		ok = v[0] == '\0' || config_valid_resolver(v);
@@ -400,6 +411,22 @@ set_tls(struct parse *ps, const struct key *k, const char *v)
 	return 1;
 }
 
+/* tls_min_version: the oldest protocol STARTTLS and /tls accept. */
+static int
+set_tlsver(struct parse *ps, const struct key *k, const char *v)
+{
+	char q[64];
+
+	if (strcmp(v, "TLSv1.2") == 0)
+		ps->c->tls_min_version = 12;
+	else if (strcmp(v, "TLSv1.3") == 0)
+		ps->c->tls_min_version = 13;
+	else
+		return perr(ps, k->name, "want TLSv1.2 or TLSv1.3, not '%s'",
+		    shown(v, q, sizeof(q)));
+	return 1;
+}
+
 /* smtp_tls, smarthost_tls (min 1: "wrapper" allowed). */
 static int
 set_tlsc(struct parse *ps, const struct key *k, const char *v)
@@ -458,6 +485,11 @@ tls_finish(struct parse *ps)
 		c->tls = cert && key ? CONFIG_TLS_MAY : CONFIG_TLS_NONE;
 	else if (c->tls != CONFIG_TLS_NONE && !(cert && key))
 		(void)tls_err(ps, "tls", "needs tls_cert and tls_key");
+	if (!(cert && key) && key_line(ps, "tls_min_version") != 0)
+		(void)tls_err(
+		    ps, "tls_min_version", "needs tls_cert and tls_key");
+	if (!(cert && key) && key_line(ps, "tls_ciphers") != 0)
+		(void)tls_err(ps, "tls_ciphers", "needs tls_cert and tls_key");
 	for (i = 0; i < c->nlisten; i++)
 		if (c->listen[i].tls && !(cert && key)) {
 			(void)tls_err(ps, "listen",
@@ -537,6 +569,8 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 		return set_tls(ps, k, value);
 	case K_TLSC:
 		return set_tlsc(ps, k, value);
+	case K_TLSVER:
+		return set_tlsver(ps, k, value);
 	default:
 		return set_string(ps, k, value);
 	}
@@ -724,6 +758,7 @@ config_defaults(struct config *c)
 	c->retry_max = 3600;
 	c->chroot = 0;
 	c->auth_max_failures = 3;
+	c->tls_min_version = 12;
 	c->smtp_tls = CONFIG_TLSC_MAY;
 	c->smarthost_tls = CONFIG_TLSC_MAY;
 }

@@ -86,6 +86,8 @@ struct config {
 	char tls_cert[4096]; /* certificate, then its chain */
 	char tls_key[4096]; /* private key, root's alone */
 	enum config_tls tls; /* default: may with cert and key, else none */
+	int tls_min_version; /* 12 (default) or 13: TLSv1.2 / TLSv1.3 */
+	char tls_ciphers[512]; /* TLS 1.2 cipher list; "" OpenSSL's default */
 	/* SMTP AUTH: "" none; absolute; root:root 0600 (authtab.h). */
 	char auth_users[4096];
 	size_t auth_max_failures; /* failed AUTH per session, then 421 */

@@ -304,8 +304,7 @@ master_tls(const struct master *m, const struct config *cfg,
 	*ctxp = NULL;
 	if (cfg->tls_cert[0] == '\0')
 		return 0; /* config_parse: no key either, no TLS listener */
-	return tls_ctx_load(
-	    m->rootfd, cfg->tls_cert, cfg->tls_key, ctxp, err, errlen);
+	return tls_ctx_load(m->rootfd, cfg, ctxp, err, errlen);
 }
 
 static const cap_value_t master_keep[] = { CAP_NET_BIND_SERVICE, CAP_SETUID,

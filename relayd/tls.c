@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "config.h"
 #include "readfile.h"
 #include "tls.h"
 
@@ -119,13 +120,14 @@ tls_use_key(SSL_CTX *ctx, BIO *bio, const char *path, char *err, size_t errlen)
 }
 
 static SSL_CTX *
-tls_ctx_new(void)
+tls_ctx_new(int minver)
 {
 	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		return NULL;
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+	if (SSL_CTX_set_min_proto_version(
+		ctx, minver == 13 ? TLS1_3_VERSION : TLS1_2_VERSION) != 1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -145,17 +147,26 @@ tls_ctx_new(void)
 }
 
 int
-tls_ctx_load(int rootfd, const char *cert, const char *key,
-    struct ssl_ctx_st **ctxp, char *err, size_t errlen)
+tls_ctx_load(int rootfd, const struct config *cfg, struct ssl_ctx_st **ctxp,
+    char *err, size_t errlen)
 {
+	const char *cert = cfg->tls_cert, *key = cfg->tls_key;
 	SSL_CTX *ctx = NULL;
 	BIO *cb = NULL, *kb = NULL;
 	int rv;
 
 	*ctxp = NULL;
 	ERR_clear_error();
-	if ((ctx = tls_ctx_new()) == NULL) {
+	if ((ctx = tls_ctx_new(cfg->tls_min_version)) == NULL) {
 		rv = tls_err(err, errlen, ENOMEM, "cannot make a TLS context");
+		goto out;
+	}
+	/* A list OpenSSL makes nothing of would leave TLS 1.2 unusable. */
+	if (cfg->tls_ciphers[0] != '\0' &&
+	    SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1) {
+		rv = tls_err(err, errlen, EINVAL,
+		    "tls_ciphers: no cipher OpenSSL knows in '%s'",
+		    cfg->tls_ciphers);
 		goto out;
 	}
 	if ((rv = tls_read(rootfd, cert, "tls_cert", &cb, err, errlen)) < 0 ||

@@ -12,15 +12,18 @@
 struct ssl_ctx_st;
 struct ssl_st;
 
+struct config;
+
 /*
- * Read cert (PEM: certificate, then its chain) and key (PEM private key)
- * under rootfd through the one whole-file reader, and make a server
- * context of them: TLS 1.2 and later with OpenSSL's default ciphers, no
+ * Read cfg->tls_cert (PEM: certificate, then its chain) and cfg->tls_key
+ * (PEM private key) under rootfd through the one whole-file reader, and
+ * make a server context of them: cfg->tls_min_version and later, the
+ * cfg->tls_ciphers list for TLS 1.2 (OpenSSL's default when empty), no
  * renegotiation, no session cache or tickets.  The key must match the
  * certificate.  0 with *ctxp set, or -errno with a one-line reason in err.
  */
-int tls_ctx_load(int rootfd, const char *cert, const char *key,
-    struct ssl_ctx_st **ctxp, char *err, size_t errlen);
+int tls_ctx_load(int rootfd, const struct config *cfg, struct ssl_ctx_st **ctxp,
+    char *err, size_t errlen);
 
 void tls_ctx_free(struct ssl_ctx_st *ctx);
 

@@ -424,3 +424,39 @@ def test_starttls_in_a_chrooted_child(relay, pki):
     qid = send_message(c, "a@example.com", ["b@example.net"],
                        b"Subject: chroot\r\n\r\nx\r\n")
     assert re.search(TLS_RE, received_of(relay, qid))
+
+
+def s_client(relay, *opts):
+    r = subprocess.run(
+        ["openssl", "s_client", "-starttls", "smtp", "-crlf", "-ign_eof",
+         "-connect", "127.0.0.1:%d" % relay.port, "-servername", HOSTNAME]
+        + list(opts),
+        input="EHLO s-client.test\nQUIT\n", capture_output=True, text=True,
+        timeout=30)
+    m = re.search(r"New, (TLSv1\.[0-3]), Cipher is (\S+)", r.stdout)
+    return (m.groups() if m and r.returncode == 0 else None), r
+
+
+def test_tls_min_version_refuses_older(relay):
+    relay.configure(tls_min_version="TLSv1.3")
+    relay.start_fg()
+    got, r = s_client(relay, "-tls1_2")
+    assert got is None, r.stdout
+    got, r = s_client(relay, "-tls1_3")
+    assert got is not None and got[0] == "TLSv1.3", (r.stdout, r.stderr)
+
+
+def test_tls_ciphers_chooses_the_tls12_cipher(relay):
+    # The test key is ECDSA P-256; the default would pick AES-256.
+    relay.configure(tls_ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+    relay.start_fg()
+    got, r = s_client(relay, "-tls1_2")
+    assert got == ("TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"), r.stdout
+
+
+def test_tls_ciphers_nothing_known_refuses_start(relay):
+    relay.configure(tls_ciphers="NO-SUCH-CIPHER")
+    p = relay.start_fg(wait=False)
+    assert p.wait(timeout=20) == 78, relay.stderr()
+    assert "tls_ciphers: no cipher OpenSSL knows in 'NO-SUCH-CIPHER'" in \
+        relay.stderr(), relay.stderr()

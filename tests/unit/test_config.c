@@ -561,6 +561,20 @@ test_sample(void **state)
 }
 
 /* The man page documents every key the parser knows, and no other. */
+/* Keys the sample shows as "#key =": they need the host or other keys. */
+static int
+commented(const char *name)
+{
+	static const char *const keys[] = { "hostname", "tls", "smarthost_tls",
+		"tls_min_version", "tls_ciphers" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(name, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 test_man_page_keys(void **state)
 {
@@ -572,7 +586,8 @@ test_man_page_keys(void **state)
 		"timeout_command", "timeout_data_init", "timeout_data_block",
 		"timeout_data_term", "queue_lifetime", "retry", "chroot",
 		"pidfile", "milter", "tls_cert", "tls_key", "tls", "smtp_tls",
-		"smtp_tls_ca_file", "smarthost_tls", "smarthost_auth" };
+		"smtp_tls_ca_file", "smarthost_tls", "smarthost_auth",
+		"tls_min_version", "tls_ciphers" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;
@@ -587,14 +602,12 @@ test_man_page_keys(void **state)
 		if (strstr(man, line) == NULL)
 			fail_msg("relayd.conf.5 lacks '.It Ic %s'", names[i]);
 		snprintf(line, sizeof(line), "\n%s =", names[i]);
-		/* Defaults that depend on the host or on other keys. */
-		if (strstr(sample, line) == NULL &&
-		    !(strcmp(names[i], "hostname") == 0 &&
-			strstr(sample, "\n#hostname =") != NULL) &&
-		    !(strcmp(names[i], "tls") == 0 &&
-			strstr(sample, "\n#tls =") != NULL) &&
-		    !(strcmp(names[i], "smarthost_tls") == 0 &&
-			strstr(sample, "\n#smarthost_tls =") != NULL))
+		/* Defaults that depend on the host or on other keys are
+		 * shown commented out. */
+		if (strstr(sample, line) == NULL && commented(names[i])) {
+			snprintf(line, sizeof(line), "\n#%s =", names[i]);
+		}
+		if (strstr(sample, line) == NULL)
 			fail_msg("sample lacks '%s ='", names[i]);
 		/* ... and the parser knows it. */
 		snprintf(line, sizeof(line), "[relayd]\n%s = \x01\n", names[i]);
@@ -649,6 +662,24 @@ test_tls(void **state)
 	    "duplicate key");
 	expect_err("[relayd]\nlisten = 127.0.0.1:465/tls\n", 2, "listen",
 	    "a /tls listener needs tls_cert and tls_key");
+	/* Protocols and ciphers: only with a certificate to serve. */
+	assert_int_equal(cfg->tls_min_version, 12);
+	assert_string_equal(cfg->tls_ciphers, "");
+	expect_ok("[relayd]\ntls_cert = /c\ntls_key = /k\n"
+		  "tls_min_version = TLSv1.3\n"
+		  "tls_ciphers = ECDHE+AESGCM:!aNULL:@STRENGTH\n");
+	assert_int_equal(cfg->tls_min_version, 13);
+	assert_string_equal(cfg->tls_ciphers, "ECDHE+AESGCM:!aNULL:@STRENGTH");
+	expect_err("[relayd]\ntls_cert = /c\ntls_key = /k\n"
+		   "tls_min_version = TLSv1.1\n",
+	    4, "tls_min_version", "want TLSv1.2 or TLSv1.3");
+	expect_err("[relayd]\ntls_min_version = TLSv1.3\n", 2,
+	    "tls_min_version", "needs tls_cert and tls_key");
+	expect_err("[relayd]\ntls_ciphers = HIGH\n", 2, "tls_ciphers",
+	    "needs tls_cert and tls_key");
+	expect_err("[relayd]\ntls_cert = /c\ntls_key = /k\n"
+		   "tls_ciphers = HIGH LOW\n",
+	    4, "tls_ciphers", "invalid value");
 	expect_err("[relayd]\nlisten = 127.0.0.1:465/ssl\n"
 		   "tls_cert = /c\ntls_key = /k\n",
 	    2, "listen", "invalid address");
