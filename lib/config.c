@@ -305,7 +305,7 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 	case K_LISTEN:
 		return perr(ps, k->name,
 		    "invalid address '%s' (want ADDR:PORT,"
-		    " [V6]:PORT or *:PORT, /tls for implicit TLS)",
+		    " [V6]:PORT or *:PORT, /tls or /starttls)",
 		    q);
 	case K_NETS:
 		return perr(ps, k->name,
@@ -322,16 +322,22 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 	}
 }
 
-/* A listen item: "ADDR:PORT", or "ADDR:PORT/tls" for implicit TLS. */
+/*
+ * A listen item: "ADDR:PORT", "ADDR:PORT/tls" for implicit TLS, or
+ * "ADDR:PORT/starttls" for a listener that requires STARTTLS.
+ */
 static int
 listen_item(struct config *c, char *s)
 {
 	size_t len = strlen(s), from = c->nlisten;
-	int tls = 0, rv;
+	int tls = CONFIG_LISTEN_PLAIN, rv;
 
 	if (len > 4 && strcmp(s + len - 4, "/tls") == 0) {
 		s[len - 4] = '\0';
-		tls = 1;
+		tls = CONFIG_LISTEN_IMPLICIT;
+	} else if (len > 9 && strcmp(s + len - 9, "/starttls") == 0) {
+		s[len - 9] = '\0';
+		tls = CONFIG_LISTEN_STARTTLS;
 	}
 	if ((rv = config_parse_listen(c, s)) != 0)
 		return rv;
@@ -493,7 +499,8 @@ tls_finish(struct parse *ps)
 	for (i = 0; i < c->nlisten; i++)
 		if (c->listen[i].tls && !(cert && key)) {
 			(void)tls_err(ps, "listen",
-			    "a /tls listener needs tls_cert and tls_key");
+			    "a /tls or /starttls listener needs tls_cert and "
+			    "tls_key");
 			break;
 		}
 }

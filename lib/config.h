@@ -19,11 +19,17 @@
 #define CONFIG_MILTER_MAX 8
 
 /* "0.0.0.0:25", "[::1]:10025": numeric, normalised by inet_ntop. */
+/* A listener's TLS: the "tls" key's, implicit (handshake before the 220)
+ * or STARTTLS required whatever "tls" says. */
+#define CONFIG_LISTEN_PLAIN 0
+#define CONFIG_LISTEN_IMPLICIT 1 /* "ADDR:PORT/tls" */
+#define CONFIG_LISTEN_STARTTLS 2 /* "ADDR:PORT/starttls" */
+
 struct config_listen {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[64];
-	int tls; /* "ADDR:PORT/tls": implicit TLS, handshake before 220 */
+	int tls; /* CONFIG_LISTEN_PLAIN, _IMPLICIT ("/tls"), _STARTTLS */
 };
 
 /* Key "tls": STARTTLS on the plain listeners (relayd.conf(5), TLS). */

@@ -69,7 +69,7 @@ child_fail(const struct master *m, int fd)
 
 void
 server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
-    socklen_t peerlen, int implicit_tls)
+    socklen_t peerlen, int listen_tls)
 {
 	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
 	struct session_env env;
@@ -111,7 +111,8 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	env.peer = *peer;
 	env.peerlen = peerlen;
 	env.tls_ctx = m->tls; /* loaded by the master; no key file here */
-	env.implicit_tls = implicit_tls;
+	env.implicit_tls = listen_tls == CONFIG_LISTEN_IMPLICIT;
+	env.require_tls = listen_tls == CONFIG_LISTEN_STARTTLS;
 	env.locallen = sizeof(env.local);
 	if (getsockname(fd, (struct sockaddr *)&env.local, &env.locallen) ==
 	    -1) {

@@ -27,6 +27,7 @@ struct session_env {
 	/* The master's TLS context (tls_cert, tls_key), NULL: no TLS. */
 	struct ssl_ctx_st *tls_ctx;
 	int implicit_tls; /* a "/tls" listener: handshake before the 220 */
+	int require_tls; /* a "/starttls" listener: as tls = encrypt */
 	/* auth_users (read by the master), NULL: no AUTH. */
 	const struct authtab *auth;
 	/* auth_senders (read by the master), NULL: a login may use any. */

@@ -17,15 +17,17 @@
 int
 session_tls_offered(const struct session *s)
 {
-	return s->env->tls_ctx != NULL && s->cfg->tls != CONFIG_TLS_NONE &&
+	return s->env->tls_ctx != NULL &&
+	    (s->cfg->tls != CONFIG_TLS_NONE || s->env->require_tls) &&
 	    s->io.ssl == NULL;
 }
 
-/* tls = encrypt: 1 if verb must wait for TLS (530). */
+/* tls = encrypt or a /starttls listener: 1 if verb must wait (530). */
 int
 session_tls_required(const struct session *s, enum smtp_verb verb)
 {
-	if (s->cfg->tls != CONFIG_TLS_ENCRYPT || s->io.ssl != NULL)
+	if ((s->cfg->tls != CONFIG_TLS_ENCRYPT && !s->env->require_tls) ||
+	    s->io.ssl != NULL)
 		return 0;
 	switch (verb) {
 	case SMTP_VERB_EHLO:

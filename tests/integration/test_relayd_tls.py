@@ -460,3 +460,33 @@ def test_tls_ciphers_nothing_known_refuses_start(relay):
     assert p.wait(timeout=20) == 78, relay.stderr()
     assert "tls_ciphers: no cipher OpenSSL knows in 'NO-SUCH-CIPHER'" in \
         relay.stderr(), relay.stderr()
+
+
+def test_starttls_listener_requires_tls_there_only(relay, pki):
+    """A /starttls listener (submission style) requires STARTTLS while the
+    plain listener, with tls = may, still takes mail in the clear."""
+    sport = free_port()
+    relay.configure(listen="127.0.0.1:%d, 127.0.0.1:%d/starttls"
+                    % (relay.port, sport), tls="may")
+    relay.start_fg()
+    wait_for(lambda: listening(sport), what="the /starttls listener")
+    c = Client(sport)
+    relay.clients.append(c)
+    c.greet()
+    assert "250-STARTTLS" in c.ehlo()
+    c.send("MAIL FROM:<a@example.com>\r\n")
+    c.expect(530, r"^530 5\.7\.0 Must issue a STARTTLS command first$")
+    c.send("STARTTLS\r\n")
+    c.expect(220)
+    c.sock = pki.context().wrap_socket(c.sock, server_hostname=HOSTNAME)
+    c.ehlo()
+    qid = send_message(c, "a@example.com", ["b@example.net"],
+                       b"Subject: submission\r\n\r\nx\r\n")
+    assert re.search(TLS_RE, received_of(relay, qid))
+    # The plain listener is not affected.
+    p = Client(relay.port)
+    relay.clients.append(p)
+    p.greet()
+    p.ehlo()
+    p.send("MAIL FROM:<a@example.com>\r\n")
+    p.expect(250)

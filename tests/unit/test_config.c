@@ -661,7 +661,14 @@ test_tls(void **state)
 	expect_err("[relayd]\ntls_key = /k\ntls_key = /k\n", 3, "tls_key",
 	    "duplicate key");
 	expect_err("[relayd]\nlisten = 127.0.0.1:465/tls\n", 2, "listen",
-	    "a /tls listener needs tls_cert and tls_key");
+	    "a /tls or /starttls listener needs tls_cert and tls_key");
+	expect_err("[relayd]\nlisten = 127.0.0.1:587/starttls\n", 2, "listen",
+	    "a /tls or /starttls listener needs tls_cert and tls_key");
+	expect_ok("[relayd]\nlisten = 127.0.0.1:25, 127.0.0.1:587/starttls\n"
+		  "tls_cert = /c\ntls_key = /k\n");
+	assert_int_equal(cfg->listen[0].tls, CONFIG_LISTEN_PLAIN);
+	assert_int_equal(cfg->listen[1].tls, CONFIG_LISTEN_STARTTLS);
+	assert_string_equal(cfg->listen[1].text, "127.0.0.1:587");
 	/* Protocols and ciphers: only with a certificate to serve. */
 	assert_int_equal(cfg->tls_min_version, 12);
 	assert_string_equal(cfg->tls_ciphers, "");
