@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <libutil.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -228,6 +229,22 @@ daemonize(void)
 		(void)close(null);
 }
 
+/*
+ * HUP and USR1 wait until the event loop handles them: the listeners are
+ * up (and a reload may be asked for) before master_run() sets handlers,
+ * and their default action would end the master.
+ */
+static void
+start_signals(void)
+{
+	sigset_t set;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGUSR1);
+	(void)sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 /* 0, 1 and 2 open, so no file we open later becomes our stderr. */
 static void
 stdio_open(void)
@@ -249,6 +266,7 @@ main(int argc, char **argv, char **envp)
 
 	/* Nothing the caller left open may reach a child (or the runner). */
 	closefrom(STDERR_FILENO + 1);
+	start_signals();
 	stdio_open();
 	setproctitle_init(argc, argv, envp);
 	parse_args(argc, argv, &m, &fg);
