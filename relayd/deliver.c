@@ -27,6 +27,11 @@
 #include "smtp_addr.h"
 #include "smtpc.h"
 
+static volatile sig_atomic_t stopping; /* SIGTERM seen */
+
+/* 50 ms apart: a lock held longer is another worker's transaction. */
+#define DELIVER_LOCK_TRIES 40
+
 struct worker {
 	const struct deliver_env *env;
 	const struct runner_job *job;
@@ -436,6 +441,28 @@ record(const struct worker *w, struct queue_file *qf, int *lockfd,
 	return rv;
 }
 
+/*
+ * The message's lock. A session that has just queued it holds the lock
+ * until queue/ is synced, a few milliseconds: wait a little for that
+ * rather than skip the message (the runner would count the skip as an
+ * attempt and only come back after retry_min).
+ */
+static int
+deliver_lock(
+    struct worker *w, const char *id, int *lockfd, struct queue_file **qf)
+{
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	int i, rv;
+
+	for (i = 0; i < DELIVER_LOCK_TRIES; i++) {
+		rv = qupdate_lock(w->env->spoolfd, "queue", id, lockfd, qf);
+		if (rv != -EWOULDBLOCK || stopping)
+			break;
+		(void)nanosleep(&pause, NULL);
+	}
+	return rv;
+}
+
 static int
 deliver_one(struct worker *w, const char *id, int first)
 {
@@ -446,7 +473,7 @@ deliver_one(struct worker *w, const char *id, int first)
 	int lockfd = -1, rv;
 	int64_t now;
 
-	if ((rv = qupdate_lock(w->env->spoolfd, "queue", id, &lockfd, &qf))) {
+	if ((rv = deliver_lock(w, id, &lockfd, &qf))) {
 		if (rv != -ENOENT && rv != -EWOULDBLOCK)
 			log_warnx("%s: cannot read the queue file: %s", id,
 			    strerror(-rv));
@@ -492,8 +519,6 @@ worker_timeouts(const struct config *cfg, struct smtpc_timeouts *t)
 	if (cfg->timeout_data_term > 0)
 		t->data_term = cfg->timeout_data_term;
 }
-
-static volatile sig_atomic_t stopping; /* SIGTERM seen */
 
 static void
 on_term(int sig)
