@@ -14,7 +14,7 @@
 	}
 
 /*
- * XXX 5.5.2, not the 5.5.6 the brief suggested for "line too long": the
+ * XXX 5.5.2, not 5.5.6, for "line too long": the
  * IANA registry gives X.5.6 to RFC 4954 (AUTH exchange line too long).
  */
 static const struct smtp_reply parse_replies[] = {
