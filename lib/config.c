@@ -23,42 +23,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_set.h"
 #include "config_value.h"
 #include "queue.h"
 #include "readfile.h"
-
-#define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
-
-enum ktype {
-	K_HOST,
-	K_USER,
-	K_PATH,
-	K_OPTPATH,
-	K_PIDFILE,
-	K_LISTEN,
-	K_NETS,
-	K_DOMAINS,
-	K_SMARTHOST,
-	K_RESOLVER,
-	K_SIZE,
-	K_COUNT,
-	K_DURATION,
-	K_RETRY,
-	K_BOOL,
-	K_MILTER,
-	K_TLS,
-	K_TLSC, /* smtp_tls, smarthost_tls */
-	K_TLSVER, /* tls_min_version */
-	K_CIPHERS /* tls_ciphers */
-};
-
-struct key {
-	const char *name;
-	enum ktype type;
-	size_t off; /* into struct config */
-	size_t len; /* of a string field */
-	unsigned long long min, max;
-};
 
 #define STR(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define NUM(f) offsetof(struct config, f), 0
@@ -115,342 +83,7 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-struct parse {
-	const char *text;
-	size_t len, pos;
-	size_t line; /* of the line inih is working on */
-	int failed; /* err is filled */
-	int section; /* [relayd] seen */
-	size_t first[NKEYS]; /* line a key was set on, 0 = not yet */
-	struct config *c;
-	struct config_error *err;
-};
-
-/* Error text is for humans: a too-long message is cut, not refused. */
-static int __attribute__((format(printf, 3, 4)))
-perr(struct parse *ps, const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ps->failed)
-		return 0;
-	ps->failed = 1;
-	ps->err->line = ps->line;
-	(void)strlcpy(ps->err->key, key, sizeof(ps->err->key));
-	va_start(ap, fmt);
-	(void)vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-/* A value for quoting in an error: printable ASCII only, at most 48 bytes. */
-static const char *
-shown(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 4 < len && i < 48; i++)
-		buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (s[i] != '\0' && i + 4 <= len) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
-static int
-set_string(struct parse *ps, const struct key *k, const char *v)
-{
-	char *dst = (char *)ps->c + k->off, q[64];
-	int ok;
-
-	switch (k->type) {
-	case K_HOST:
-		ok = config_valid_hostname(v);
-		break;
-	case K_USER:
-		if (strcmp(v, "root") == 0)
-			return perr(ps, k->name, "refusing to run as root");
-		ok = config_valid_user(v);
-		break;
-	case K_PIDFILE:
-		/* relayd (root) truncates and removes this file. */
-		ok = config_valid_path(v);
-		if (ok && !config_valid_pidfile(v))
-			return perr(ps, k->name,
-			    "'%s' is not a '*.pid' file in /run or /var/run",
-			    shown(v, q, sizeof(q)));
-		break;
-	case K_PATH:
-		ok = config_valid_path(v);
-		break;
-	case K_OPTPATH:
-		ok = v[0] == '\0' || config_valid_path(v);
-		break;
-	case K_SMARTHOST:
-		ok = v[0] == '\0' || config_valid_smarthost(v);
-		break;
-	case K_CIPHERS:
-		/* OpenSSL's cipher-list syntax; the master tries it on load. */
-		ok = v[0] != '\0' &&
-		    strspn(v,
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			"0123456789:+-!@=_.") == strlen(v);
-		break;
-	default: /* K_RESOLVER */
-		ok = v[0] == '\0' || config_valid_resolver(v);
-		break;
-	}
-	if (!ok)
-		return perr(
-		    ps, k->name, "invalid value '%s'", shown(v, q, sizeof(q)));
-	if (strlcpy(dst, v, k->len) >= k->len)
-		return perr(
-		    ps, k->name, "value too long (max %zu bytes)", k->len - 1);
-	return 1;
-}
-
-static int
-set_number(struct parse *ps, const struct key *k, const char *v)
-{
-	unsigned long long n;
-	char q[64];
-	void *dst = (char *)ps->c + k->off;
-	int rv;
-
-	if (k->type == K_BOOL) {
-		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
-		    !strcasecmp(v, "on") || !strcmp(v, "1"))
-			n = 1;
-		else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
-		    !strcasecmp(v, "off") || !strcmp(v, "0"))
-			n = 0;
-		else
-			return perr(ps, k->name, "want yes or no, not '%s'",
-			    shown(v, q, sizeof(q)));
-		*(int *)dst = (int)n;
-		return 1;
-	}
-	if (k->type == K_SIZE)
-		rv = config_parse_size(v, &n);
-	else if (k->type == K_DURATION)
-		rv = config_parse_duration(v, &n);
-	else
-		rv = config_parse_ull(v, strlen(v), ULLONG_MAX, &n);
-	if (rv == -EINVAL)
-		return perr(ps, k->name, "invalid %s '%s'",
-		    k->type == K_SIZE ? "size (want N, Nk, NM or NG)"
-			: k->type == K_DURATION
-			? "duration (want N, Ns, Nm, Nh, Nd or Nw)"
-			: "number",
-		    shown(v, q, sizeof(q)));
-	if (rv != 0 || n < k->min || n > k->max)
-		return perr(ps, k->name, "'%s' out of range (%llu to %llu%s)",
-		    shown(v, q, sizeof(q)), k->min, k->max,
-		    k->type == K_DURATION   ? " seconds"
-			: k->type == K_SIZE ? " bytes"
-					    : "");
-	if (k->type == K_DURATION)
-		*(unsigned *)dst = (unsigned)n;
-	else
-		*(size_t *)dst = (size_t)n;
-	return 1;
-}
-
-/* Next item of a comma- or blank-separated list, or NULL at the end. */
-static const char *
-next_item(const char *p, char *tok, size_t len, size_t *n)
-{
-	p += strspn(p, ", \t");
-	if (*p == '\0')
-		return NULL;
-	*n = strcspn(p, ", \t");
-	if (*n < len) {
-		memcpy(tok, p, *n);
-		tok[*n] = '\0';
-	}
-	return p + *n;
-}
-
-static int
-list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
-{
-	char q[64];
-
-	shown(tok, q, sizeof(q));
-	switch (rv) {
-	case -E2BIG:
-		return perr(ps, k->name, "too many items (max %d)",
-		    k->type == K_LISTEN        ? CONFIG_LISTEN_MAX
-			: k->type == K_NETS    ? CONFIG_NET_MAX
-			: k->type == K_DOMAINS ? CONFIG_DOMAIN_MAX
-					       : CONFIG_MILTER_MAX);
-	case -EEXIST:
-		return perr(ps, k->name, "'%s' listed twice", q);
-	case -EPERM:
-		return perr(ps, k->name,
-		    "'%s' matches every address: an "
-		    "open relay",
-		    q);
-	case -EDOM:
-		return perr(
-		    ps, k->name, "'%s' has bits set beyond the prefix", q);
-	case -ERANGE:
-		return perr(ps, k->name,
-		    "'%s': an IPv4-mapped network needs a prefix of 96 or more",
-		    q);
-	}
-	switch (k->type) {
-	case K_LISTEN:
-		return perr(ps, k->name,
-		    "invalid address '%s' (want ADDR:PORT,"
-		    " [V6]:PORT or *:PORT, /tls or /starttls)",
-		    q);
-	case K_NETS:
-		return perr(ps, k->name,
-		    "invalid network '%s' (want "
-		    "ADDR/PREFIX)",
-		    q);
-	case K_DOMAINS:
-		return perr(ps, k->name, "invalid domain '%s'", q);
-	default:
-		return perr(ps, k->name,
-		    "invalid milter '%s' (want "
-		    "unix:/absolute/path)",
-		    q);
-	}
-}
-
-/*
- * A listen item: "ADDR:PORT", "ADDR:PORT/tls" for implicit TLS, or
- * "ADDR:PORT/starttls" for a listener that requires STARTTLS.
- */
-static int
-listen_item(struct config *c, char *s)
-{
-	size_t len = strlen(s), from = c->nlisten;
-	int tls = CONFIG_LISTEN_PLAIN, rv;
-
-	if (len > 4 && strcmp(s + len - 4, "/tls") == 0) {
-		s[len - 4] = '\0';
-		tls = CONFIG_LISTEN_IMPLICIT;
-	} else if (len > 9 && strcmp(s + len - 9, "/starttls") == 0) {
-		s[len - 9] = '\0';
-		tls = CONFIG_LISTEN_STARTTLS;
-	}
-	if ((rv = config_parse_listen(c, s)) != 0)
-		return rv;
-	for (; from < c->nlisten; from++)
-		c->listen[from].tls = tls;
-	return 0;
-}
-
-static int
-set_list(struct parse *ps, const struct key *k, const char *v)
-{
-	struct config *c = ps->c;
-	char tok[TOKEN_MAX], work[TOKEN_MAX], why[160];
-	unsigned long long d[2];
-	size_t n, count = 0;
-	int rv = 0;
-
-	if (k->type == K_LISTEN)
-		c->nlisten = 0;
-	else if (k->type == K_NETS)
-		c->nrelay_from = 0;
-	else if (k->type == K_DOMAINS)
-		c->nrelay_domains = 0;
-	else if (k->type == K_MILTER)
-		c->nmilter = 0;
-	while ((v = next_item(v, tok, sizeof(tok), &n)) != NULL) {
-		if (n >= sizeof(tok))
-			return perr(ps, k->name, "item too long");
-		memcpy(work, tok, n + 1);
-		if (k->type == K_LISTEN)
-			rv = listen_item(c, work);
-		else if (k->type == K_NETS)
-			rv = config_parse_net(c, work);
-		else if (k->type == K_DOMAINS)
-			rv = config_parse_domain(c, work);
-		else if (k->type == K_MILTER)
-			rv = config_parse_milter(c, work);
-		else if (count >= 2 ||
-		    config_parse_duration(tok, &d[count]) != 0 ||
-		    d[count] < k->min || d[count] > k->max)
-			return perr(ps, k->name,
-			    "want two durations (1s to "
-			    "30d), minimum and maximum delay");
-		if (rv != 0)
-			return list_err(ps, k, rv, tok);
-		count++;
-	}
-	if (k->type == K_LISTEN && count == 0)
-		return perr(ps, k->name, "needs at least one address");
-	if (k->type == K_NETS && config_nets_check(c, why, sizeof(why)) != 0)
-		return perr(ps, k->name, "%s", why);
-	if (k->type == K_RETRY) {
-		if (count != 2 || d[0] > d[1])
-			return perr(ps, k->name,
-			    "want two durations, minimum "
-			    "then maximum delay");
-		c->retry_min = (unsigned)d[0];
-		c->retry_max = (unsigned)d[1];
-	}
-	return 1;
-}
-
-static int
-set_tls(struct parse *ps, const struct key *k, const char *v)
-{
-	char q[64];
-
-	if (strcmp(v, "none") == 0)
-		ps->c->tls = CONFIG_TLS_NONE;
-	else if (strcmp(v, "may") == 0)
-		ps->c->tls = CONFIG_TLS_MAY;
-	else if (strcmp(v, "encrypt") == 0)
-		ps->c->tls = CONFIG_TLS_ENCRYPT;
-	else
-		return perr(ps, k->name, "want none, may or encrypt, not '%s'",
-		    shown(v, q, sizeof(q)));
-	return 1;
-}
-
-/* tls_min_version: the oldest protocol STARTTLS and /tls accept. */
-static int
-set_tlsver(struct parse *ps, const struct key *k, const char *v)
-{
-	char q[64];
-
-	if (strcmp(v, "TLSv1.2") == 0)
-		ps->c->tls_min_version = 12;
-	else if (strcmp(v, "TLSv1.3") == 0)
-		ps->c->tls_min_version = 13;
-	else
-		return perr(ps, k->name, "want TLSv1.2 or TLSv1.3, not '%s'",
-		    shown(v, q, sizeof(q)));
-	return 1;
-}
-
-/* smtp_tls, smarthost_tls (min 1: "wrapper" allowed). */
-static int
-set_tlsc(struct parse *ps, const struct key *k, const char *v)
-{
-	static const char *const names[] = { "none", "may", "encrypt", "verify",
-		"wrapper" };
-	enum config_tlsc *dst = (enum config_tlsc *)((char *)ps->c + k->off);
-	size_t i, n = k->min ? 5 : 4;
-	char q[64];
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v, names[i]) == 0) {
-			*dst = (enum config_tlsc)i;
-			return 1;
-		}
-	return perr(ps, k->name, "want none, may, encrypt, verify%s, not '%s'",
-	    k->min ? " or wrapper" : "", shown(v, q, sizeof(q)));
-}
+_Static_assert(NKEYS <= CONFIG_KEYS_MAX, "struct parse too small");
 
 /* The line key name was set on, 0 if it was not. */
 static size_t
@@ -468,7 +101,7 @@ static int
 tls_err(struct parse *ps, const char *key, const char *msg)
 {
 	ps->line = key_line(ps, key);
-	return perr(ps, key, "%s", msg);
+	return config_perr(ps, key, "%s", msg);
 }
 
 /*
@@ -548,16 +181,16 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 	char q[64];
 	size_t i;
 
-	shown(name, q, sizeof(q));
+	config_shown(name, q, sizeof(q));
 	if (strcmp(section, "relayd") != 0)
-		return perr(ps, q, "outside the [relayd] section");
+		return config_perr(ps, q, "outside the [relayd] section");
 	for (i = 0; i < NKEYS && strcmp(keys[i].name, name) != 0; i++)
 		;
 	if (i == NKEYS)
-		return perr(ps, q, "unknown key");
+		return config_perr(ps, q, "unknown key");
 	if (ps->first[i] != 0)
-		return perr(ps, q, "duplicate key (first set on line %zu)",
-		    ps->first[i]);
+		return config_perr(ps, q,
+		    "duplicate key (first set on line %zu)", ps->first[i]);
 	ps->first[i] = ps->line;
 	k = &keys[i];
 	switch (k->type) {
@@ -566,20 +199,20 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 	case K_DOMAINS:
 	case K_MILTER:
 	case K_RETRY:
-		return set_list(ps, k, value);
+		return config_set_list(ps, k, value);
 	case K_SIZE:
 	case K_COUNT:
 	case K_DURATION:
 	case K_BOOL:
-		return set_number(ps, k, value);
+		return config_set_number(ps, k, value);
 	case K_TLS:
-		return set_tls(ps, k, value);
+		return config_set_tls(ps, k, value);
 	case K_TLSC:
-		return set_tlsc(ps, k, value);
+		return config_set_tlsc(ps, k, value);
 	case K_TLSVER:
-		return set_tlsver(ps, k, value);
+		return config_set_tlsver(ps, k, value);
 	default:
-		return set_string(ps, k, value);
+		return config_set_string(ps, k, value);
 	}
 }
 
@@ -597,11 +230,12 @@ check_section(struct parse *ps, const char *line)
 	memcpy(name, p + 1, (size_t)(end - p - 1));
 	name[end - p - 1] = '\0';
 	if (strcmp(name, "relayd") != 0)
-		return perr(ps, "", "unknown section [%s] (only [relayd])",
-			   shown(name, q, sizeof(q))) -
+		return config_perr(ps, "",
+			   "unknown section [%s] (only [relayd])",
+			   config_shown(name, q, sizeof(q))) -
 		    1;
 	if (ps->section)
-		return perr(ps, "", "second [relayd] section") - 1;
+		return config_perr(ps, "", "second [relayd] section") - 1;
 	ps->section = 1;
 	return 0;
 }
@@ -623,11 +257,11 @@ read_line(char *buf, int num, void *arg)
 	ps->line++;
 	if (num < 1 || n > (size_t)num - 1) {
 		/* inih would split it and parse the tail as a line. */
-		perr(ps, "", "line too long (max %d bytes)", num - 1);
+		config_perr(ps, "", "line too long (max %d bytes)", num - 1);
 		return NULL;
 	}
 	if (memchr(start, '\0', n) != NULL) {
-		perr(ps, "", "NUL byte in line");
+		config_perr(ps, "", "NUL byte in line");
 		return NULL;
 	}
 	memcpy(buf, start, n);
