@@ -74,6 +74,7 @@ static const struct key keys[] = {
 	/* SMTP AUTH for clients (relayd.conf(5), AUTHENTICATION). */
 	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
 	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
+	{ "auth_failure_window", K_DURATION, NUM(auth_failure_window), 0, DAY },
 	{ "auth_senders", K_OPTPATH, STR(auth_senders), 0, 0 },
 	/* Delivery: TLS and AUTH to the next hop (relayd.conf(5)). */
 	{ "smtp_tls", K_TLSC, NUM(smtp_tls), 0, 0 },
@@ -399,6 +400,7 @@ config_defaults(struct config *c)
 	c->retry_max = 3600;
 	c->chroot = 0;
 	c->auth_max_failures = 3;
+	c->auth_failure_window = 3600;
 	c->tls_min_version = 12;
 	c->smtp_tls = CONFIG_TLSC_MAY;
 	c->smarthost_tls = CONFIG_TLSC_MAY;

@@ -96,7 +96,8 @@ struct config {
 	char tls_ciphers[512]; /* TLS 1.2 cipher list; "" OpenSSL's default */
 	/* SMTP AUTH: "" none; absolute; root:root 0600 (authtab.h). */
 	char auth_users[4096];
-	size_t auth_max_failures; /* failed AUTH per session, then 421 */
+	size_t auth_max_failures; /* failed AUTH per client, then 421 */
+	unsigned auth_failure_window; /* seconds they count; 0: a session */
 	char auth_senders[4096]; /* "" any sender; absolute (authsenders.h) */
 	/* Delivery TLS and AUTH: policies, CA file, credentials file. */
 	enum config_tlsc smtp_tls; /* MX, transport map: default may */

@@ -158,6 +158,8 @@ master_detach(struct master *m)
 	m->children = NULL;
 	master_rate_free(m->rate);
 	m->rate = NULL;
+	master_rate_free(m->authfail);
+	m->authfail = NULL;
 }
 
 static void
@@ -212,6 +214,7 @@ master_runner(struct master *m)
 static void
 master_reap(struct master *m)
 {
+	struct master_client c;
 	char desc[64];
 	pid_t pid;
 	int status;
@@ -222,8 +225,9 @@ master_reap(struct master *m)
 			runner_gone(m, status);
 			continue;
 		}
-		if (!master_table_remove(m->children, pid))
+		if (!master_table_remove(m->children, pid, &c))
 			continue;
+		master_authfail_reaped(m, &c, status);
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
 			(void)snprintf(
 			    desc, sizeof(desc), "signal %d", WTERMSIG(status));
@@ -259,12 +263,13 @@ master_over_rate(
 
 	if (m->cfg.max_conn_rate == 0)
 		return 0;
-	if (m->rate == NULL && (m->rate = master_rate_new()) == NULL) {
+	if (m->rate == NULL &&
+	    (m->rate = master_rate_new(MASTER_RATE_WINDOW)) == NULL) {
 		log_warnx("out of memory: max_conn_rate not enforced");
 		return 0;
 	}
 	master_client_of(peer, &c);
-	n = master_rate_hit(m->rate, &c, now().tv_sec);
+	n = master_rate_add(m->rate, &c, now().tv_sec, 1);
 	if (n <= m->cfg.max_conn_rate)
 		return 0;
 	log_warnx("refused %s: %zu connections from it this minute "
@@ -344,6 +349,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen, int tls)
 {
 	int stress = master_stressed(m);
+	unsigned failures = master_authfail_prior(m, peer);
 	pid_t pid;
 
 	if ((pid = fork()) == -1) {
@@ -357,6 +363,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		m->sauth = NULL;
 		if (stress)
 			stress_config(&m->cfg);
+		m->child_auth_failures = failures;
 		server_run(m, fd, peer, peerlen, tls);
 	}
 	(void)close(fd);
@@ -431,6 +438,7 @@ master_reload(struct master *m)
 	struct authsenders *senders = NULL;
 	struct authfile *sauth = NULL;
 	char why[512];
+	unsigned window;
 
 	got_hup = 0;
 	/*
@@ -493,7 +501,9 @@ master_reload(struct master *m)
 	}
 	authfile_free(m->sauth);
 	m->sauth = sauth; /* the next queue runner gets it */
+	window = m->cfg.auth_failure_window;
 	m->cfg = next;
+	master_authfail_reload(m, window);
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */
 	authtab_free(m->auth);
@@ -592,6 +602,8 @@ master_shutdown(struct master *m, struct loop *lp)
 	log_info("stopped");
 	master_rate_free(m->rate);
 	m->rate = NULL;
+	master_rate_free(m->authfail);
+	m->authfail = NULL;
 	return 0;
 }
 

@@ -42,6 +42,10 @@ struct master {
 	struct listen_set ls;
 	struct master_table *children;
 	struct master_rate *rate; /* max_conn_rate, made when first needed */
+	/* Failed AUTH per client (auth_failure_window); NULL until one. */
+	struct master_rate *authfail;
+	/* In an SMTP child: its client's failed AUTH in the window so far. */
+	unsigned child_auth_failures;
 	int stress; /* new sessions get stress_timeout */
 	pid_t runner; /* the queue runner, 0 while there is none */
 	struct timespec runner_at; /* (re)start it then (CLOCK_MONOTONIC) */
@@ -62,6 +66,19 @@ int master_run(struct master *m);
  * caller to close.
  */
 void master_detach(struct master *m);
+
+/*
+ * Failed AUTH across sessions (master_authfail.c).  prior: the count for
+ * peer's client now, for the child to start from.  reaped: add what a
+ * child's exit status reports for its client c.  reload: forget the counts
+ * when auth_failure_window changed from old_window.
+ */
+struct master_client;
+unsigned master_authfail_prior(
+    const struct master *m, const struct sockaddr_storage *peer);
+void master_authfail_reaped(
+    struct master *m, const struct master_client *c, int status);
+void master_authfail_reload(struct master *m, unsigned old_window);
 
 /*
  * In a child: the master's signal handlers back to SIG_DFL (the mask is

@@ -196,6 +196,7 @@ session_new(int fd, const struct session_env *env)
 	}
 	for (i = 0; i < cfg->nrelay_domains && i < CONFIG_DOMAIN_MAX; i++)
 		s->domains[i] = cfg->relay_domains[i];
+	s->auth_failures = env->auth_failures;
 	return s;
 }
 
@@ -227,6 +228,12 @@ session_run(int fd, const struct session_env *env)
 	sio_tls_close(&s->io);
 	lingering_close(fd);
 	rc = s->rc;
+	if (s->auth_failures > env->auth_failures)
+		rc = SESSION_EXIT_AUTH +
+		    (int)(s->auth_failures - env->auth_failures >
+				SESSION_AUTH_MAX
+			    ? SESSION_AUTH_MAX
+			    : s->auth_failures - env->auth_failures);
 	sio_free(&s->io);
 	free(s->qf.rcpt);
 	free(s->qf.msg);

@@ -32,14 +32,25 @@ struct session_env {
 	const struct authtab *auth;
 	/* auth_senders (read by the master), NULL: a login may use any. */
 	const struct authsenders *senders;
+	/* Failed AUTH by this client in auth_failure_window before this
+	 * session (counted by the master from earlier exit statuses). */
+	unsigned auth_failures;
 };
+
+/*
+ * A session with n failed AUTH exchanges (1 to SESSION_AUTH_MAX) exits
+ * with SESSION_EXIT_AUTH + n, so the master can count them per client.
+ */
+#define SESSION_EXIT_AUTH 100
+#define SESSION_AUTH_MAX 100
 
 /*
  * Run the whole dialogue on the connected socket fd (made non-blocking;
  * closed on return): pre-greeting check, greeting, commands, DATA/BDAT,
  * enqueue.  Returns the child's exit code: 0 when the session ended (QUIT,
  * client gone, timeout, protocol error), 1 on an internal error (no
- * memory, socket error).
+ * memory, socket error), SESSION_EXIT_AUTH + n after n failed AUTH
+ * exchanges (whatever else happened).
  */
 int session_run(int fd, const struct session_env *env);
 
