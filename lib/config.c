@@ -73,7 +73,8 @@ static const struct key keys[] = {
 	{ "tls_ciphers", K_CIPHERS, STR(tls_ciphers), 0, 0 },
 	/* SMTP AUTH for clients (relayd.conf(5), AUTHENTICATION). */
 	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
-	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
+	/* At most 31: a session reports its failures in its exit status. */
+	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 31 },
 	{ "auth_failure_window", K_DURATION, NUM(auth_failure_window), 0, DAY },
 	{ "auth_senders", K_OPTPATH, STR(auth_senders), 0, 0 },
 	/* Delivery: TLS and AUTH to the next hop (relayd.conf(5)). */

@@ -160,6 +160,8 @@ master_detach(struct master *m)
 	m->rate = NULL;
 	master_rate_free(m->authfail);
 	m->authfail = NULL;
+	master_rate_free(m->passed);
+	m->passed = NULL;
 }
 
 static void
@@ -227,7 +229,7 @@ master_reap(struct master *m)
 		}
 		if (!master_table_remove(m->children, pid, &c))
 			continue;
-		master_authfail_reaped(m, &c, status);
+		master_report_reaped(m, &c, status);
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
 			(void)snprintf(
 			    desc, sizeof(desc), "signal %d", WTERMSIG(status));
@@ -349,9 +351,11 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen, int tls)
 {
 	int stress = master_stressed(m);
-	unsigned failures = master_authfail_prior(m, peer);
+	unsigned failures;
+	int passed;
 	pid_t pid;
 
+	master_report_prior(m, peer, &failures, &passed);
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		master_refuse(m, fd, "421 4.3.0", "Service not available");
@@ -364,6 +368,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		if (stress)
 			stress_config(&m->cfg);
 		m->child_auth_failures = failures;
+		m->child_passed = passed;
 		server_run(m, fd, peer, peerlen, tls);
 	}
 	(void)close(fd);
@@ -503,7 +508,7 @@ master_reload(struct master *m)
 	m->sauth = sauth; /* the next queue runner gets it */
 	window = m->cfg.auth_failure_window;
 	m->cfg = next;
-	master_authfail_reload(m, window);
+	master_report_reload(m, window);
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */
 	authtab_free(m->auth);
@@ -604,6 +609,8 @@ master_shutdown(struct master *m, struct loop *lp)
 	m->rate = NULL;
 	master_rate_free(m->authfail);
 	m->authfail = NULL;
+	master_rate_free(m->passed);
+	m->passed = NULL;
 	return 0;
 }
 

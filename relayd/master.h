@@ -44,8 +44,12 @@ struct master {
 	struct master_rate *rate; /* max_conn_rate, made when first needed */
 	/* Failed AUTH per client (auth_failure_window); NULL until one. */
 	struct master_rate *authfail;
-	/* In an SMTP child: its client's failed AUTH in the window so far. */
+	/* Clients that passed greet_pause or logged in; NULL until one. */
+	struct master_rate *passed;
+	/* In an SMTP child: its client's failed AUTH in the window so far,
+	 * and whether it passed (master_report.c). */
 	unsigned child_auth_failures;
+	int child_passed;
 	int stress; /* new sessions get stress_timeout */
 	pid_t runner; /* the queue runner, 0 while there is none */
 	struct timespec runner_at; /* (re)start it then (CLOCK_MONOTONIC) */
@@ -68,17 +72,19 @@ int master_run(struct master *m);
 void master_detach(struct master *m);
 
 /*
- * Failed AUTH across sessions (master_authfail.c).  prior: the count for
- * peer's client now, for the child to start from.  reaped: add what a
- * child's exit status reports for its client c.  reload: forget the counts
- * when auth_failure_window changed from old_window.
+ * What SMTP children report at exit, per client (master_report.c).
+ * prior: for a new child of peer, its client's failed AUTH in the window
+ * and whether it passed.  reaped: take in a child's exit status for its
+ * client c.  reload: forget the AUTH counts when auth_failure_window
+ * changed from old_window.
  */
+#define MASTER_PASS_TTL 86400 /* seconds a pass is remembered */
 struct master_client;
-unsigned master_authfail_prior(
-    const struct master *m, const struct sockaddr_storage *peer);
-void master_authfail_reaped(
+void master_report_prior(const struct master *m,
+    const struct sockaddr_storage *peer, unsigned *auth_failures, int *passed);
+void master_report_reaped(
     struct master *m, const struct master_client *c, int status);
-void master_authfail_reload(struct master *m, unsigned old_window);
+void master_report_reload(struct master *m, unsigned old_window);
 
 /*
  * In a child: the master's signal handlers back to SIG_DFL (the mask is

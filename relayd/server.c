@@ -108,6 +108,7 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	env.auth = m->auth; /* read by the master; no passwd file here */
 	env.senders = m->senders;
 	env.auth_failures = m->child_auth_failures;
+	env.passed = m->child_passed;
 	env.spoolfd = m->spoolfd;
 	env.peer = *peer;
 	env.peerlen = peerlen;

@@ -103,20 +103,29 @@ session_reset(struct session *s)
 /*
  * Wait greet_pause before the greeting: a client that talks first is
  * a spambot or a smuggler (RFC 5321 4.3.1: the client waits for 220).
- * Returns 1 to greet, 0 if the session is already over.
+ * Clients in relay_from and those that passed before (the master says)
+ * get no pause, only the check.  Returns 1 to greet, 0 if the session is
+ * already over.
  */
 static int
 pregreet(struct session *s)
 {
 	struct pollfd pfd = { s->io.fd, POLLIN, 0 };
+	unsigned pause = s->cfg->greet_pause;
 	char c;
 	int r;
 
-	while ((r = poll(&pfd, 1, (int)s->cfg->greet_pause * 1000)) == -1 &&
-	    errno == EINTR)
+	/* As postscreen's permit_mynetworks and its cache of passes. */
+	if (s->env->passed ||
+	    smtp_addr_client_trusted(
+		&s->env->peer, s->nets, s->cfg->nrelay_from))
+		pause = 0;
+	while ((r = poll(&pfd, 1, (int)pause * 1000)) == -1 && errno == EINTR)
 		;
-	if (r == 0)
+	if (r == 0) {
+		s->passed = pause > 0; /* no pause proves nothing */
 		return 1;
+	}
 	if (r == -1 || recv(s->io.fd, &c, 1, MSG_PEEK) <= 0) {
 		session_lost(s, "before greeting");
 		return 0;
@@ -200,6 +209,18 @@ session_new(int fd, const struct session_env *env)
 	return s;
 }
 
+/* The exit status: rc, or what the master should learn of the client. */
+static int
+session_report(const struct session *s, int rc)
+{
+	unsigned n = s->auth_failures - s->env->auth_failures;
+
+	if (n == 0 && !s->passed)
+		return rc;
+	return SESSION_EXIT_REPORT | (s->passed ? SESSION_EXIT_PASSED : 0) |
+	    (int)(n > SESSION_AUTH_MAX ? SESSION_AUTH_MAX : n);
+}
+
 int
 session_run(int fd, const struct session_env *env)
 {
@@ -228,12 +249,7 @@ session_run(int fd, const struct session_env *env)
 	sio_tls_close(&s->io);
 	lingering_close(fd);
 	rc = s->rc;
-	if (s->auth_failures > env->auth_failures)
-		rc = SESSION_EXIT_AUTH +
-		    (int)(s->auth_failures - env->auth_failures >
-				SESSION_AUTH_MAX
-			    ? SESSION_AUTH_MAX
-			    : s->auth_failures - env->auth_failures);
+	rc = session_report(s, rc);
 	sio_free(&s->io);
 	free(s->qf.rcpt);
 	free(s->qf.msg);

@@ -35,22 +35,29 @@ struct session_env {
 	/* Failed AUTH by this client in auth_failure_window before this
 	 * session (counted by the master from earlier exit statuses). */
 	unsigned auth_failures;
+	/* The client passed before (greet_pause waited out, or a login):
+	 * no greet_pause for it. */
+	int passed;
 };
 
 /*
- * A session with n failed AUTH exchanges (1 to SESSION_AUTH_MAX) exits
- * with SESSION_EXIT_AUTH + n, so the master can count them per client.
+ * What a session tells the master about its client, in its exit status
+ * (the master never reads the network): SESSION_EXIT_REPORT, plus
+ * SESSION_EXIT_PASSED if the client waited out a greet_pause or logged
+ * in, plus the failed AUTH exchanges of the session (at most
+ * SESSION_AUTH_MAX, which bounds auth_max_failures).
  */
-#define SESSION_EXIT_AUTH 100
-#define SESSION_AUTH_MAX 100
+#define SESSION_EXIT_REPORT 64
+#define SESSION_EXIT_PASSED 32
+#define SESSION_AUTH_MAX 31
 
 /*
  * Run the whole dialogue on the connected socket fd (made non-blocking;
  * closed on return): pre-greeting check, greeting, commands, DATA/BDAT,
  * enqueue.  Returns the child's exit code: 0 when the session ended (QUIT,
  * client gone, timeout, protocol error), 1 on an internal error (no
- * memory, socket error), SESSION_EXIT_AUTH + n after n failed AUTH
- * exchanges (whatever else happened).
+ * memory, socket error), or a report (SESSION_EXIT_REPORT ...) when
+ * there is one, whatever else happened.
  */
 int session_run(int fd, const struct session_env *env);
 

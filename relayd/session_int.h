@@ -34,6 +34,7 @@ struct session {
 	char tls[128]; /* "" in the clear, else tls_describe() */
 	char auth_user[256]; /* "" until AUTH succeeds: then trusted */
 	unsigned int auth_failures; /* failed AUTH exchanges */
+	int passed; /* waited out greet_pause or logged in (session_report) */
 	int quit; /* flush and close */
 	int rc; /* session_run() result */
 	unsigned int errors;
