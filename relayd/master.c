@@ -28,6 +28,7 @@
 #include "authtab.h"
 #include "runner.h"
 #include "server.h"
+#include "smtp_addr.h"
 #include "sockaddr.h"
 #include "authfile.h"
 #include "tls.h"
@@ -280,17 +281,35 @@ master_over_rate(
 	return 1;
 }
 
-/* 0 to serve the client, else 1 with the text of the 421 in why. */
+/* A client in relay_from (the address accept() gave, nothing read). */
+static int
+master_trusted(const struct master *m, const struct sockaddr_storage *peer)
+{
+	size_t i;
+
+	for (i = 0; i < m->cfg.nrelay_from && i < CONFIG_NET_MAX; i++)
+		if (smtp_addr_net_match(peer, &m->cfg.relay_from[i].addr,
+			m->cfg.relay_from[i].prefix))
+			return 1;
+	return 0;
+}
+
+/*
+ * 0 to serve the client, else 1 with the text of the 421 in why.  As
+ * Postfix's smtpd_client_event_limit_exceptions ($mynetworks), the
+ * per-client limits do not hold for relay_from; max_children does.
+ */
 static int
 master_over_limit(struct master *m, const struct sockaddr_storage *peer,
     char *why, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
+	int trusted = master_trusted(m, peer);
 	size_t n;
 
 	sockaddr_ntop(peer, addr, sizeof(addr));
 	(void)strlcpy(why, "Too many connections, try again later", len);
-	if (master_over_rate(m, peer, addr)) {
+	if (!trusted && master_over_rate(m, peer, addr)) {
 		/* len fits any address: nothing is cut. */
 		(void)snprintf(
 		    why, len, "Error: too many connections from %s", addr);
@@ -300,8 +319,9 @@ master_over_limit(struct master *m, const struct sockaddr_storage *peer,
 		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
 		return 1;
 	}
-	if ((n = master_table_count_peer(m->children, peer)) >=
-	    m->cfg.max_per_ip) {
+	if (!trusted &&
+	    (n = master_table_count_peer(m->children, peer)) >=
+		m->cfg.max_per_ip) {
 		log_warnx(
 		    "refused %s: %zu sessions from it (max_per_ip)", addr, n);
 		return 1;
