@@ -233,7 +233,9 @@ def test_credentials_never_sent_in_clear(relay, peers):
     assert sink.logins == [], sink.logins
 
 
-def test_auth_refused_bounces_per_code(relay, peers, ca):
+def test_auth_refused_defers_not_bounces(relay, peers, ca):
+    """A 535 from the smarthost is a deferral (4.7.8), as Postfix's
+    smtp_sasl_auth_soft_bounce: no bounce, the mail stays queued."""
     sink = peers.sink(tls="starttls", cert=ca.issue(),
                       users={USER: "another password"})
     configure(relay, smarthost=sink.nexthop, smarthost_tls="verify",
@@ -241,12 +243,12 @@ def test_auth_refused_bounces_per_code(relay, peers, ca):
               smarthost_auth=install_auth(relay))
     relay.start_fg()
     qid, _ = inject(relay, "alice@sender.test", ["bob@dest.test"])
-    d = wait_log(relay, lambda d: d["id"] == qid and
-                 d["status"] == "bounced", what="the 535 bounce")
+    d = deferred(relay, qid)
     assert re.search(r"SASL authentication with \S+ failed: 535", d["text"]), d
-    assert d["dsn"].startswith("5."), d
-    # The message, then its DSN (same smarthost, refused too): each one
-    # login over TLS, nothing accepted.
+    assert d["dsn"].startswith("4."), d
+    assert not any(x["status"] == "bounced" for x in delivery_logs(relay))
+    assert os.path.exists(relay.spool("queue", qid))
+    # One login over TLS with the file's password; nothing accepted.
     assert sink.logins and all(x == ("PLAIN", USER, PASSWORD, True, False)
                                for x in sink.logins), sink.logins
     assert sink.received == [], sink.received
