@@ -177,9 +177,12 @@ def check_deferred(relay, sink, qid, status, reason):
     d = deferred(relay, qid)
     assert d["dsn"] == status, d
     assert re.search(reason, d["text"]), d
-    # The reason is the queue file's last error too.
-    assert re.search(reason, open(relay.spool("queue", qid),
-                                  errors="replace").read()), reason
+    # The reason is the queue file's last error too, once the worker has
+    # rewritten it (it logs first).
+    def recorded():
+        with open(relay.spool("queue", qid), errors="replace") as f:
+            return re.search(reason, f.read())
+    wait_for(recorded, what="the reason in the queue file")
     assert sink.received == [], sink.received
 
 
