@@ -30,6 +30,7 @@ struct conn {
 	size_t len;
 	char last[REPLY_MAX]; /* the last line of the last reply */
 	char first[REPLY_MAX]; /* its first line */
+	char own[SM_ADDR_MAX]; /* the user's address, from EHLO's reply */
 };
 
 void
@@ -213,11 +214,11 @@ static int
 send_envelope(
     struct conn *c, struct sm_opts *o, const char *sender, int eightbit)
 {
-	char addr[SM_ADDR_MAX], own[SM_ADDR_MAX];
+	char addr[SM_ADDR_MAX], *own = c->own;
 	size_t i;
 	int r;
 
-	if (own_address(c, own, sizeof(own)) < 0) {
+	if (own_address(c, own, sizeof(c->own)) < 0) {
 		sm_err(o, "relayd did not say who we are: %s", c->first);
 		return EX_PROTOCOL;
 	}
@@ -258,10 +259,9 @@ send_body(struct conn *c, const struct sm_opts *o, const struct sm_buf *msg,
 	int n;
 
 	if (o->fullname != NULL && !has_from) {
-		char own[SM_ADDR_MAX], addr[SM_ADDR_MAX];
+		char addr[SM_ADDR_MAX];
 
-		if (own_address(c, own, sizeof(own)) < 0 ||
-		    qualify(o->sender ? o->sender : own, own, addr,
+		if (qualify(o->sender ? o->sender : c->own, c->own, addr,
 			sizeof(addr)) < 0)
 			return -1;
 		n = snprintf(from, sizeof(from), "From: \"%s\" <%s>\r\n",
