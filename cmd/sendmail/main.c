@@ -242,18 +242,19 @@ main(int argc, char **argv)
 	}
 	if (m == MODE_FLUSH)
 		return run_relayctl("flush");
+	rv = EX_OSERR;
 	for (i = optind; i < argc; i++)
 		if (sm_addr_list(&o.rcpts, argv[i], strlen(argv[i])) < 0)
-			return EX_OSERR;
+			goto out;
 	if ((rv = sm_read_message(&o, &msg, &has_from, &eightbit)) < 0) {
 		sm_err(&o, "cannot read the message: %s", strerror(-rv));
-		return rv == -EFBIG ? EX_DATAERR : EX_IOERR;
-	}
-	if (o.rcpts.n == 0) {
+		rv = rv == -EFBIG ? EX_DATAERR : EX_IOERR;
+	} else if (o.rcpts.n == 0) {
 		sm_err(&o, "no recipients: message not sent");
-		return EX_USAGE;
-	}
-	rv = sm_submit(sock, &o, &msg, has_from, eightbit);
+		rv = EX_USAGE;
+	} else
+		rv = sm_submit(sock, &o, &msg, has_from, eightbit);
+out:
 	free(msg.p);
 	for (i = 0; (size_t)i < o.rcpts.n; i++)
 		free(o.rcpts.v[i]);
