@@ -82,6 +82,11 @@ static const struct key keys[] = {
 	{ "smtp_tls_ca_file", K_OPTPATH, STR(smtp_tls_ca_file), 0, 0 },
 	{ "smarthost_tls", K_TLSC, NUM(smarthost_tls), 1, 0 },
 	{ "smarthost_auth", K_OPTPATH, STR(smarthost_auth), 0, 0 },
+	/* Local submission (relayd.conf(5), LOCAL SUBMISSION). */
+	{ "submit_socket", K_OPTPATH, STR(submit_socket), 0, 0 },
+	{ "submit_group", K_OPTGROUP, STR(submit_group), 0, 0 },
+	{ "local_senders", K_LSENDERS, NUM(local_senders_any), 0, 0 },
+	{ "masquerade_domain", K_OPTHOST, STR(masquerade_domain), 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -154,6 +159,16 @@ auth_finish(struct parse *ps)
 		(void)tls_err(ps, "auth_senders", "needs auth_users");
 }
 
+/* submit_group names the group of a socket: it needs the socket. */
+static void
+submit_finish(struct parse *ps)
+{
+	const struct config *c = ps->c;
+
+	if (c->submit_group[0] != '\0' && c->submit_socket[0] == '\0')
+		(void)tls_err(ps, "submit_group", "needs submit_socket");
+}
+
 /*
  * After the last line: smarthost_tls defaults to smtp_tls; credentials
  * need a smarthost and a policy that can encrypt (they never go in clear).
@@ -213,6 +228,8 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 		return config_set_tlsc(ps, k, value);
 	case K_TLSVER:
 		return config_set_tlsver(ps, k, value);
+	case K_LSENDERS:
+		return config_set_senders(ps, k, value);
 	default:
 		return config_set_string(ps, k, value);
 	}
@@ -336,6 +353,8 @@ config_parse(const char *text, size_t len, const char *fname, struct config *c,
 		auth_finish(ps);
 	if (!ps->failed && rv == 0)
 		tlsc_finish(ps);
+	if (!ps->failed && rv == 0)
+		submit_finish(ps);
 	if (ps->failed) {
 		rv = -EINVAL;
 	} else if (rv > 0) {

@@ -104,6 +104,11 @@ struct config {
 	enum config_tlsc smarthost_tls; /* default: smtp_tls */
 	char smtp_tls_ca_file[4096]; /* "" system store; absolute, PEM */
 	char smarthost_auth[4096]; /* "" none; "user password", root's */
+	/* Local submission (relayd-sendmail(8)): "" off; absolute. */
+	char submit_socket[4096];
+	char submit_group[33]; /* "" mode 0666, else root:GROUP 0660 */
+	int local_senders_any; /* local_senders: 0 own, 1 any */
+	char masquerade_domain[256]; /* "" hostname: USER@DOMAIN */
 };
 
 /* Rendered by callers as "FILE:LINE: KEY: MSG" (line 0 / key "": absent). */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "master.h"
 #include "master_start.h"
+#include "master_submit.h"
 #include "master_table.h"
 #include "recipients.h"
 #include "authsenders.h"
@@ -152,6 +153,7 @@ master_detach(struct master *m)
 {
 	master_detach_stdio();
 	listen_close_all(&m->ls);
+	master_submit_close(m, 0);
 	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
 		log_warn("pidfile close");
 	m->pfh = NULL;
@@ -309,6 +311,11 @@ master_over_limit(struct master *m, const struct sockaddr_storage *peer,
 
 	sockaddr_ntop(peer, addr, sizeof(addr));
 	(void)strlcpy(why, "Too many connections, try again later", len);
+	/* submit_socket: local users, counted in max_children only. */
+	if (peer->ss_family == AF_UNIX) {
+		(void)strlcpy(addr, "local", sizeof(addr));
+		trusted = 1;
+	}
 	if (!trusted && master_over_rate(m, peer, addr)) {
 		/* len fits any address: nothing is cut. */
 		(void)snprintf(
@@ -399,16 +406,21 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 	}
 }
 
-/* 1: accept more from this listener, 0: stop for now. */
+/*
+ * 1: accept more from this listener, 0: stop for now.  lfd is a TCP
+ * listener (tls its CONFIG_LISTEN_*) or the submit_socket, whose peers
+ * are AF_UNIX: server_run() knows a local submission by that.
+ */
 static int
-master_accept(struct master *m, struct loop *lp, const struct listener *l)
+master_accept(struct master *m, struct loop *lp, int lfd, int tls)
 {
 	struct sockaddr_storage peer;
 	socklen_t peerlen = sizeof(peer);
 	char why[128];
 	int fd;
 
-	fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
+	memset(&peer, 0, sizeof(peer));
+	fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -430,7 +442,7 @@ master_accept(struct master *m, struct loop *lp, const struct listener *l)
 	if (master_over_limit(m, &peer, why, sizeof(why)))
 		master_refuse(m, fd, "421 4.7.0", why);
 	else
-		master_fork(m, fd, &peer, peerlen, l->addr.tls);
+		master_fork(m, fd, &peer, peerlen, tls);
 	return 1;
 }
 
@@ -447,6 +459,15 @@ keep_startup_keys(const struct config *old, struct config *next)
 	if (strcmp(old->pidfile, next->pidfile) != 0)
 		log_warnx("reload: 'pidfile' needs a restart; keeping '%s'",
 		    old->pidfile);
+	if (strcmp(old->submit_socket, next->submit_socket) != 0 ||
+	    strcmp(old->submit_group, next->submit_group) != 0)
+		log_warnx("reload: 'submit_socket' and 'submit_group' need a "
+			  "restart; keeping '%s'",
+		    old->submit_socket);
+	memcpy(next->submit_socket, old->submit_socket,
+	    sizeof(next->submit_socket));
+	memcpy(
+	    next->submit_group, old->submit_group, sizeof(next->submit_group));
 	memcpy(next->spool, old->spool, sizeof(next->spool));
 	memcpy(next->run_as, old->run_as, sizeof(next->run_as));
 	memcpy(next->pidfile, old->pidfile, sizeof(next->pidfile));
@@ -563,6 +584,13 @@ master_pollfds(
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
+	/* Last, and only while the TCP listeners are up (unsafe spool). */
+	if (m->ls.n > 0 && m->submitfd != -1) {
+		pfd[i].fd = m->submitfd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+		i++;
+	}
 	return i;
 }
 
@@ -594,6 +622,7 @@ master_shutdown(struct master *m, struct loop *lp)
 	int sent = 0;
 
 	listen_close_all(&m->ls);
+	master_submit_close(m, 1);
 	if (m->pfh != NULL && pidfile_remove(m->pfh) == -1)
 		log_warn("cannot remove pidfile '%s'", m->pidpath);
 	m->pfh = NULL;
@@ -637,7 +666,7 @@ master_shutdown(struct master *m, struct loop *lp)
 int
 master_run(struct master *m)
 {
-	struct pollfd pfd[CONFIG_LISTEN_MAX];
+	struct pollfd pfd[CONFIG_LISTEN_MAX + 1];
 	struct loop lp;
 	nfds_t i, n;
 	int timeout, k;
@@ -663,7 +692,11 @@ master_run(struct master *m)
 			if ((pfd[i].revents & (POLLIN | POLLERR)) == 0)
 				continue;
 			for (k = 0; k < ACCEPT_BURST; k++)
-				if (!master_accept(m, &lp, &m->ls.l[i]))
+				if (i == m->ls.n
+					? !master_accept(m, &lp, m->submitfd,
+					      CONFIG_LISTEN_PLAIN)
+					: !master_accept(m, &lp, m->ls.l[i].fd,
+					      m->ls.l[i].addr.tls))
 					break;
 		}
 	}

@@ -40,6 +40,10 @@ struct master {
 	char pidpath[PATH_MAX]; /* ROOT + cfg.pidfile */
 	struct pidfh *pfh;
 	struct listen_set ls;
+	int submitfd; /* submit_socket, listening; -1 none */
+	int submitdir; /* O_PATH fd of its directory; -1 none */
+	ino_t submitino; /* its inode, so stop removes only ours */
+	char submitpath[PATH_MAX]; /* ROOT + cfg.submit_socket */
 	struct master_table *children;
 	struct master_rate *rate; /* max_conn_rate, made when first needed */
 	/* Failed AUTH per client (auth_failure_window); NULL until one. */

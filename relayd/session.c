@@ -92,6 +92,7 @@ session_reset(struct session *s)
 	s->bdat = 0;
 	s->body = 0;
 	memset(&s->bc, 0, sizeof(s->bc));
+	memset(&s->sh, 0, sizeof(s->sh));
 	queue_body_free(s->qb); /* an unfinished BDAT body goes */
 	s->qb = NULL;
 	qf->id[0] = qf->envid[0] = '\0';
@@ -198,7 +199,10 @@ session_new(int fd, const struct session_env *env)
 	s->cfg = cfg;
 	sio_init(&s->io, fd);
 	sio_limits(&s->io, cfg->session_deadline, cfg->min_data_rate);
-	sockaddr_ntop(&env->peer, s->addr, sizeof(s->addr));
+	if (env->submit != NULL) /* queue file and log: "local" */
+		(void)strlcpy(s->addr, "local", sizeof(s->addr));
+	else
+		sockaddr_ntop(&env->peer, s->addr, sizeof(s->addr));
 	for (i = 0; i < cfg->nrelay_from && i < CONFIG_NET_MAX; i++) {
 		s->nets[i].addr = cfg->relay_from[i].addr;
 		s->nets[i].prefix = cfg->relay_from[i].prefix;
@@ -239,9 +243,13 @@ session_run(int fd, const struct session_env *env)
 		s->quit = 1;
 	}
 	session_title(s, "greeting");
-	/* Implicit TLS: the client speaks first, with its ClientHello. */
+	/*
+	 * Implicit TLS: the client speaks first, with its ClientHello.  A
+	 * local submitter is a known user, not a spambot: no greet_pause.
+	 */
 	if (!s->quit &&
-	    (env->implicit_tls ? session_tls_implicit(s) : pregreet(s))) {
+	    (env->submit != NULL ||
+		(env->implicit_tls ? session_tls_implicit(s) : pregreet(s)))) {
 		session_reply(s, "220 %s ESMTP relayd", env->cfg->hostname);
 		loop(s);
 	}

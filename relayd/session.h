@@ -6,6 +6,7 @@
 #ifndef RELAYD_SESSION_H
 #define RELAYD_SESSION_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -14,6 +15,17 @@ struct recipients;
 struct ssl_ctx_st;
 struct authtab;
 struct authsenders;
+
+/*
+ * A local submission (submit_socket): who is on the other end, from
+ * SO_PEERCRED and ROOT/etc/passwd, read before the drop.
+ */
+struct session_submit {
+	uid_t uid;
+	char login[33];
+	char own[300]; /* LOGIN@(masquerade_domain or hostname) */
+	int any_sender; /* root, or local_senders = any */
+};
 
 struct session_env {
 	const struct config *cfg;
@@ -38,6 +50,8 @@ struct session_env {
 	/* The client passed before (greet_pause waited out, or a login):
 	 * no greet_pause for it. */
 	int passed;
+	/* NULL for TCP; the submitter for a local submission. */
+	const struct session_submit *submit;
 };
 
 /*
