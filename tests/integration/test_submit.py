@@ -258,3 +258,45 @@ def test_options(relay, peers):  # noqa: F811
     sink.wait(1, relay=relay)
     r = run(relay, ["-bp"])
     assert r.returncode == 69, r
+
+
+def submit_findings(relay):
+    import json
+    r = relay.relayctl("check", "--json")
+    doc = json.loads(r.out)
+    return {f["id"]: f for f in doc["findings"]
+            if f["id"].startswith("submit.")}
+
+
+def test_check_says_who_answers_sendmail(relay, peers):  # noqa: F811
+    """relayctl check: ROOT/usr/sbin/sendmail ours (a copy or a link), none,
+    or another program's, said as advice while local submission is in
+    use; nothing when it is not."""
+    configure(relay, submit_socket=SOCK)
+    path = os.path.join(relay.root, "usr/sbin/sendmail")
+    f = submit_findings(relay)
+    assert list(f) == ["submit.no-sendmail"], f
+    assert f["submit.no-sendmail"]["severity"] == "advice"
+    sendmail_path(relay.root)  # a copy of ours
+    assert submit_findings(relay) == {}
+    os.unlink(path)
+    os.symlink("relayd-sendmail", path)  # a link to ours
+    assert submit_findings(relay) == {}
+    os.unlink(path)
+    with open(path, "w") as out:
+        out.write("#!/bin/sh\nexec /usr/lib/other-mta/sendmail \"$@\"\n")
+    f = submit_findings(relay)
+    assert list(f) == ["submit.other-mta"], f
+    assert "local mail bypasses relayd" in f["submit.other-mta"]["fix"]
+    os.unlink(path)
+    os.symlink("../lib/sm.bin/sendmail", path)
+    f = submit_findings(relay)
+    assert f["submit.other-mta"]["actual"] == "../lib/sm.bin/sendmail", f
+    # Ours, but relayd.conf has no submit_socket: it cannot deliver.
+    os.unlink(path)
+    sendmail_path(relay.root)
+    configure(relay)
+    assert list(submit_findings(relay)) == ["submit.no-socket"]
+    # Neither ours nor configured: not relayd's business.
+    os.unlink(path)
+    assert submit_findings(relay) == {}
