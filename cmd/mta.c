@@ -85,7 +85,11 @@ unsafe(struct mta *m, struct plan *p, const char *id, const char *name,
 	return plan_add(p, PLAN_UNSAFE, id, path, "", why);
 }
 
-/* m4 executes the .mc as root: root's alone, one link, nobody may write. */
+/*
+ * m4 executes the .mc as root: root's alone, one link, nobody may write.
+ * XXX the files it includes (/etc/mail/m4/ files, the macros) are not
+ * checked here; the layout keeps /etc/mail root's and not group-writable.
+ */
 static int
 mc_trusted(const struct mta_file *f)
 {
