@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "mta.h"
 #include "relayctl.h"
 
 /* Supplementary groups that grant more than the relay may ever have. */
@@ -96,10 +97,11 @@ check_exit(const struct check *c)
 }
 
 /* By index: cmd_args.opt[CHECK_QUIET] is --quiet. */
-enum { CHECK_QUIET };
+enum { CHECK_QUIET, CHECK_MTA };
 
 const struct cmd_opt check_options[] = {
 	[CHECK_QUIET] = { "quiet", NULL },
+	[CHECK_MTA] = { "mta", MTA_SENDMAIL },
 	{ NULL, NULL },
 };
 
@@ -409,7 +411,7 @@ check_run(struct check *c)
 	}
 	if (check_spool(c) < 0 || check_trust(c) < 0 || check_env(c) < 0 ||
 	    check_milter(c) < 0 || check_tls(c) < 0 || check_submit(c) < 0 ||
-	    check_runtime(c) < 0)
+	    check_runtime(c) < 0 || (c->mta && check_mta(c) < 0))
 		return 1;
 	if (c->json)
 		check_print_json(c);
@@ -424,10 +426,15 @@ cmd_check(const struct cmd_args *a)
 	struct check c = { .root = a->root,
 		.json = a->json,
 		.quiet = a->opt[CHECK_QUIET] != NULL,
+		.mta = a->opt[CHECK_MTA] != NULL,
 		.rootfd = -1,
 		.procfd = -1 };
 	int r;
 
+	if (c.mta && strcmp(a->opt[CHECK_MTA], MTA_SENDMAIL) != 0)
+		return cmd_usage_error(a,
+		    "option '--mta' knows only '" MTA_SENDMAIL "', not '%s'",
+		    a->opt[CHECK_MTA]);
 	r = check_run(&c);
 	free(c.f);
 	accountdb_free(c.db);

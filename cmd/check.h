@@ -51,6 +51,7 @@ struct check {
 	int cfg_ok; /* relayd.conf loaded and valid */
 	pid_t pid; /* > 0: relayd master found through the pidfile */
 	size_t nchildren;
+	int mta; /* --mta sendmail: sendmail is the MTA (check_mta.c) */
 	struct check_milter milters[CONFIG_MILTER_MAX];
 	size_t nmilters;
 	struct finding *f;
@@ -82,6 +83,10 @@ int check_tls(struct check *c);
 
 /* check_runtime.c: the running master and its children, from /proc. */
 int check_runtime(struct check *c);
+/* Every descendant of root (breadth first) into *out (malloc'ed). */
+int check_descendants(struct check *c, pid_t root, pid_t **out, size_t *n);
+/* check_mta.c: --mta sendmail, its RunAsUser and its SMTP children. */
+int check_mta(struct check *c);
 /* check_output.c */
 void check_print_text(const struct check *c);
 void check_print_json(const struct check *c);

@@ -380,6 +380,28 @@ check_sockets(struct check *c, const pid_t *kids, size_t nk)
 }
 
 int
+check_descendants(struct check *c, pid_t root, pid_t **out, size_t *n)
+{
+	struct proc_pair *v = NULL;
+	size_t nv;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = list_procs(c, &v, &nv)) < 0) {
+		warnx("cannot list '%s': %s", c->procdir, strerror(-r));
+		return r;
+	}
+	if ((*out = calloc(nv ? nv : 1, sizeof(**out))) == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	*n = descendants(v, nv, root, *out, nv);
+	free(v);
+	return 0;
+}
+
+int
 check_runtime(struct check *c)
 {
 	struct proc_pair *v = NULL;

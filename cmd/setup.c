@@ -20,6 +20,7 @@
 #include "fsplan.h"
 #include "idpolicy.h"
 #include "layout.h"
+#include "mta.h"
 #include "relayctl.h"
 
 struct setup_opts {
@@ -27,6 +28,7 @@ struct setup_opts {
 	const char *user;
 	int plan_only, json, strict;
 	int quiet; /* no note about the ID choice (setup_audit) */
+	int mta; /* --mta sendmail: its RunAsUser too (mta.c) */
 	struct id_request req;
 };
 
@@ -37,10 +39,18 @@ struct setup {
 	struct accountdb *db;
 	struct id_choice ids;
 	struct plan plan;
+	struct mta mta;
 };
 
 /* By index: cmd_args.opt[SETUP_PLAN] is --plan. */
-enum { SETUP_PLAN, SETUP_UID, SETUP_GID, SETUP_STRICT_IDS, SETUP_USER };
+enum {
+	SETUP_PLAN,
+	SETUP_UID,
+	SETUP_GID,
+	SETUP_STRICT_IDS,
+	SETUP_USER,
+	SETUP_MTA
+};
 
 const struct cmd_opt setup_options[] = {
 	[SETUP_PLAN] = { "plan", NULL },
@@ -48,6 +58,7 @@ const struct cmd_opt setup_options[] = {
 	[SETUP_GID] = { "gid", "N" },
 	[SETUP_STRICT_IDS] = { "strict-ids", NULL },
 	[SETUP_USER] = { "user", "NAME" },
+	[SETUP_MTA] = { "mta", MTA_SENDMAIL },
 	{ NULL, NULL },
 };
 
@@ -78,6 +89,14 @@ setup_opts(const struct cmd_args *a, struct setup_opts *o)
 	o->plan_only = a->opt[SETUP_PLAN] != NULL;
 	o->req.strict = a->opt[SETUP_STRICT_IDS] != NULL;
 	o->user = a->opt[SETUP_USER];
+	if (a->opt[SETUP_MTA] != NULL) {
+		if (strcmp(a->opt[SETUP_MTA], MTA_SENDMAIL) != 0)
+			return cmd_usage_error(a,
+			    "option '--mta' knows only '" MTA_SENDMAIL
+			    "', not '%s'",
+			    a->opt[SETUP_MTA]);
+		o->mta = 1;
+	}
 	if (a->opt[SETUP_UID] != NULL) {
 		if (parse_id(a, SETUP_UID, &id) != 0)
 			return EX_USAGE;
@@ -276,19 +295,69 @@ setup_plan(struct setup *s)
 	return run_fs(s, 0, &s->plan);
 }
 
+/*
+ * --mta sendmail: RunAsUser in sendmail.mc/.cf, planned after the account
+ * (whose name it writes); the new sendmail.cf is built before anything
+ * changes, so a failing m4 changes nothing.
+ */
+static int
+setup_mta(struct setup *s)
+{
+	struct mta *m = &s->mta;
+
+	m->rootfd = s->rootfd;
+	m->root = s->o.root;
+	m->user = m->group = s->o.user;
+	if (mta_read(m) < 0 || mta_plan(m, &s->plan) < 0 ||
+	    (!m->refused && mta_build(m) < 0)) {
+		warnx("%s", m->err);
+		return EXIT_FAILURE;
+	}
+	if (m->debian && !s->o.json)
+		warnx("note: Debian's update_sys (sendmailconfig, package "
+		      "upgrades) puts /var/spool/mqueue and /etc/mail back to "
+		      "smmta:smmsp; sendmail.mc keeps confRUN_AS_USER; run "
+		      "this again after them");
+	return 0;
+}
+
+static int
+apply_all(struct setup *s)
+{
+	int r;
+
+	if ((r = apply(s)) != 0)
+		return r;
+	if (s->o.mta && mta_apply(&s->mta) < 0) {
+		warnx("%s", s->mta.err);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
 static int
 setup_run(struct setup *s)
 {
 	int r;
 
-	if ((r = setup_plan(s)) != 0)
+	if ((r = setup_plan(s)) != 0 || (s->o.mta && (r = setup_mta(s)) != 0))
 		return r;
 	if (!s->o.json && s->plan.nactions + s->plan.nunsafe > 0) {
 		printf("plan for %s: %zu changes, %zu unsafe\n", s->o.root,
 		    s->plan.nactions, s->plan.nunsafe);
 		output_plan_text(stdout, &s->plan);
+		if (s->o.mta && mta_diff(&s->mta, stdout) < 0)
+			warnx("cannot show the changes with diff -u");
 	}
-	if (s->plan.nactions > 0 && !s->o.plan_only && (r = apply(s)) != 0)
+	if (s->mta.refused) {
+		/* A sendmail setting a human must decide: change nothing. */
+		if (!s->o.json)
+			printf("refused: nothing changed\n");
+		else
+			print_json(s, &s->plan, 0);
+		return EXIT_UNSAFE;
+	}
+	if (s->plan.nactions > 0 && !s->o.plan_only && (r = apply_all(s)) != 0)
 		return r;
 	if (s->o.json)
 		print_json(
@@ -325,6 +394,7 @@ setup_open(struct setup *s)
 static void
 setup_close(struct setup *s)
 {
+	mta_free(&s->mta);
 	accountdb_free(s->db);
 	layout_free(s->layout);
 	if (s->datafd >= 0)
@@ -336,7 +406,7 @@ setup_close(struct setup *s)
 int
 setup_audit(const char *root, struct plan *plan)
 {
-	struct setup s = { .rootfd = -1, .datafd = -1 };
+	struct setup s = { .rootfd = -1, .datafd = -1, .mta.etcfd = -1 };
 	int r;
 
 	s.o.root = root;
@@ -352,7 +422,7 @@ setup_audit(const char *root, struct plan *plan)
 int
 cmd_setup(const struct cmd_args *a)
 {
-	struct setup s = { .rootfd = -1, .datafd = -1 };
+	struct setup s = { .rootfd = -1, .datafd = -1, .mta.etcfd = -1 };
 	int r;
 
 	if ((r = setup_opts(a, &s.o)) != 0)

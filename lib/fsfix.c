@@ -261,6 +261,65 @@ fail:
 	return r;
 }
 
+/* A temp file with buf, st's owner and mode, synced, renamed to name. */
+static int
+write_over(int dirfd, const char *name, const void *buf, size_t len,
+    const struct stat *st)
+{
+	char tmp[NAME_MAX + 2];
+	int fd = -1, r, saved;
+
+	if ((fd = create_temp(dirfd, name, tmp, sizeof(tmp))) < 0)
+		return fd;
+	if ((r = write_all(fd, buf, len)) < 0)
+		goto fail;
+	if (fchown(fd, st->st_uid, st->st_gid) == -1 ||
+	    fchmod(fd, st->st_mode & 07777) == -1 || fsync(fd) == -1 ||
+	    close(fd) == -1) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	(void)unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return r;
+}
+
+int
+fsfix_replace(int dirfd, const char *name, const struct stat *old,
+    const void *old_buf, size_t old_len, const void *buf, size_t len,
+    const char *backup)
+{
+	struct stat now;
+	int r;
+
+	if ((r = check_name(name)) < 0 || (r = check_name(backup)) < 0)
+		return r;
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == -1)
+		return -errno;
+	if (!S_ISREG(now.st_mode) || now.st_dev != old->st_dev ||
+	    now.st_ino != old->st_ino || now.st_size != old->st_size ||
+	    now.st_mtim.tv_sec != old->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != old->st_mtim.tv_nsec)
+		return -ESTALE;
+	if (now.st_nlink > 1)
+		return -EMLINK;
+	if ((r = write_over(dirfd, backup, old_buf, old_len, &now)) < 0 ||
+	    (r = write_over(dirfd, name, buf, len, &now)) < 0)
+		return r;
+	return sync_dir(dirfd);
+}
+
 int
 fsfix_read_file(
     int dirfd, const char *name, size_t max, char **bufp, size_t *lenp)

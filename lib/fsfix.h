@@ -52,6 +52,19 @@ int fsfix_install(int dirfd, const char *name, const void *buf, size_t len,
     uid_t uid, gid_t gid, mode_t mode);
 
 /*
+ * Replace the regular file name in dirfd with buf, keeping its owner and
+ * mode: the old bytes go to backup (written and renamed the same way, so
+ * it is always a whole file), the new ones to a ".name.XXXXXX" temp file
+ * that is fsynced and renamed over name; the directory is fsynced.  old is
+ * the caller's fstat of the file it read: -ESTALE when name is no longer
+ * that file (replaced or changed meanwhile), -EMLINK when it has other
+ * links.  old_buf/old_len are the bytes the caller read.
+ */
+int fsfix_replace(int dirfd, const char *name, const struct stat *old,
+    const void *old_buf, size_t old_len, const void *buf, size_t len,
+    const char *backup);
+
+/*
  * readfile_at (readfile.h) of the single component name: a regular file
  * (O_NOFOLLOW; a FIFO or device never blocks us: -EINVAL, a directory
  * -EISDIR) of at most max bytes (-EFBIG), -ESTALE if it changed while read.

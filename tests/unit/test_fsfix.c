@@ -464,6 +464,66 @@ test_read_file(void **state)
 	    fsfix_read_file(fx->dirfd, "nope", 100, &buf, &len), -ENOENT);
 }
 
+/* Whole content of name, compared with want. */
+static void
+content_is(struct fx *fx, const char *name, const char *want)
+{
+	char *buf;
+	size_t len;
+
+	assert_int_equal(fsfix_read_file(fx->dirfd, name, 100, &buf, &len), 0);
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void
+test_replace(void **state)
+{
+	struct fx *fx = *state;
+	struct stat old, st;
+	char list[256];
+	int fd;
+
+	fd = mkfile(fx, "sendmail.cf", 0, 24, 0644);
+	close(fd);
+	stat_at(fx, "sendmail.cf", &old);
+	assert_int_equal(fsfix_replace(fx->dirfd, "sendmail.cf", &old, "data\n",
+			     5, "new\n", 4, "sendmail.cf.old"),
+	    0);
+	content_is(fx, "sendmail.cf", "new\n");
+	content_is(fx, "sendmail.cf.old", "data\n");
+	stat_at(fx, "sendmail.cf", &st);
+	assert_int_equal(st.st_gid, 24);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	stat_at(fx, "sendmail.cf.old", &st);
+	assert_int_equal(st.st_gid, 24);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	list_dir(fx->dirfd, list, sizeof(list));
+	assert_string_equal(list, "sendmail.cf sendmail.cf.old ");
+
+	/* The file read before is gone (replaced): nothing is written. */
+	assert_int_equal(fsfix_replace(fx->dirfd, "sendmail.cf", &old, "data\n",
+			     5, "evil\n", 5, "sendmail.cf.old"),
+	    -ESTALE);
+	content_is(fx, "sendmail.cf", "new\n");
+	content_is(fx, "sendmail.cf.old", "data\n");
+
+	/* A second link may be someone else's file. */
+	stat_at(fx, "sendmail.cf", &old);
+	assert_int_equal(
+	    linkat(fx->dirfd, "sendmail.cf", fx->dirfd, "link", 0), 0);
+	stat_at(fx, "sendmail.cf", &old);
+	assert_int_equal(fsfix_replace(fx->dirfd, "sendmail.cf", &old, "new\n",
+			     4, "evil\n", 5, "sendmail.cf.old"),
+	    -EMLINK);
+	content_is(fx, "link", "new\n");
+	assert_int_equal(fsfix_replace(fx->dirfd, "sendmail.cf", &old, "new\n",
+			     4, "evil\n", 5, "../x"),
+	    -EINVAL);
+	list_dir(fx->dirfd, list, sizeof(list));
+	assert_string_equal(list, "link sendmail.cf sendmail.cf.old ");
+}
+
 int
 main(void)
 {
@@ -482,6 +542,7 @@ main(void)
 		    test_owner_mode_dir_and_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_install_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(
