@@ -52,8 +52,8 @@ test_keys(void **state)
 	    "[relayd]\nauth_users = p\n", 2, "auth_users", "invalid value");
 	expect_err("[relayd]\nauth_max_failures = 0\n", 2, "auth_max_failures",
 	    "out of range");
-	expect_err("[relayd]\nauth_max_failures = 32\n", 2,
-	    "auth_max_failures", "out of range");
+	expect_err("[relayd]\nauth_max_failures = 32\n", 2, "auth_max_failures",
+	    "out of range");
 }
 
 static char *

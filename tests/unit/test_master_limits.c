@@ -180,7 +180,8 @@ test_rate_full_table(void **state)
 			first = c;
 		if (i == 1)
 			second = c;
-		assert_int_equal(master_rate_add(r, &c, i == 0 ? 100 : 101, 1), 1);
+		assert_int_equal(
+		    master_rate_add(r, &c, i == 0 ? 100 : 101, 1), 1);
 		if (i == 0)
 			assert_int_equal(master_rate_add(r, &c, 100, 1), 2);
 	}
