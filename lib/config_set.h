@@ -32,7 +32,8 @@ enum ktype {
 	K_TLS,
 	K_TLSC, /* smtp_tls, smarthost_tls */
 	K_TLSVER, /* tls_min_version */
-	K_CIPHERS /* tls_ciphers */
+	K_CIPHERS, /* tls_ciphers */
+	K_MILTER_ACTION /* milter_default_action */
 };
 
 struct key {
@@ -63,5 +64,7 @@ int config_set_list(struct parse *ps, const struct key *k, const char *v);
 int config_set_tls(struct parse *ps, const struct key *k, const char *v);
 int config_set_tlsver(struct parse *ps, const struct key *k, const char *v);
 int config_set_tlsc(struct parse *ps, const struct key *k, const char *v);
+int config_set_milter_action(
+    struct parse *ps, const struct key *k, const char *v);
 
 #endif
