@@ -107,9 +107,9 @@ config_parse_milter(struct config *c, char *s)
 		if (milter_options(&m, brace) != 0)
 			return -EINVAL;
 	}
-	if (strncmp(s, "unix:", 5) == 0 ? !config_valid_path(s + 5)
-	    : strncmp(s, "inet:", 5) == 0 ? !inet_valid(s + 5)
-					  : 1)
+	if (strncmp(s, "unix:", 5) == 0       ? !config_valid_path(s + 5)
+		: strncmp(s, "inet:", 5) == 0 ? !inet_valid(s + 5)
+					      : 1)
 		return -EINVAL;
 	if (strlcpy(m.socket, s, sizeof(m.socket)) >= sizeof(m.socket))
 		return -ENAMETOOLONG;

@@ -96,8 +96,7 @@ take_str(const unsigned char *d, size_t len, size_t *off)
 	const unsigned char *nul;
 	const char *s;
 
-	if (*off >= len ||
-	    (nul = memchr(d + *off, '\0', len - *off)) == NULL)
+	if (*off >= len || (nul = memchr(d + *off, '\0', len - *off)) == NULL)
 		return NULL;
 	s = (const char *)d + *off;
 	*off = (size_t)(nul - d) + 1;
@@ -139,16 +138,15 @@ take_strings(const unsigned char *d, size_t len, size_t off, int want,
 {
 	if ((r->s1 = take_str(d, len, &off)) == NULL)
 		return -EPROTO;
-	if (want == 2 && (r->s2 = take_str(d, len, &off)) == NULL &&
-	    !optional)
+	if (want == 2 && (r->s2 = take_str(d, len, &off)) == NULL && !optional)
 		return -EPROTO;
 	/* CHGFROM and ADDRCPT_PAR: ESMTP arguments may come as one more. */
 	return off == len ? 0 : -EPROTO;
 }
 
 static int
-decode_data(char cmd, const unsigned char *d, size_t len,
-    struct milter_reply *r)
+decode_data(
+    char cmd, const unsigned char *d, size_t len, struct milter_reply *r)
 {
 	switch (cmd) {
 	case MILTER_R_OPTNEG:

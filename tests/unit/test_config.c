@@ -281,8 +281,8 @@ test_milters(void **state)
 	assert_int_equal(cfg->milter[1].connect_timeout, 5);
 	assert_int_equal(cfg->milter[1].command_timeout, 6);
 	assert_int_equal(cfg->milter[1].eom_timeout, 7);
-	assert_int_equal(parse("[relayd]\nmilter = inet:0@127.0.0.1\n", &err),
-	    -EINVAL);
+	assert_int_equal(
+	    parse("[relayd]\nmilter = inet:0@127.0.0.1\n", &err), -EINVAL);
 	assert_string_equal(err.key, "milter");
 	assert_int_equal(
 	    parse("[relayd]\nmilter = inet:25@mx.example\n", &err), -EINVAL);
@@ -294,8 +294,8 @@ test_milters(void **state)
 	assert_int_equal(
 	    parse("[relayd]\nmilter = unix:/a{default=accept\n", &err),
 	    -EINVAL);
-	assert_int_equal(parse("[relayd]\nmilter_default_action = drop\n", &err),
-	    -EINVAL);
+	assert_int_equal(
+	    parse("[relayd]\nmilter_default_action = drop\n", &err), -EINVAL);
 	assert_string_equal(err.key, "milter_default_action");
 	/* A chrooted child cannot reach a unix socket: refused, not ignored. */
 	assert_int_equal(
