@@ -9,7 +9,8 @@ RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	python3-aiosmtpd dnsmasq-base libc-ares-dev libssl-dev openssl
 	libnet-ssleay-perl acl iproute2 passwd libcrypt-dev
 	clang libclang-rt-14-dev procps strace util-linux git
-	libicu72 libdb5.3 libnsl2)	# what Postfix's smtp-source/smtp-sink link with
+	libicu72 libdb5.3 libnsl2	# what Postfix's smtp-source/smtp-sink link with
+	python3-milter opendkim opendkim-tools python3-dkim)	# milter tests
 
 relay_build_dir() {
 	local d=${RELAY_BUILD_DIR:-build}
