@@ -22,6 +22,8 @@
 
 #include "milter_int.h"
 
+#define MILTER_PROGRESS_MAX 1000 /* PROGRESS replies in a row */
+
 static int64_t
 now_ms(void)
 {
@@ -178,10 +180,11 @@ int
 milter_io_recv(struct milter_conn *c, unsigned timeout)
 {
 	unsigned char hdr[4];
-	size_t len;
+	size_t len, progress;
 	int rv;
 
-	for (;;) {
+	/* PROGRESS restarts the clock, but not for ever. */
+	for (progress = 0; progress < MILTER_PROGRESS_MAX; progress++) {
 		int64_t deadline = now_ms() + (int64_t)timeout * 1000;
 
 		if ((rv = read_full(c->fd, hdr, sizeof(hdr), deadline)) != 0 ||
@@ -192,4 +195,5 @@ milter_io_recv(struct milter_conn *c, unsigned timeout)
 		if (c->r.cmd != MILTER_R_PROGRESS)
 			return 0;
 	}
+	return -ETIMEDOUT;
 }

@@ -249,6 +249,31 @@ def test_filter_changes_headers_body_and_recipients(relay, peers, filters):
     assert events(log, "eom")[0]["body"] == "Hello from the milter tests.\r\n"
 
 
+def test_filter_sees_and_changes_bdat_messages(relay, peers, filters):
+    sink = peers.sink()
+    conf, log = filters.pyfilter()
+    start(relay, sink, conf)
+    msg = (MSG % ("alice@sender.test", "addhdr", 99)).encode()
+    c = Client(relay.port)
+    try:
+        c.greet()
+        c.ehlo("client.test")
+        c.cmd("MAIL FROM:<alice@sender.test>")
+        c.cmd("RCPT TO:<bob@dest.test>")
+        c.send(b"BDAT %d\r\n" % 10 + msg[:10])
+        c.expect(250)
+        c.send(b"BDAT %d LAST\r\n" % (len(msg) - 10) + msg[10:])
+        code, lines = c.reply()
+        c.cmd("QUIT")
+    finally:
+        c.close()
+    assert code == 250, lines
+    got = sink.wait(1, relay=relay)[0]
+    assert b"\r\nX-Test-Milter: added\r\n" in got.content, got
+    assert got.content.endswith(b"\r\n\r\nHello from the milter tests.\r\n")
+    assert events(log, "eom")[0]["body"] == "Hello from the milter tests.\r\n"
+
+
 def test_filter_changes_sender_and_removes_recipient(relay, peers, filters):
     sink = peers.sink()
     conf, _ = filters.pyfilter()
