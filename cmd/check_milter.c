@@ -2,11 +2,14 @@
  * check milter: can relayd's children reach each milter socket?  Mode
  * bits and ACLs are easy to misread, so a forked child drops to exactly
  * the credentials relayd's children get (the same privdrop_apply()) and
- * really connect()s; the parent only reads its one-line answer.
+ * really connect()s; the parent only reads its one-line answer.  An
+ * inet:PORT@ADDR milter is connected to the same way.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <err.h>
 #include <errno.h>
@@ -47,6 +50,35 @@ blocking_dir(const char *dir, size_t rootlen, char *why, size_t len)
 	}
 }
 
+/* "PORT@ADDR" (the config checked it) connected to; 0 or -errno. */
+static int
+inet_connect(const char *spec)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	const char *at = strchr(spec, '@');
+	int s, e, port = atoi(spec);
+	socklen_t len;
+
+	if (at != NULL && inet_pton(AF_INET, at + 1, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		len = sizeof(*sin);
+	} else if (at != NULL &&
+	    inet_pton(AF_INET6, at + 1, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*sin6);
+	} else
+		return -EINVAL;
+	if ((s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	e = connect(s, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+	(void)close(s);
+	return e;
+}
+
 /* In the child: drop, chdir, connect; the answer goes to fd. */
 static void __attribute__((noreturn)) probe_child(const struct check *c,
     const char *dir, const char *name, size_t rootlen, int fd)
@@ -60,6 +92,10 @@ static void __attribute__((noreturn)) probe_child(const struct check *c,
 	alarm(CONNECT_TIMEOUT);
 	if (privdrop_apply(&pd, err, sizeof(err)) < 0)
 		snprintf(a.why, sizeof(a.why), "privilege drop: %.200s", err);
+	else if (dir == NULL && (s = inet_connect(name)) < 0)
+		snprintf(a.why, sizeof(a.why), "connect: %s", strerror(-s));
+	else if (dir == NULL)
+		a.ok = 1;
 	else if (chdir(dir) < 0)
 		blocking_dir(dir, rootlen, a.why, sizeof(a.why));
 	else if (strlcpy(sun.sun_path, name, sizeof(sun.sun_path)) >=
@@ -87,11 +123,14 @@ probe(const struct check *c, const char *path, struct answer *a)
 	pid_t pid;
 
 	memset(a, 0, sizeof(*a));
-	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", rootp, path) >=
+	if (strncmp(path, "inet:", 5) == 0)
+		slash = NULL;
+	else if ((size_t)snprintf(dir, sizeof(dir), "%s%s", rootp, path + 5) >=
 		sizeof(dir) ||
 	    (slash = strrchr(dir, '/')) == NULL)
 		return -ENAMETOOLONG;
-	*slash = '\0';
+	else
+		*slash = '\0';
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(stdout);
@@ -102,6 +141,8 @@ probe(const struct check *c, const char *path, struct answer *a)
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		if (slash == NULL)
+			probe_child(c, NULL, path + 5, 0, fds[1]);
 		probe_child(
 		    c, dir[0] ? dir : "/", slash + 1, strlen(rootp), fds[1]);
 	}
@@ -134,8 +175,9 @@ check_milter(struct check *c)
 		return 0; /* config.invalid or config.run-as says why */
 	for (i = 0; i < c->cfg.nmilter; i++) {
 		m = &c->milters[c->nmilters++];
-		(void)strlcpy(m->socket, c->cfg.milter[i], sizeof(m->socket));
-		if ((r = probe(c, c->cfg.milter[i] + 5, &a)) < 0) {
+		(void)strlcpy(
+		    m->socket, c->cfg.milter[i].socket, sizeof(m->socket));
+		if ((r = probe(c, c->cfg.milter[i].socket, &a)) < 0) {
 			warnx("cannot probe milter '%s': %s", m->socket,
 			    strerror(-r));
 			return r;
@@ -147,7 +189,7 @@ check_milter(struct check *c)
 		snprintf(expected, sizeof(expected), "connectable by '%s'",
 		    c->cfg.run_as);
 		if ((r = check_add(c, "milter.unreachable", SEV_UNSAFE,
-			 c->cfg.milter[i] + 5, expected, a.why,
+			 c->cfg.milter[i].socket + 5, expected, a.why,
 			 "let the relay group search each directory and write "
 			 "the socket (setfacl -m g:GROUP:x DIR, a default "
 			 "ACL for the socket)")) < 0)

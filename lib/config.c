@@ -66,6 +66,13 @@ static const struct key keys[] = {
 	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
 	{ "pidfile", K_PIDFILE, STR(pidfile), 0, 0 },
 	{ "milter", K_MILTER, 0, 0, 0, 0 },
+	{ "milter_default_action", K_MILTER_ACTION, NUM(milter_default_action),
+	    0, 0 },
+	{ "milter_connect_timeout", K_DURATION, NUM(milter_connect_timeout), 1,
+	    3600 },
+	{ "milter_command_timeout", K_DURATION, NUM(milter_command_timeout), 1,
+	    3600 },
+	{ "milter_eom_timeout", K_DURATION, NUM(milter_eom_timeout), 1, 3600 },
 	{ "tls_cert", K_OPTPATH, STR(tls_cert), 0, 0 },
 	{ "tls_key", K_OPTPATH, STR(tls_key), 0, 0 },
 	{ "tls", K_TLS, NUM(tls), 0, 0 },
@@ -190,6 +197,34 @@ tlsc_finish(struct parse *ps)
 		    "must not be none");
 }
 
+/*
+ * After the last line: a milter's unset options take the milter_* keys;
+ * a chrooted child cannot reach a unix socket outside the spool.
+ */
+static void
+milter_finish(struct parse *ps)
+{
+	struct config *c = ps->c;
+	struct config_milter *m;
+	size_t i;
+
+	for (i = 0; i < c->nmilter; i++) {
+		m = &c->milter[i];
+		if (m->action == -1)
+			m->action = c->milter_default_action;
+		if (m->connect_timeout == 0)
+			m->connect_timeout = c->milter_connect_timeout;
+		if (m->command_timeout == 0)
+			m->command_timeout = c->milter_command_timeout;
+		if (m->eom_timeout == 0)
+			m->eom_timeout = c->milter_eom_timeout;
+		if (c->chroot && strncmp(m->socket, "unix:", 5) == 0)
+			(void)tls_err(ps, "milter",
+			    "a unix: socket is out of reach of chrooted "
+			    "children (chroot = yes): use inet:PORT@ADDR");
+	}
+}
+
 static int
 on_pair(void *user, const char *section, const char *name, const char *value)
 {
@@ -230,6 +265,8 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 		return config_set_tlsver(ps, k, value);
 	case K_LSENDERS:
 		return config_set_senders(ps, k, value);
+	case K_MILTER_ACTION:
+		return config_set_milter_action(ps, k, value);
 	default:
 		return config_set_string(ps, k, value);
 	}
@@ -355,6 +392,8 @@ config_parse(const char *text, size_t len, const char *fname, struct config *c,
 		tlsc_finish(ps);
 	if (!ps->failed && rv == 0)
 		submit_finish(ps);
+	if (!ps->failed && rv == 0)
+		milter_finish(ps);
 	if (ps->failed) {
 		rv = -EINVAL;
 	} else if (rv > 0) {
@@ -424,6 +463,10 @@ config_defaults(struct config *c)
 	c->tls_min_version = 12;
 	c->smtp_tls = CONFIG_TLSC_MAY;
 	c->smarthost_tls = CONFIG_TLSC_MAY;
+	c->milter_default_action = CONFIG_MILTER_TEMPFAIL;
+	c->milter_connect_timeout = 30; /* as Postfix */
+	c->milter_command_timeout = 30;
+	c->milter_eom_timeout = 300;
 }
 
 static int

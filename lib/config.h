@@ -48,6 +48,24 @@ enum config_tlsc {
 	CONFIG_TLSC_WRAPPER /* smarthost only: implicit TLS, as VERIFY */
 };
 
+/* What a milter's failure (unreachable, timeout, garbage) turns into. */
+enum config_milter_action {
+	CONFIG_MILTER_TEMPFAIL = 0, /* 451 4.7.1, the default */
+	CONFIG_MILTER_ACCEPT, /* go on without that milter */
+	CONFIG_MILTER_REJECT /* 550 5.7.1 */
+};
+
+/*
+ * A milter (relayd.conf(5), MILTERS): "unix:/path" or "inet:PORT@ADDR"
+ * and its options; unset options take the milter_* keys at the end.
+ */
+struct config_milter {
+	char socket[4096]; /* as written, without the {options} */
+	int action; /* enum config_milter_action; -1: milter_default_action */
+	/* Seconds; 0: milter_*_timeout. */
+	unsigned connect_timeout, command_timeout, eom_timeout;
+};
+
 /* A relay_from network: address with host bits clear, prefix length. */
 struct config_net {
 	struct sockaddr_storage addr; /* sin_port / sin6_port are 0 */
@@ -86,8 +104,11 @@ struct config {
 	unsigned queue_lifetime, retry_min, retry_max; /* seconds */
 	int chroot; /* 1: smtp children chroot into the spool */
 	char pidfile[4096];
-	char milter[CONFIG_MILTER_MAX][4096]; /* "unix:/path" */
+	struct config_milter milter[CONFIG_MILTER_MAX];
 	size_t nmilter;
+	int milter_default_action; /* enum config_milter_action */
+	unsigned milter_connect_timeout, milter_command_timeout,
+	    milter_eom_timeout; /* seconds */
 	/* TLS: PEM files the master (root) reads; "" none; absolute. */
 	char tls_cert[4096]; /* certificate, then its chain */
 	char tls_key[4096]; /* private key, root's alone */

@@ -15,7 +15,7 @@
 #include "config_set.h"
 #include "config_value.h"
 
-#define TOKEN_MAX 4200 /* longest list item: "unix:" + a 4090-byte path */
+#define TOKEN_MAX 4400 /* "unix:" + a 4090-byte path + {options} */
 
 /* Error text is for humans: a too-long message is cut, not refused. */
 int __attribute__((format(printf, 3, 4)))
@@ -158,14 +158,23 @@ config_set_number(struct parse *ps, const struct key *k, const char *v)
 	return 1;
 }
 
-/* Next item of a comma- or blank-separated list, or NULL at the end. */
+/*
+ * Next item of a comma- or blank-separated list, or NULL at the end.  A
+ * "{...}" (a milter's options) belongs to its item, commas and all.
+ */
 static const char *
 next_item(const char *p, char *tok, size_t len, size_t *n)
 {
+	const char *brace;
+
 	p += strspn(p, ", \t");
 	if (*p == '\0')
 		return NULL;
-	*n = strcspn(p, ", \t");
+	*n = strcspn(p, ", \t{");
+	if (p[*n] == '{' && (brace = strchr(p + *n, '}')) != NULL)
+		*n = (size_t)(brace - p) + 1;
+	else if (p[*n] == '{')
+		*n += strlen(p + *n); /* unclosed: the item says so */
 	if (*n < len) {
 		memcpy(tok, p, *n);
 		tok[*n] = '\0';
@@ -216,8 +225,8 @@ list_err(struct parse *ps, const struct key *k, int rv, const char *tok)
 		return config_perr(ps, k->name, "invalid domain '%s'", q);
 	default:
 		return config_perr(ps, k->name,
-		    "invalid milter '%s' (want "
-		    "unix:/absolute/path)",
+		    "invalid milter '%s' (want unix:/absolute/path or "
+		    "inet:PORT@ADDR, then {options})",
 		    q);
 	}
 }
@@ -368,5 +377,20 @@ config_set_senders(struct parse *ps, const struct key *k, const char *v)
 	else
 		return config_perr(ps, k->name, "want own or any, not '%s'",
 		    config_shown(v, q, sizeof(q)));
+	return 1;
+}
+
+int
+config_set_milter_action(struct parse *ps, const struct key *k, const char *v)
+{
+	int *dst = (int *)((char *)ps->c + k->off);
+	int a;
+	char q[64];
+
+	if ((a = config_parse_milter_action(v)) < 0)
+		return config_perr(ps, k->name,
+		    "want tempfail, accept or reject, not '%s'",
+		    config_shown(v, q, sizeof(q)));
+	*dst = a;
 	return 1;
 }

@@ -35,7 +35,8 @@ enum ktype {
 	K_CIPHERS, /* tls_ciphers */
 	K_OPTGROUP, /* submit_group: "" or a group name */
 	K_OPTHOST, /* masquerade_domain: "" or a host name */
-	K_LSENDERS /* local_senders: own or any */
+	K_LSENDERS, /* local_senders: own or any */
+	K_MILTER_ACTION /* milter_default_action */
 };
 
 struct key {
@@ -67,5 +68,7 @@ int config_set_tls(struct parse *ps, const struct key *k, const char *v);
 int config_set_tlsver(struct parse *ps, const struct key *k, const char *v);
 int config_set_tlsc(struct parse *ps, const struct key *k, const char *v);
 int config_set_senders(struct parse *ps, const struct key *k, const char *v);
+int config_set_milter_action(
+    struct parse *ps, const struct key *k, const char *v);
 
 #endif

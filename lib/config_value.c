@@ -289,20 +289,6 @@ config_parse_domain(struct config *c, char *s)
 	return 0;
 }
 
-int
-config_parse_milter(struct config *c, char *s)
-{
-	if (c->nmilter >= CONFIG_MILTER_MAX)
-		return -E2BIG;
-	if (strncmp(s, "unix:", 5) != 0 || !config_valid_path(s + 5))
-		return -EINVAL;
-	if (strlcpy(c->milter[c->nmilter], s, sizeof(c->milter[0])) >=
-	    sizeof(c->milter[0]))
-		return -ENAMETOOLONG;
-	c->nmilter++;
-	return 0;
-}
-
 /* "host", "host:port", "[host]", "[host]:port", "[v4]", "[v6]:port". */
 int
 config_valid_smarthost(const char *v)

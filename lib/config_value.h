@@ -20,7 +20,9 @@ int config_parse_size(const char *s, unsigned long long *out);
 int config_parse_listen(struct config *c, char *s);
 int config_parse_net(struct config *c, char *s);
 int config_parse_domain(struct config *c, char *s);
+/* config_milter.c: a milter item with its {options}; an action name. */
 int config_parse_milter(struct config *c, char *s);
+int config_parse_milter_action(const char *s);
 int config_valid_hostname(const char *s);
 int config_valid_path(const char *s);
 /* Absolute, under /run/ or /var/run/, named *.pid (after valid_path). */

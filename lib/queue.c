@@ -339,12 +339,13 @@ out:
 }
 
 static int
-enqueue(int spoolfd, const struct queue_file *qf, struct queue_body *b)
+enqueue(int spoolfd, const char *dir, const struct queue_file *qf,
+    struct queue_body *b)
 {
 	int tfd = -1, qfd = -1, fd = -1, rv, made = 0, moved = 0;
 
 	if ((rv = spooldir_sub(spoolfd, "tmp", &tfd, NULL)) != 0 ||
-	    (rv = spooldir_sub(spoolfd, "queue", &qfd, NULL)) != 0)
+	    (rv = spooldir_sub(spoolfd, dir, &qfd, NULL)) != 0)
 		goto out;
 	if ((rv = write_tmp(tfd, qf, b, &fd, &made)) != 0)
 		goto out;
@@ -379,19 +380,28 @@ out:
 int
 queue_enqueue(int spoolfd, const struct queue_file *qf)
 {
-	return enqueue(spoolfd, qf, NULL);
+	return enqueue(spoolfd, "queue", qf, NULL);
+}
+
+int
+queue_enqueue_body_to(
+    int spoolfd, const char *dir, struct queue_file *qf, struct queue_body *b)
+{
+	int rv;
+
+	if (strcmp(dir, "queue") != 0 && strcmp(dir, "hold") != 0)
+		return -EINVAL;
+	if ((rv = queue_body_error(b)) != 0)
+		return rv;
+	qf->msg = NULL;
+	qf->size = queue_body_size(b);
+	return enqueue(spoolfd, dir, qf, b);
 }
 
 int
 queue_enqueue_body(int spoolfd, struct queue_file *qf, struct queue_body *b)
 {
-	int rv;
-
-	if ((rv = queue_body_error(b)) != 0)
-		return rv;
-	qf->msg = NULL;
-	qf->size = queue_body_size(b);
-	return enqueue(spoolfd, qf, b);
+	return queue_enqueue_body_to(spoolfd, "queue", qf, b);
 }
 
 int

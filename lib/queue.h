@@ -142,6 +142,14 @@ int queue_body_error(const struct queue_body *b);
  */
 int queue_body_copy(struct queue_body *b, int fd);
 
+/*
+ * Read up to len octets of the body from offset off into buf (*got, 0 at
+ * the end): for a reader of the message before it is queued (milters).
+ * Returns 0 or -errno (the sticky error first).
+ */
+int queue_body_pread(
+    struct queue_body *b, void *buf, size_t len, size_t off, size_t *got);
+
 /* Close the body (its file goes with it); NULL is fine. */
 void queue_body_free(struct queue_body *b);
 
@@ -152,6 +160,13 @@ void queue_body_free(struct queue_body *b);
  */
 int queue_enqueue_body(
     int spoolfd, struct queue_file *qf, struct queue_body *b);
+
+/*
+ * queue_enqueue_body() into dir: "queue", or "hold" for a message that
+ * must wait for "relayctl queue release" (a milter's quarantine).
+ */
+int queue_enqueue_body_to(
+    int spoolfd, const char *dir, struct queue_file *qf, struct queue_body *b);
 
 /*
  * Remove what a dead writer left in SPOOL/tmp: every entry that is not a

@@ -180,6 +180,28 @@ queue_body_copy(struct queue_body *b, int fd)
 	return 0;
 }
 
+int
+queue_body_pread(
+    struct queue_body *b, void *buf, size_t len, size_t off, size_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	body_flush(b);
+	if (b->err != 0)
+		return b->err;
+	if (off >= b->size)
+		return 0;
+	if (len > b->size - off)
+		len = b->size - off;
+	while ((n = pread(b->fd, buf, len, (off_t)off)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return -errno;
+	*got = (size_t)n;
+	return 0;
+}
+
 void
 queue_body_free(struct queue_body *b)
 {

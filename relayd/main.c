@@ -17,6 +17,9 @@
  *                                       session_io.c session_tls.c
  *                                       smtp_parse.c
  *                                       smtp_data.c, queue writer
+ *                                       milter.c milter_io.c milter_eom.c
+ *                                       milter_msg.c milter_edit.c
+ *                                       milter_rcpt.c
  *   queue runner (relay user)           runner.c runner_sched.c
  *                                       runner_corrupt.c (corrupt/)
  *                                       route_table.c (transport map)

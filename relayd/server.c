@@ -117,6 +117,7 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	setproctitle("server unknown [%s] greeting", addr);
 	memset(&env, 0, sizeof(env));
 	env.cfg = &m->cfg;
+	env.root = m->root;
 	env.rcpts = m->rcpts;
 	env.auth = m->auth; /* read by the master; no passwd file here */
 	env.senders = m->senders;

@@ -29,6 +29,7 @@ struct session_submit {
 
 struct session_env {
 	const struct config *cfg;
+	const char *root; /* "/" or --root DIR: where unix: milters are */
 	/* relay_recipients (read by the master), NULL: any local part */
 	const struct recipients *rcpts;
 	int spoolfd; /* the spool directory (tmp/, queue/, hold/) */

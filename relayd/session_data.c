@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "milter.h"
 #include "session_int.h"
 #include "smtp_data.h"
 
@@ -92,20 +93,64 @@ message_start(struct session *s)
 	return queue_body_add(s->qb, hdr, (size_t)n);
 }
 
+/*
+ * The milters (relayd.conf(5), milter) see the message and may change it
+ * before it is queued.  Returns 1 if that answered the client.
+ */
+static int
+message_milters(struct session *s, struct milter_outcome *out)
+{
+	const char *root = s->env->root;
+	struct milter_env me = { .cfg = s->cfg,
+		.root = root == NULL || strcmp(root, "/") == 0 ? "" : root,
+		.spoolfd = s->env->spoolfd,
+		.peer = &s->env->peer,
+		.addr = s->addr,
+		.helo = s->helo,
+		.auth_user = s->auth_user };
+	size_t i;
+
+	if (s->cfg->nmilter == 0)
+		return 0;
+	session_title(s, "milter");
+	milter_message(&me, &s->qf, &s->rcap, &s->qb, out);
+	if (out->verdict == MILTER_CONTINUE)
+		return 0;
+	if (out->verdict == MILTER_DISCARD) {
+		log_info("%s: discarded by a milter", s->qf.id);
+		session_reply(s, "250 2.0.0 Ok: queued as %s", s->qf.id);
+	} else {
+		log_info("%s: milter reject from [%s]: %s", s->qf.id, s->addr,
+		    out->reply[out->nreply - 1]);
+		for (i = 0; i < out->nreply; i++)
+			session_reply(s, "%s", out->reply[i]);
+	}
+	session_reset(s);
+	return 1;
+}
+
 /* Store the message and answer; the transaction is over either way. */
 static void
 message_commit(struct session *s)
 {
 	struct queue_file *qf = &s->qf;
+	struct milter_outcome mo;
 	char uid[32] = "";
 	int rv;
 
 	if (s->env->submit != NULL)
 		(void)snprintf(uid, sizeof(uid), "%lu, ",
 		    (unsigned long)s->env->submit->uid);
+	/* Date, Message-ID, From if missing: milters see them (DKIM). */
+	session_submit_end(s);
+	memset(&mo, 0, sizeof(mo));
+	if (message_milters(s, &mo))
+		return;
 	session_title(s, "enqueue");
-	session_submit_end(s); /* Date, Message-ID, From if missing */
-	if ((rv = queue_enqueue_body(s->env->spoolfd, qf, s->qb)) != 0) {
+	/* A milter's quarantine: hold/, until relayctl queue release. */
+	rv = queue_enqueue_body_to(
+	    s->env->spoolfd, mo.quarantine ? "hold" : "queue", qf, s->qb);
+	if (rv != 0) {
 		log_warnx(
 		    "%s: queue file write error: %s", qf->id, strerror(-rv));
 		if (rv == -ENOSPC || rv == -EDQUOT)
@@ -122,6 +167,9 @@ message_commit(struct session *s)
 		    *s->auth_user ? "sasl_username=" : "", s->auth_user,
 		    *s->auth_user ? ", " : "", s->env->submit ? "uid=" : "",
 		    s->env->submit ? uid : "", qf->sender, qf->nrcpt, qf->size);
+		if (mo.quarantine)
+			log_info("%s: held: quarantined by a milter: %s",
+			    qf->id, mo.reason);
 		session_reply(s, "250 2.0.0 Ok: queued as %s", qf->id);
 	}
 	session_reset(s);

@@ -11,7 +11,8 @@ RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	clang libclang-rt-14-dev procps strace util-linux git
 	bsd-mailx	# a real caller of relayd-sendmail (test_submit)
 	libicu72 libdb5.3 libnsl2	# what Postfix's smtp-source/smtp-sink link with
-	m4 libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2)	# setup --mta sendmail; sendmail links with
+	m4 libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2	# setup --mta sendmail; sendmail links with
+	python3-milter opendkim opendkim-tools python3-dkim)	# milter tests
 
 relay_build_dir() {
 	local d=${RELAY_BUILD_DIR:-build}

@@ -287,6 +287,40 @@ def test_milter_acl_masked_by_umask_unreachable(base):
     assert "Permission denied" in doc["milters"][0]["reason"], doc
 
 
+def test_milter_options_are_not_part_of_the_socket(base):
+    srv = milter_root(base, acl=True, umask=0o007)
+    cf.write_conf(base, milter="unix:/run/milter/m.sock{default=accept, "
+                  "eom_timeout=1m}")
+    try:
+        rc, doc = check(base)
+    finally:
+        srv.close()
+    assert ids(doc) == set() and rc == 0, doc
+    assert doc["milters"] == [{"socket": "unix:/run/milter/m.sock",
+                               "reachable": True, "reason": ""}], doc
+
+
+def test_milter_inet_reachable_and_refused(base):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: refused
+    try:
+        cf.write_conf(base, milter="inet:%d@127.0.0.1, inet:%d@127.0.0.1"
+                      % (port, closed.getsockname()[1]))
+        rc, doc = check(base)
+    finally:
+        srv.close()
+        closed.close()
+    assert rc == 3 and ids(doc) == {"milter.unreachable"}, doc
+    assert doc["milters"][0] == {"socket": "inet:%d@127.0.0.1" % port,
+                                 "reachable": True, "reason": ""}, doc
+    assert doc["milters"][1]["reachable"] is False, doc
+    assert "Connection refused" in doc["milters"][1]["reason"], doc
+
+
 def test_milter_nobody_listening(base):
     cf.write_conf(base, milter="unix:/run/nothing.sock")
     rc, doc = check(base)

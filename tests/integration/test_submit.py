@@ -38,11 +38,26 @@ def sendmail_path(root):
     return dst
 
 
+def submit_ready(path):
+    """The socket accepts connections (relayd binds it after its TCP
+    listeners, which are what start_fg waits for)."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def start(relay, peers, **kv):  # noqa: F811
     add_user(relay.root)
     sink = peers.sink()
     configure(relay, smarthost=sink.nexthop, submit_socket=SOCK, **kv)
     relay.start_fg()
+    wait_for(lambda: submit_ready(relay.root + SOCK), what="submit_socket")
     return sink
 
 

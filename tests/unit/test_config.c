@@ -131,7 +131,7 @@ test_every_key(void **state)
 		  "retry = 1m 2h\n"
 		  "chroot = yes\n"
 		  "pidfile = /run/relayd/relayd.pid\n"
-		  "milter = unix:/run/milter/a.sock, unix:/run/b\n");
+		  "milter = inet:8891@127.0.0.1, inet:10025@::1\n");
 	assert_string_equal(cfg->hostname, "relay.example.org");
 	assert_string_equal(cfg->run_as, "relay");
 	assert_string_equal(cfg->spool, "/srv/queue");
@@ -175,8 +175,65 @@ test_every_key(void **state)
 	assert_int_equal(cfg->chroot, 1);
 	assert_string_equal(cfg->pidfile, "/run/relayd/relayd.pid");
 	assert_int_equal(cfg->nmilter, 2);
-	assert_string_equal(cfg->milter[0], "unix:/run/milter/a.sock");
-	assert_string_equal(cfg->milter[1], "unix:/run/b");
+	assert_string_equal(cfg->milter[0].socket, "inet:8891@127.0.0.1");
+	assert_string_equal(cfg->milter[1].socket, "inet:10025@::1");
+}
+
+/* Milter items, their {options} and the milter_* keys under them. */
+static void
+test_milters(void **state)
+{
+	struct config_error err;
+
+	(void)state;
+	expect_ok("[relayd]\nmilter = unix:/run/milter/a.sock, unix:/run/b\n");
+	assert_int_equal(cfg->nmilter, 2);
+	assert_string_equal(cfg->milter[0].socket, "unix:/run/milter/a.sock");
+	assert_string_equal(cfg->milter[1].socket, "unix:/run/b");
+	assert_int_equal(cfg->milter[0].action, CONFIG_MILTER_TEMPFAIL);
+	assert_int_equal(cfg->milter[0].connect_timeout, 30);
+	assert_int_equal(cfg->milter[0].command_timeout, 30);
+	assert_int_equal(cfg->milter[0].eom_timeout, 300);
+	expect_ok("[relayd]\nmilter = unix:/run/a{default=accept, "
+		  "connect_timeout=2s,command_timeout=1m eom_timeout=2m}, "
+		  "inet:8891@127.0.0.1\n"
+		  "milter_default_action = reject\n"
+		  "milter_connect_timeout = 5s\n"
+		  "milter_command_timeout = 6s\n"
+		  "milter_eom_timeout = 7s\n");
+	assert_int_equal(cfg->nmilter, 2);
+	assert_string_equal(cfg->milter[0].socket, "unix:/run/a");
+	assert_int_equal(cfg->milter[0].action, CONFIG_MILTER_ACCEPT);
+	assert_int_equal(cfg->milter[0].connect_timeout, 2);
+	assert_int_equal(cfg->milter[0].command_timeout, 60);
+	assert_int_equal(cfg->milter[0].eom_timeout, 120);
+	assert_string_equal(cfg->milter[1].socket, "inet:8891@127.0.0.1");
+	assert_int_equal(cfg->milter[1].action, CONFIG_MILTER_REJECT);
+	assert_int_equal(cfg->milter[1].connect_timeout, 5);
+	assert_int_equal(cfg->milter[1].command_timeout, 6);
+	assert_int_equal(cfg->milter[1].eom_timeout, 7);
+	assert_int_equal(
+	    parse("[relayd]\nmilter = inet:0@127.0.0.1\n", &err), -EINVAL);
+	assert_string_equal(err.key, "milter");
+	assert_int_equal(
+	    parse("[relayd]\nmilter = inet:25@mx.example\n", &err), -EINVAL);
+	assert_int_equal(
+	    parse("[relayd]\nmilter = unix:/a{default=maybe}\n", &err),
+	    -EINVAL);
+	assert_int_equal(
+	    parse("[relayd]\nmilter = unix:/a{colour=red}\n", &err), -EINVAL);
+	assert_int_equal(
+	    parse("[relayd]\nmilter = unix:/a{default=accept\n", &err),
+	    -EINVAL);
+	assert_int_equal(
+	    parse("[relayd]\nmilter_default_action = drop\n", &err), -EINVAL);
+	assert_string_equal(err.key, "milter_default_action");
+	/* A chrooted child cannot reach a unix socket: refused, not ignored. */
+	assert_int_equal(
+	    parse("[relayd]\nchroot = yes\nmilter = unix:/run/a\n", &err),
+	    -EINVAL);
+	assert_string_equal(err.key, "milter");
+	expect_ok("[relayd]\nchroot = yes\nmilter = inet:8891@::1\n");
 }
 
 static void
@@ -462,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_value_forms),
+		cmocka_unit_test(test_milters),
 		cmocka_unit_test(test_dialect),
 		cmocka_unit_test(test_inih_settings_restored),
 		cmocka_unit_test(test_structure_errors),

@@ -90,7 +90,13 @@ test_man_page_keys(void **state)
 		"timeout_data_term", "queue_lifetime", "retry", "chroot",
 		"pidfile", "milter", "tls_cert", "tls_key", "tls", "smtp_tls",
 		"smtp_tls_ca_file", "smarthost_tls", "smarthost_auth",
-		"tls_min_version", "tls_ciphers" };
+		"tls_min_version", "tls_ciphers", "auth_users",
+		"auth_max_failures", "auth_failure_window", "auth_senders",
+		"submit_socket", "submit_group", "local_senders",
+		"masquerade_domain", "milter_default_action",
+		"milter_connect_timeout", "milter_command_timeout",
+		"milter_eom_timeout", "min_data_rate", "session_deadline",
+		"max_conn_rate", "stress_timeout" };
 	struct config_error err;
 	char line[128], *man, *sample;
 	size_t i, len, slen;
