@@ -33,6 +33,7 @@ struct setup_opts {
 struct setup {
 	struct setup_opts o;
 	int rootfd, datafd;
+	int dataerr; /* -errno of opening the data directory, when datafd < 0 */
 	struct layout *layout;
 	struct accountdb *db;
 	struct id_choice ids;
@@ -93,12 +94,38 @@ setup_opts(const struct cmd_args *a, struct setup_opts *o)
 	return 0;
 }
 
+/*
+ * Whether this is the relayctl the build tree made (the same file, not the
+ * same name): only then is the source tree's share/ used, so a built
+ * relayctl runs before it is installed and an installed one never reads a
+ * manifest from a build directory.
+ */
+static int
+in_build_tree(void)
+{
+#if defined(RELAY_BUILD_BINARY) && defined(RELAY_SOURCE_DATADIR)
+	struct stat self, built;
+
+	return stat("/proc/self/exe", &self) == 0 &&
+	    stat(RELAY_BUILD_BINARY, &built) == 0 &&
+	    self.st_dev == built.st_dev && self.st_ino == built.st_ino;
+#else
+	return 0;
+#endif
+}
+
 const char *
 setup_datadir(void)
 {
 	const char *d = getenv("RELAYCTL_DATADIR");
 
-	return d != NULL && d[0] != '\0' ? d : RELAY_DATADIR;
+	if (d != NULL && d[0] != '\0')
+		return d;
+#ifdef RELAY_SOURCE_DATADIR
+	if (in_build_tree())
+		return RELAY_SOURCE_DATADIR;
+#endif
+	return RELAY_DATADIR;
 }
 
 int
@@ -175,6 +202,7 @@ run_fs(struct setup *s, int apply, struct plan *plan)
 	struct fsplan f = {
 		.rootfd = s->rootfd,
 		.datafd = s->datafd,
+		.dataerr = s->dataerr,
 		.datadir = setup_datadir(),
 		.layout = s->layout,
 		.db = s->db,
@@ -186,7 +214,12 @@ run_fs(struct setup *s, int apply, struct plan *plan)
 	};
 
 	if (fsplan_run(&f) < 0) {
-		warnx("%s", f.err[0] ? f.err : "filesystem walk failed");
+		/* Most likely the sample: say where relayctl looked for it. */
+		warnx("%s%s", f.err[0] ? f.err : "filesystem walk failed",
+		    s->datafd >= 0 ? ""
+				   : " (set RELAYCTL_DATADIR to the directory "
+				     "with layout and relayd.conf.sample, or "
+				     "install relayctl)");
 		return EXIT_FAILURE;
 	}
 	return 0;
@@ -319,6 +352,7 @@ setup_open(struct setup *s)
 	}
 	/* A missing data dir is fine: the built-in layout takes over. */
 	s->datafd = open(setup_datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->dataerr = s->datafd < 0 ? -errno : 0;
 	return 0;
 }
 
