@@ -41,7 +41,14 @@ struct setup {
 };
 
 /* By index: cmd_args.opt[SETUP_PLAN] is --plan. */
-enum { SETUP_PLAN, SETUP_UID, SETUP_GID, SETUP_STRICT_IDS, SETUP_USER };
+enum {
+	SETUP_PLAN,
+	SETUP_UID,
+	SETUP_GID,
+	SETUP_STRICT_IDS,
+	SETUP_USER,
+	SETUP_EMIT
+};
 
 const struct cmd_opt setup_options[] = {
 	[SETUP_PLAN] = { "plan", NULL },
@@ -49,6 +56,7 @@ const struct cmd_opt setup_options[] = {
 	[SETUP_GID] = { "gid", "N" },
 	[SETUP_STRICT_IDS] = { "strict-ids", NULL },
 	[SETUP_USER] = { "user", "NAME" },
+	[SETUP_EMIT] = { "emit", "sysusers|tmpfiles" },
 	{ NULL, NULL },
 };
 
@@ -383,12 +391,41 @@ setup_audit(const char *root, struct plan *plan)
 	return r;
 }
 
+/*
+ * --emit: the layout as a snippet for systemd, naming the installed data
+ * directory (where a package puts the sample); reads no root.
+ */
+static int
+setup_emit(const struct cmd_args *a)
+{
+	const char *what = a->opt[SETUP_EMIT];
+	struct layout *l = NULL;
+	int dfd, r;
+
+	if (strcmp(what, "sysusers") != 0 && strcmp(what, "tmpfiles") != 0)
+		return cmd_usage_error(a,
+		    "option '--emit' takes sysusers or tmpfiles, not '%s'",
+		    what);
+	dfd = open(setup_datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = setup_layout(dfd, &l);
+	if (dfd >= 0)
+		close(dfd);
+	if (r < 0)
+		return r == -EINVAL ? EX_CONFIG : EX_OSFILE;
+	if ((r = emit_snippet(stdout, l, what, RELAY_DATADIR)) < 0)
+		warnx("cannot write the %s snippet: %s", what, strerror(-r));
+	layout_free(l);
+	return r < 0 ? EX_IOERR : 0;
+}
+
 int
 cmd_setup(const struct cmd_args *a)
 {
 	struct setup s = { .rootfd = -1, .datafd = -1 };
 	int r;
 
+	if (a->opt[SETUP_EMIT] != NULL)
+		return setup_emit(a);
 	if ((r = setup_opts(a, &s.o)) != 0)
 		return r;
 	if ((r = setup_open(&s)) == 0)

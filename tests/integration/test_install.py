@@ -60,6 +60,8 @@ def expected(prefix):
     for name in ("layout", "relayd.conf.sample"):
         want["%s/share/relayctl/%s" % (p, name)] = 0o644
     want["%s/%s" % (p, UNIT)] = 0o644
+    want["%s/lib/sysusers.d/relayd.conf" % p] = 0o644
+    want["%s/lib/tmpfiles.d/relayd.conf" % p] = 0o644
     return want
 
 
