@@ -62,6 +62,7 @@ def expected(prefix):
     want["%s/%s" % (p, UNIT)] = 0o644
     want["%s/lib/sysusers.d/relayd.conf" % p] = 0o644
     want["%s/lib/tmpfiles.d/relayd.conf" % p] = 0o644
+    want["%s/share/bash-completion/completions/relayctl" % p] = 0o644
     return want
 
 
