@@ -11,8 +11,9 @@ RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	clang libclang-rt-14-dev procps strace util-linux git
 	libicu72 libdb5.3 libnsl2)	# what Postfix's smtp-source/smtp-sink link with
 # The install tests: systemd-analyze, -sysusers and -tmpfiles (systemd),
-# mandoc -T lint, bash-completion, lintian for the .deb, capsh.
-RELAY_DEPS+=(systemd mandoc bash-completion lintian libcap2-bin)
+# mandoc -T lint, bash-completion, lintian for the .deb, capsh, and
+# ansible-core for the example playbook.
+RELAY_DEPS+=(systemd mandoc bash-completion lintian libcap2-bin ansible-core)
 
 relay_build_dir() {
 	local d=${RELAY_BUILD_DIR:-build}
