@@ -408,7 +408,8 @@ check_run(struct check *c)
 		c->gid = c->have_ids ? pw.gid : 0;
 	}
 	if (check_spool(c) < 0 || check_trust(c) < 0 || check_env(c) < 0 ||
-	    check_milter(c) < 0 || check_tls(c) < 0 || check_runtime(c) < 0)
+	    check_milter(c) < 0 || check_tls(c) < 0 || check_submit(c) < 0 ||
+	    check_runtime(c) < 0)
 		return 1;
 	if (c->json)
 		check_print_json(c);

@@ -75,6 +75,8 @@ int check_spool(struct check *c);
 int check_env(struct check *c);
 /* check_milter.c: connect() to each milter as the relay account. */
 int check_milter(struct check *c);
+/* check_submit.c: who answers /usr/sbin/sendmail (local submission). */
+int check_submit(struct check *c);
 /* check_tls.c: tls_cert and tls_key (key readable, mismatch, expiry). */
 int check_tls(struct check *c);
 

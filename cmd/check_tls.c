@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "readfile.h"
+#include "walk.h"
 
 #define TLS_FILE_MAX (1024 * 1024)
 #define EXPIRY_DAYS 14
@@ -53,7 +54,7 @@ load(struct check *c, const char *path, const char *what, void **out,
 	int rv;
 
 	*out = NULL;
-	rv = readfile_at(c->rootfd, path, TLS_FILE_MAX, &buf, &len, st);
+	rv = readfile_trusted(c->rootfd, path, TLS_FILE_MAX, &buf, &len, st);
 	if (rv < 0) {
 		snprintf(actual, sizeof(actual), "cannot read it: %s",
 		    readfile_strerror(rv));
@@ -110,6 +111,18 @@ check_expiry(struct check *c, X509 *x)
 	return 0;
 }
 
+/* The key's own stat, through root's symlinks as relayd reads it. */
+static int
+key_stat(const struct check *c, struct stat *st)
+{
+	int fd = walk_open_trusted(c->rootfd, c->cfg.tls_key, O_PATH, st);
+
+	if (fd < 0)
+		return fd;
+	(void)close(fd);
+	return 0;
+}
+
 int
 check_tls(struct check *c)
 {
@@ -120,9 +133,8 @@ check_tls(struct check *c)
 	if (!c->cfg_ok || c->cfg.tls_cert[0] == '\0')
 		return 0;
 	/* The mode first: a key the relay can read is unsafe, parsed or not. */
-	if (fstatat(c->rootfd, c->cfg.tls_key + strspn(c->cfg.tls_key, "/"),
-		&st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && relay_reads(c, &st) &&
+	if (key_stat(c, &st) == 0 && S_ISREG(st.st_mode) &&
+	    relay_reads(c, &st) &&
 	    (rv = check_add(c, "tls.key_readable", SEV_UNSAFE, c->cfg.tls_key,
 		 "root:root 0600", "readable by the relay account", fix_key)) <
 		0)

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +29,6 @@ struct authsenders {
 	size_t n, cap;
 	char *text; /* logins and keys, rewritten in place */
 };
-
-static int __attribute__((format(printf, 3, 4)))
-serr(struct config_error *err, size_t line, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->line = line;
-	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
-	va_end(ap);
-	return -EINVAL;
-}
 
 static void
 lower(char *s)
@@ -92,31 +79,32 @@ add(struct authsenders *t, const char *login, const char *key)
 
 /* One line (NUL-terminated, in t->text); its pairs appended to t. */
 static int
-line_parse(
-    struct authsenders *t, char *l, size_t line, struct config_error *err)
+line_parse(void *arg, char *l, size_t line, struct config_error *err)
 {
+	struct authsenders *t = arg;
 	char *colon, *ent, *save = NULL;
 	const char *why;
 	size_t i, first = t->n;
 	int rv;
 
 	if ((colon = strchr(l, ':')) == NULL)
-		return serr(err, line, "want 'login: sender, ...'");
+		return tablefile_err(err, line, "want 'login: sender, ...'");
 	*colon = '\0';
 	if (!authtab_valid_user(l))
-		return serr(err, line, "invalid login");
+		return tablefile_err(err, line, "invalid login");
 	for (i = 0; i < first; i++)
 		if (strcmp(t->e[i].login, l) == 0)
-			return serr(err, line, "login '%s' listed twice", l);
+			return tablefile_err(
+			    err, line, "login '%s' listed twice", l);
 	for (ent = strtok_r(colon + 1, ", \t", &save); ent != NULL;
 	     ent = strtok_r(NULL, ", \t", &save)) {
 		if ((why = sender_check(ent)) != NULL)
-			return serr(err, line, "%s", why);
+			return tablefile_err(err, line, "%s", why);
 		if ((rv = add(t, l, ent)) < 0)
 			return rv;
 	}
 	if (t->n == first)
-		return serr(err, line, "no sender for '%s'", l);
+		return tablefile_err(err, line, "no sender for '%s'", l);
 	return 0;
 }
 
@@ -127,33 +115,6 @@ pair_cmp(const void *a, const void *b)
 	int c = strcmp(x->login, y->login);
 
 	return c != 0 ? c : strcmp(x->key, y->key);
-}
-
-static int
-lines_parse(struct authsenders *t, size_t len, struct config_error *err)
-{
-	char *l = t->text, *nl;
-	size_t line = 0, n;
-	int rv;
-
-	while ((size_t)(l - t->text) < len) {
-		line++;
-		nl = memchr(l, '\n', len - (size_t)(l - t->text));
-		n = nl != NULL ? (size_t)(nl - l) : len - (size_t)(l - t->text);
-		if (n + 1 > AUTHSENDERS_LINE_MAX)
-			return serr(err, line, "line too long (max %d bytes)",
-			    AUTHSENDERS_LINE_MAX - 1);
-		if (memchr(l, '\0', n) != NULL)
-			return serr(err, line, "NUL byte in line");
-		l[n] = '\0';
-		if (n > 0 && l[n - 1] == '\r')
-			l[n - 1] = '\0';
-		if (l[0] != '\0' && l[0] != '#' &&
-		    (rv = line_parse(t, l, line, err)) < 0)
-			return rv;
-		l += n + 1;
-	}
-	return 0;
 }
 
 int
@@ -173,7 +134,9 @@ authsenders_parse(const char *buf, size_t len, const char *fname,
 	if (len > 0)
 		memcpy(t->text, buf, len);
 	t->text[len] = '\0';
-	if ((rv = lines_parse(t, len, err)) == 0) {
+	rv = tablefile_lines(
+	    t->text, len, AUTHSENDERS_LINE_MAX, line_parse, t, err);
+	if (rv == 0) {
 		if (t->n > 0)
 			qsort(t->e, t->n, sizeof(*t->e), pair_cmp);
 		*out = t;

@@ -10,7 +10,6 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,18 +60,6 @@ authtab_valid_hash(const char *hash)
 	    crypt_checksalt(hash) == CRYPT_SALT_OK;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-aerr(struct config_error *err, size_t line, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->line = line;
-	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* The next line of buf[*pos..len) without its LF (and CR); NULL at end. */
 static const char *
 next_line(const char *buf, size_t len, size_t *pos, size_t *n, size_t *raw)
@@ -97,12 +84,12 @@ entry_parse(char *l, size_t line, struct authent *e, struct config_error *err)
 	char *colon = strchr(l, ':');
 
 	if (colon == NULL)
-		return aerr(err, line, "want 'user:hash'");
+		return tablefile_err(err, line, "want 'user:hash'");
 	*colon = '\0';
 	if (!authtab_valid_user(l))
-		return aerr(err, line, "invalid user name");
+		return tablefile_err(err, line, "invalid user name");
 	if (!authtab_valid_hash(colon + 1))
-		return aerr(err, line,
+		return tablefile_err(err, line,
 		    "invalid hash for '%s' (want crypt(3) yescrypt '$y$' or "
 		    "SHA-512 '$6$'; use relayctl passwd)",
 		    l);
@@ -111,31 +98,21 @@ entry_parse(char *l, size_t line, struct authent *e, struct config_error *err)
 	return 0;
 }
 
+/* One entry line (tablefile_lines); duplicates are refused here. */
 static int
-entries_parse(struct authtab *t, size_t len, struct config_error *err)
+entry_line(void *arg, char *l, size_t line, struct config_error *err)
 {
-	const char *l;
-	size_t pos = 0, n, raw, line = 0, i;
+	struct authtab *t = arg;
+	size_t i;
 	int rv;
 
-	while ((l = next_line(t->text, len, &pos, &n, &raw)) != NULL) {
-		line++;
-		if (raw > AUTHTAB_LINE_MAX)
-			return aerr(err, line, "line too long (max %d bytes)",
-			    AUTHTAB_LINE_MAX);
-		((char *)l)[n] = '\0'; /* our copy: the LF or CR goes */
-		if (memchr(l, '\0', n) != NULL)
-			return aerr(err, line, "NUL byte in line");
-		if (n == 0 || l[0] == '#')
-			continue;
-		if ((rv = entry_parse((char *)l, line, &t->e[t->n], err)) < 0)
-			return rv;
-		for (i = 0; i < t->n; i++)
-			if (strcmp(t->e[i].user, t->e[t->n].user) == 0)
-				return aerr(err, line, "duplicate user '%s'",
-				    t->e[i].user);
-		t->n++;
-	}
+	if ((rv = entry_parse(l, line, &t->e[t->n], err)) < 0)
+		return rv;
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->e[i].user, t->e[t->n].user) == 0)
+			return tablefile_err(
+			    err, line, "duplicate user '%s'", t->e[i].user);
+	t->n++;
 	return 0;
 }
 
@@ -160,7 +137,9 @@ authtab_parse(const char *buf, size_t len, const char *fname,
 	if (len > 0)
 		memcpy(t->text, buf, len);
 	t->text[len] = '\0';
-	if ((rv = entries_parse(t, len, err)) == 0) {
+	rv =
+	    tablefile_lines(t->text, len, AUTHTAB_LINE_MAX, entry_line, t, err);
+	if (rv == 0) {
 		*out = t;
 		t = NULL;
 	}

@@ -73,13 +73,20 @@ static const struct key keys[] = {
 	{ "tls_ciphers", K_CIPHERS, STR(tls_ciphers), 0, 0 },
 	/* SMTP AUTH for clients (relayd.conf(5), AUTHENTICATION). */
 	{ "auth_users", K_OPTPATH, STR(auth_users), 0, 0 },
-	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 100 },
+	/* At most 31: a session reports its failures in its exit status. */
+	{ "auth_max_failures", K_COUNT, NUM(auth_max_failures), 1, 31 },
+	{ "auth_failure_window", K_DURATION, NUM(auth_failure_window), 0, DAY },
 	{ "auth_senders", K_OPTPATH, STR(auth_senders), 0, 0 },
 	/* Delivery: TLS and AUTH to the next hop (relayd.conf(5)). */
 	{ "smtp_tls", K_TLSC, NUM(smtp_tls), 0, 0 },
 	{ "smtp_tls_ca_file", K_OPTPATH, STR(smtp_tls_ca_file), 0, 0 },
 	{ "smarthost_tls", K_TLSC, NUM(smarthost_tls), 1, 0 },
 	{ "smarthost_auth", K_OPTPATH, STR(smarthost_auth), 0, 0 },
+	/* Local submission (relayd.conf(5), LOCAL SUBMISSION). */
+	{ "submit_socket", K_OPTPATH, STR(submit_socket), 0, 0 },
+	{ "submit_group", K_OPTGROUP, STR(submit_group), 0, 0 },
+	{ "local_senders", K_LSENDERS, NUM(local_senders_any), 0, 0 },
+	{ "masquerade_domain", K_OPTHOST, STR(masquerade_domain), 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -152,6 +159,16 @@ auth_finish(struct parse *ps)
 		(void)tls_err(ps, "auth_senders", "needs auth_users");
 }
 
+/* submit_group names the group of a socket: it needs the socket. */
+static void
+submit_finish(struct parse *ps)
+{
+	const struct config *c = ps->c;
+
+	if (c->submit_group[0] != '\0' && c->submit_socket[0] == '\0')
+		(void)tls_err(ps, "submit_group", "needs submit_socket");
+}
+
 /*
  * After the last line: smarthost_tls defaults to smtp_tls; credentials
  * need a smarthost and a policy that can encrypt (they never go in clear).
@@ -211,6 +228,8 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 		return config_set_tlsc(ps, k, value);
 	case K_TLSVER:
 		return config_set_tlsver(ps, k, value);
+	case K_LSENDERS:
+		return config_set_senders(ps, k, value);
 	default:
 		return config_set_string(ps, k, value);
 	}
@@ -334,6 +353,8 @@ config_parse(const char *text, size_t len, const char *fname, struct config *c,
 		auth_finish(ps);
 	if (!ps->failed && rv == 0)
 		tlsc_finish(ps);
+	if (!ps->failed && rv == 0)
+		submit_finish(ps);
 	if (ps->failed) {
 		rv = -EINVAL;
 	} else if (rv > 0) {
@@ -399,6 +420,7 @@ config_defaults(struct config *c)
 	c->retry_max = 3600;
 	c->chroot = 0;
 	c->auth_max_failures = 3;
+	c->auth_failure_window = 3600;
 	c->tls_min_version = 12;
 	c->smtp_tls = CONFIG_TLSC_MAY;
 	c->smarthost_tls = CONFIG_TLSC_MAY;

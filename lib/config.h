@@ -96,13 +96,19 @@ struct config {
 	char tls_ciphers[512]; /* TLS 1.2 cipher list; "" OpenSSL's default */
 	/* SMTP AUTH: "" none; absolute; root:root 0600 (authtab.h). */
 	char auth_users[4096];
-	size_t auth_max_failures; /* failed AUTH per session, then 421 */
+	size_t auth_max_failures; /* failed AUTH per client, then 421 */
+	unsigned auth_failure_window; /* seconds they count; 0: a session */
 	char auth_senders[4096]; /* "" any sender; absolute (authsenders.h) */
 	/* Delivery TLS and AUTH: policies, CA file, credentials file. */
 	enum config_tlsc smtp_tls; /* MX, transport map: default may */
 	enum config_tlsc smarthost_tls; /* default: smtp_tls */
 	char smtp_tls_ca_file[4096]; /* "" system store; absolute, PEM */
 	char smarthost_auth[4096]; /* "" none; "user password", root's */
+	/* Local submission (relayd-sendmail(8)): "" off; absolute. */
+	char submit_socket[4096];
+	char submit_group[33]; /* "" mode 0666, else root:GROUP 0660 */
+	int local_senders_any; /* local_senders: 0 own, 1 any */
+	char masquerade_domain[256]; /* "" hostname: USER@DOMAIN */
 };
 
 /* Rendered by callers as "FILE:LINE: KEY: MSG" (line 0 / key "": absent). */

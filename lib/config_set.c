@@ -83,6 +83,12 @@ config_set_string(struct parse *ps, const struct key *k, const char *v)
 	case K_SMARTHOST:
 		ok = v[0] == '\0' || config_valid_smarthost(v);
 		break;
+	case K_OPTGROUP:
+		ok = v[0] == '\0' || config_valid_user(v);
+		break;
+	case K_OPTHOST:
+		ok = v[0] == '\0' || config_valid_hostname(v);
+		break;
 	case K_CIPHERS:
 		/* OpenSSL's cipher-list syntax; the master tries it on load. */
 		ok = v[0] != '\0' &&
@@ -347,4 +353,20 @@ config_set_tlsc(struct parse *ps, const struct key *k, const char *v)
 	return config_perr(ps, k->name,
 	    "want none, may, encrypt, verify%s, not '%s'",
 	    k->min ? " or wrapper" : "", config_shown(v, q, sizeof(q)));
+}
+
+/* local_senders: what a local (non-root) user may give as its sender. */
+int
+config_set_senders(struct parse *ps, const struct key *k, const char *v)
+{
+	char q[64];
+
+	if (strcmp(v, "own") == 0)
+		ps->c->local_senders_any = 0;
+	else if (strcmp(v, "any") == 0)
+		ps->c->local_senders_any = 1;
+	else
+		return config_perr(ps, k->name, "want own or any, not '%s'",
+		    config_shown(v, q, sizeof(q)));
+	return 1;
 }

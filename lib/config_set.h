@@ -32,7 +32,10 @@ enum ktype {
 	K_TLS,
 	K_TLSC, /* smtp_tls, smarthost_tls */
 	K_TLSVER, /* tls_min_version */
-	K_CIPHERS /* tls_ciphers */
+	K_CIPHERS, /* tls_ciphers */
+	K_OPTGROUP, /* submit_group: "" or a group name */
+	K_OPTHOST, /* masquerade_domain: "" or a host name */
+	K_LSENDERS /* local_senders: own or any */
 };
 
 struct key {
@@ -63,5 +66,6 @@ int config_set_list(struct parse *ps, const struct key *k, const char *v);
 int config_set_tls(struct parse *ps, const struct key *k, const char *v);
 int config_set_tlsver(struct parse *ps, const struct key *k, const char *v);
 int config_set_tlsc(struct parse *ps, const struct key *k, const char *v);
+int config_set_senders(struct parse *ps, const struct key *k, const char *v);
 
 #endif

@@ -68,7 +68,7 @@ struct queue_rcpt {
 struct queue_file {
 	char id[QUEUE_ID_MAX + 1];
 	int64_t arrival; /* Unix time */
-	char client[QUEUE_ADDR_MAX + 1]; /* numeric address or "unknown" */
+	char client[QUEUE_ADDR_MAX + 1]; /* numeric, "unknown" or "local" */
 	char helo[QUEUE_HELO_MAX + 1]; /* printable ASCII, no space */
 	char sender[SMTP_PATH_MAX + 1]; /* "<>" or "<local@domain>" */
 	unsigned int flags; /* QUEUE_F_* */

@@ -143,7 +143,9 @@ client_parse(const char *v, struct queue_file *qf)
 		return -1;
 	memcpy(qf->client, v, n);
 	qf->client[n] = '\0';
+	/* "local": a local submission (submit_socket) */
 	if (strcmp(qf->client, "unknown") != 0 &&
+	    strcmp(qf->client, "local") != 0 &&
 	    inet_pton(AF_INET, qf->client, a) != 1 &&
 	    inet_pton(AF_INET6, qf->client, a) != 1)
 		return -1;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "readfile.h"
+#include "walk.h"
 
 /* Up to size bytes from offset 0; fewer only at end of file. */
 static int
@@ -150,5 +151,23 @@ readfile_strerror(int r)
 		return "not a regular file";
 	if (r == -ESTALE)
 		return "changed while it was read";
+	if (r == -EPERM)
+		return "a symlink or directory on the way is not root's alone "
+		       "(another owner, or writable by group or others)";
 	return strerror(-r);
+}
+
+int
+readfile_trusted(int rootfd, const char *path, size_t max, char **bufp,
+    size_t *lenp, struct stat *st)
+{
+	int fd, rv;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = walk_open_trusted(rootfd, path, O_RDONLY, NULL)) < 0)
+		return fd;
+	rv = readfile_fd(fd, max, bufp, lenp, st);
+	(void)close(fd);
+	return rv;
 }

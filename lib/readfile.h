@@ -57,8 +57,18 @@ int readfile_fd(int fd, size_t max, char **bufp, size_t *lenp, struct stat *st);
 int readfile_head_fd(
     int fd, size_t max, char **bufp, size_t *lenp, struct stat *st);
 
+/*
+ * readfile_fd of walk_open_trusted(rootfd, path, O_RDONLY) (walk.h): an
+ * absolute path that may go through symlinks root alone controls, such
+ * as certbot's live/ links to TLS certificates and keys.  Errors as both;
+ * -EPERM for a link or directory on the way that is not root's alone.
+ */
+int readfile_trusted(int rootfd, const char *path, size_t max, char **bufp,
+    size_t *lenp, struct stat *st);
+
 /* What a readfile_* error means, for messages: "not a regular file" for
- * -EINVAL, "changed while it was read" for -ESTALE, else strerror. */
+ * -EINVAL, "changed while it was read" for -ESTALE, what readfile_trusted
+ * refused for -EPERM, else strerror. */
 const char *readfile_strerror(int r);
 
 #endif /* RELAY_READFILE_H */

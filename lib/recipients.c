@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +31,8 @@ struct recipients {
 	struct recipient *e;
 	size_t n;
 	char *arena; /* the keys, NUL-terminated, one after another */
+	size_t used; /* of arena */
 };
-
-static int __attribute__((format(printf, 3, 4)))
-rerr(struct config_error *err, size_t line, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->line = line;
-	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
-	va_end(ap);
-	return -EINVAL;
-}
 
 static unsigned char
 lower(unsigned char c)
@@ -128,9 +116,9 @@ entry_key(const char *ent, char *key)
 
 /* One line without its LF; appends its key, if any, to t. */
 static int
-line_parse(struct recipients *t, size_t *used, char *line, size_t lineno,
-    struct config_error *err)
+line_parse(void *arg, char *line, size_t lineno, struct config_error *err)
 {
+	struct recipients *t = arg;
 	char key[KEY_MAX + 1];
 	const char *why;
 	char *ent = line + strspn(line, " \t"), *rest;
@@ -141,16 +129,16 @@ line_parse(struct recipients *t, size_t *used, char *line, size_t lineno,
 	n = entry_len(ent);
 	rest = ent + n + strspn(ent + n, " \t");
 	if (*rest != '\0' && *rest != '#')
-		return rerr(err, lineno, "one address per line");
+		return tablefile_err(err, lineno, "one address per line");
 	ent[n] = '\0';
 	if ((why = entry_key(ent, key)) != NULL)
-		return rerr(err, lineno, "%s", why);
+		return tablefile_err(err, lineno, "%s", why);
 	n = strlen(key) + 1;
-	memcpy(t->arena + *used, key, n); /* keys are never longer */
-	t->e[t->n].key = t->arena + *used;
+	memcpy(t->arena + t->used, key, n); /* keys are never longer */
+	t->e[t->n].key = t->arena + t->used;
 	t->e[t->n].line = lineno;
 	t->n++;
-	*used += n;
+	t->used += n;
 	return 0;
 }
 
@@ -177,39 +165,10 @@ dups_check(const struct recipients *t, struct config_error *err)
 			a = b;
 			b = &t->e[i - 1];
 		}
-		return rerr(err, b->line,
+		return tablefile_err(err, b->line,
 		    "duplicate entry '%.64s' (first on "
 		    "line %zu)",
 		    b->key, a->line);
-	}
-	return 0;
-}
-
-static int
-lines_parse(
-    struct recipients *t, const char *buf, size_t len, struct config_error *err)
-{
-	char line[RECIPIENTS_LINE_MAX + 1];
-	const char *p = buf, *end = buf + len, *nl;
-	size_t lineno = 0, n, used = 0;
-	int rv;
-
-	for (; p < end; p = nl + 1) {
-		lineno++;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		n = (size_t)(nl - p);
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n >= RECIPIENTS_LINE_MAX)
-			return rerr(err, lineno, "line too long (max %d bytes)",
-			    RECIPIENTS_LINE_MAX - 1);
-		if (memchr(p, '\0', n) != NULL)
-			return rerr(err, lineno, "NUL byte in line");
-		memcpy(line, p, n);
-		line[n] = '\0';
-		if ((rv = line_parse(t, &used, line, lineno, err)) != 0)
-			return rv;
 	}
 	return 0;
 }
@@ -220,6 +179,7 @@ recipients_parse(const char *buf, size_t len, const char *fname,
 {
 	struct recipients *t = NULL;
 	size_t lines = 1, i;
+	char *text;
 	int rv = -ENOMEM;
 
 	*out = NULL;
@@ -238,7 +198,16 @@ recipients_parse(const char *buf, size_t len, const char *fname,
 		(void)strlcpy(err->msg, "out of memory", sizeof(err->msg));
 		goto out;
 	}
-	if ((rv = lines_parse(t, buf, len, err)) != 0)
+	if ((text = malloc(len + 1)) == NULL) {
+		rv = -ENOMEM;
+		(void)strlcpy(err->msg, "out of memory", sizeof(err->msg));
+		goto out;
+	}
+	memcpy(text, buf, len);
+	rv =
+	    tablefile_lines(text, len, RECIPIENTS_LINE_MAX, line_parse, t, err);
+	free(text);
+	if (rv != 0)
 		goto out;
 	qsort(t->e, t->n, sizeof(*t->e), entry_cmp);
 	if ((rv = dups_check(t, err)) != 0)

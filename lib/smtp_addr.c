@@ -465,3 +465,14 @@ smtp_addr_relay_check(const struct sockaddr_storage *client,
 			return SMTP_ADDR_OK;
 	return SMTP_ADDR_ERELAY;
 }
+
+int
+smtp_addr_8bit(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}

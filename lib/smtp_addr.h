@@ -119,4 +119,10 @@ enum smtp_addr_err smtp_addr_relay_check(const struct sockaddr_storage *client,
     const struct smtp_net *nets, size_t nnets, const char *const *domains,
     size_t ndomains, const char *rcpt_domain);
 
+/*
+ * 1 if s[0..n) holds an octet above 0x7f: an address that needs
+ * SMTPUTF8, a message that needs 8BITMIME.
+ */
+int smtp_addr_8bit(const char *s, size_t n);
+
 #endif /* RELAY_SMTP_ADDR_H */

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +66,46 @@ tablefile_read(int rootfd, const char *path, size_t max,
 		*lenp = 0;
 	}
 	return rv;
+}
+
+int
+tablefile_err(struct config_error *err, size_t line, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = line;
+	va_start(ap, fmt);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
+	va_end(ap);
+	return -EINVAL;
+}
+
+int
+tablefile_lines(char *text, size_t len, size_t max, tablefile_line_fn fn,
+    void *arg, struct config_error *err)
+{
+	char *l = text, *end = text + len, *nl, *first;
+	size_t lineno = 0, raw, n;
+	int rv;
+
+	for (; l < end; l += raw) {
+		lineno++;
+		nl = memchr(l, '\n', (size_t)(end - l));
+		raw = nl != NULL ? (size_t)(nl - l) + 1 : (size_t)(end - l);
+		if (raw > max)
+			return tablefile_err(err, lineno,
+			    "line too long (max %zu bytes)", max - 1);
+		n = nl != NULL ? raw - 1 : raw;
+		if (memchr(l, '\0', n) != NULL)
+			return tablefile_err(err, lineno, "NUL byte in line");
+		if (n > 0 && l[n - 1] == '\r')
+			n--;
+		l[n] = '\0'; /* the LF, the CR, or text[len] */
+		first = l + strspn(l, " \t");
+		if (*first == '\0' || *first == '#')
+			continue;
+		if ((rv = fn(arg, l, lineno, err)) != 0)
+			return rv;
+	}
+	return 0;
 }

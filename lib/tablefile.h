@@ -26,4 +26,26 @@ int tablefile_read(int rootfd, const char *path, size_t max,
     enum tablefile_kind kind, char **bufp, size_t *lenp,
     struct config_error *err);
 
+/*
+ * Fill err (line, message) and return -EINVAL: for the table parsers'
+ * "FILE:LINE: message" errors (err->file is theirs to set).
+ */
+int tablefile_err(struct config_error *err, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Called for each entry line, NUL-terminated in place (see below). */
+typedef int (*tablefile_line_fn)(
+    void *arg, char *line, size_t lineno, struct config_error *err);
+
+/*
+ * The lines of text[0..len) one by one, cut in place: text must have room
+ * for len + 1 octets, and each line's LF (and a CR before it) becomes a
+ * NUL, so an entry may keep pointers into text.  A line longer than max
+ * octets with its LF, or holding a NUL, is an error naming its number;
+ * lines that are blank or whose first non-blank is '#' are skipped; every
+ * other goes to fn.  Returns 0, fn's non-zero return, or -EINVAL.
+ */
+int tablefile_lines(char *text, size_t len, size_t max, tablefile_line_fn fn,
+    void *arg, struct config_error *err);
+
 #endif

@@ -80,4 +80,17 @@ int walk_reopen(int pathfd, int flags);
  */
 int walk_open_io(int rootfd, const char *path, int flags, struct stat *st);
 
+/*
+ * Open the file at the absolute path under rootfd for I/O (flags |
+ * O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC), following a symlink only when
+ * root owns it and every directory on the way (the root fd's included) is
+ * root's and not writable by group or others, as certbot's live/ links
+ * into archive/ are (walk_trusted.c).  Absolute link targets resolve under
+ * rootfd; ".." stops at it.  *st (if not NULL) is the file's stat.
+ * Returns the fd or -errno: -EPERM for an untrusted link or directory,
+ * -ELOOP after 40 links, -EISDIR for the root itself, -EINVAL for a
+ * relative path, -ESTALE if a component changed while it was opened.
+ */
+int walk_open_trusted(int rootfd, const char *path, int flags, struct stat *st);
+
 #endif /* RELAY_WALK_H */

@@ -59,6 +59,10 @@ rcpt_domain(const char *path, char *dom, size_t len)
 	return 0;
 }
 
+/* Indexed by enum config_tlsc. */
+static const char *const tls_keys[] = { " tls=none", " tls=may", " tls=encrypt",
+	" tls=verify", " tls=wrapper" };
+
 int
 deliver_hopkey(const struct config *cfg, const struct route_table *t,
     const char *path, char *key, size_t len)
@@ -74,11 +78,15 @@ deliver_hopkey(const struct config *cfg, const struct route_table *t,
 	}
 	if ((r = route_table_lookup(t, dom, key, len)) < 0)
 		return r;
-	if (r == 1)
-		return 0;
-	if (cfg->smarthost[0] != '\0')
-		return strlcpy(key, cfg->smarthost, len) < len ? 0 : -EINVAL;
-	return strlcpy(key, dom, len) < len ? 0 : -EINVAL;
+	if (r == 0 &&
+	    strlcpy(key, cfg->smarthost[0] != '\0' ? cfg->smarthost : dom,
+		len) >= len)
+		return -EINVAL;
+	/* Another TLS policy is another connection: never one batch. */
+	if ((r = route_table_tls(t, dom)) >= 0 &&
+	    strlcat(key, tls_keys[r], len) >= len)
+		return -EINVAL;
+	return 0;
 }
 
 void
@@ -95,7 +103,7 @@ int
 deliver_pending_keys(const struct config *cfg, const struct route_table *t,
     const struct queue_file *qf, char ***keys, size_t *n)
 {
-	char key[ROUTE_NEXTHOP_MAX + 1], **k;
+	char key[ROUTE_HOPKEY_MAX + 1], **k;
 	size_t i, j, nk = 0;
 
 	*keys = NULL;
@@ -162,6 +170,8 @@ worker_tls(const struct worker *w, struct smtpc_tls *tls)
 	memset(tls, 0, sizeof(*tls));
 	tls->ctx = w->env->tls;
 	tls->level = (int)(smarthost ? cfg->smarthost_tls : cfg->smtp_tls);
+	if (w->rt.tls >= 0)
+		tls->level = w->rt.tls; /* the transport map's tls= */
 	if (smarthost && w->env->auth != NULL) {
 		tls->user = w->env->auth->user;
 		tls->pass = w->env->auth->pass;
@@ -401,7 +411,7 @@ any_pending(const struct queue_file *qf)
 static size_t
 select_rcpts(const struct worker *w, const struct queue_file *qf, size_t *idx)
 {
-	char key[ROUTE_NEXTHOP_MAX + 1];
+	char key[ROUTE_HOPKEY_MAX + 1];
 	size_t i, n = 0;
 
 	for (i = 0; i < qf->nrcpt; i++) {

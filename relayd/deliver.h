@@ -28,8 +28,10 @@ struct deliver_env {
 
 /*
  * The next-hop key of a recipient path, without DNS: the transport map's
- * next hop for its domain, else cfg->smarthost, else the domain (MX).
- * "" for a path without a domain (<postmaster>).  Returns 0 or -EINVAL.
+ * next hop for its domain, else cfg->smarthost, else the domain (MX),
+ * followed by " tls=POLICY" when the map sets one for the domain (mail
+ * under another policy goes in another connection).  "" for a path
+ * without a domain (<postmaster>).  Returns 0 or -EINVAL.
  */
 int deliver_hopkey(const struct config *cfg, const struct route_table *t,
     const char *path, char *key, size_t len);

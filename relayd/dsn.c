@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "dsn.h"
+#include "smtp_addr.h"
 
 struct dbuf {
 	char *p;
@@ -297,17 +298,6 @@ put_message(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
 	db_printf(b, "\r\n--%s--\r\n", bnd);
 }
 
-static int
-has_8bit(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* The DSN's envelope: from <>, to the original sender. */
 static struct queue_file *
 dsn_envelope(const struct queue_file *qf, const char *hostname, int64_t now)
@@ -363,7 +353,7 @@ dsn_build(const struct queue_file *qf, const size_t *idx, size_t n,
 	d->msg = b.p;
 	d->size = b.len;
 	b.p = NULL;
-	if (has_8bit(d->msg, d->size))
+	if (smtp_addr_8bit(d->msg, d->size))
 		d->flags |= QUEUE_F_8BITMIME;
 	*out = d;
 	d = NULL;

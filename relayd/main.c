@@ -8,9 +8,12 @@
  * processes and trust boundaries"); lib/ code runs wherever it is called:
  *   master (root, five capabilities)    main.c master.c master_start.c
  *                                       master_table.c listen.c tls.c
+ *                                       master_submit.c (submit_socket)
  *                                       (lib/authfile.c: smarthost_auth)
  *   server (SMTP child, one per         server.c (fork .. drop) session.c
  *     connection, relay user)           session_cmd.c session_data.c
+ *                                       server_submit.c (peer uid, before
+ *                                       the drop) session_submit.c
  *                                       session_io.c session_tls.c
  *                                       smtp_parse.c
  *                                       smtp_data.c, queue writer
@@ -43,6 +46,7 @@
 #include "master.h"
 #include "log.h"
 #include "master_start.h"
+#include "master_submit.h"
 #include "master_table.h"
 #include "authsenders.h"
 #include "authtab.h"
@@ -176,6 +180,12 @@ start_listen(struct master *m)
 		fatal(1, "cannot open pidfile '%s'", m->pidpath);
 	}
 	start_pfh = m->pfh;
+	/* After the pidfile: a socket already there is a dead relayd's. */
+	if (master_submit_open(m, why, sizeof(why)) < 0) {
+		(void)pidfile_remove(m->pfh);
+		start_pfh = m->pfh = NULL;
+		fatalx(1, "%s", why);
+	}
 }
 
 /* The parent's side: wait for the daemon's verdict and exit with it. */
@@ -260,7 +270,11 @@ stdio_open(void)
 int
 main(int argc, char **argv, char **envp)
 {
-	struct master m = { .root = "/", .rootfd = -1, .spoolfd = -1 };
+	struct master m = { .root = "/",
+		.rootfd = -1,
+		.spoolfd = -1,
+		.submitfd = -1,
+		.submitdir = -1 };
 	char why[256];
 	int fg = 0, rv;
 

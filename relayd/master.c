@@ -22,12 +22,14 @@
 #include "log.h"
 #include "master.h"
 #include "master_start.h"
+#include "master_submit.h"
 #include "master_table.h"
 #include "recipients.h"
 #include "authsenders.h"
 #include "authtab.h"
 #include "runner.h"
 #include "server.h"
+#include "smtp_addr.h"
 #include "sockaddr.h"
 #include "authfile.h"
 #include "tls.h"
@@ -151,6 +153,7 @@ master_detach(struct master *m)
 {
 	master_detach_stdio();
 	listen_close_all(&m->ls);
+	master_submit_close(m, 0);
 	if (m->pfh != NULL && pidfile_close(m->pfh) == -1)
 		log_warn("pidfile close");
 	m->pfh = NULL;
@@ -158,6 +161,10 @@ master_detach(struct master *m)
 	m->children = NULL;
 	master_rate_free(m->rate);
 	m->rate = NULL;
+	master_rate_free(m->authfail);
+	m->authfail = NULL;
+	master_rate_free(m->passed);
+	m->passed = NULL;
 }
 
 static void
@@ -212,6 +219,7 @@ master_runner(struct master *m)
 static void
 master_reap(struct master *m)
 {
+	struct master_client c;
 	char desc[64];
 	pid_t pid;
 	int status;
@@ -222,8 +230,9 @@ master_reap(struct master *m)
 			runner_gone(m, status);
 			continue;
 		}
-		if (!master_table_remove(m->children, pid))
+		if (!master_table_remove(m->children, pid, &c))
 			continue;
+		master_report_reaped(m, &c, status);
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
 			(void)snprintf(
 			    desc, sizeof(desc), "signal %d", WTERMSIG(status));
@@ -259,12 +268,13 @@ master_over_rate(
 
 	if (m->cfg.max_conn_rate == 0)
 		return 0;
-	if (m->rate == NULL && (m->rate = master_rate_new()) == NULL) {
+	if (m->rate == NULL &&
+	    (m->rate = master_rate_new(MASTER_RATE_WINDOW)) == NULL) {
 		log_warnx("out of memory: max_conn_rate not enforced");
 		return 0;
 	}
 	master_client_of(peer, &c);
-	n = master_rate_hit(m->rate, &c, now().tv_sec);
+	n = master_rate_add(m->rate, &c, now().tv_sec, 1);
 	if (n <= m->cfg.max_conn_rate)
 		return 0;
 	log_warnx("refused %s: %zu connections from it this minute "
@@ -273,17 +283,40 @@ master_over_rate(
 	return 1;
 }
 
-/* 0 to serve the client, else 1 with the text of the 421 in why. */
+/* A client in relay_from (the address accept() gave, nothing read). */
+static int
+master_trusted(const struct master *m, const struct sockaddr_storage *peer)
+{
+	size_t i;
+
+	for (i = 0; i < m->cfg.nrelay_from && i < CONFIG_NET_MAX; i++)
+		if (smtp_addr_net_match(peer, &m->cfg.relay_from[i].addr,
+			m->cfg.relay_from[i].prefix))
+			return 1;
+	return 0;
+}
+
+/*
+ * 0 to serve the client, else 1 with the text of the 421 in why.  As
+ * Postfix's smtpd_client_event_limit_exceptions ($mynetworks), the
+ * per-client limits do not hold for relay_from; max_children does.
+ */
 static int
 master_over_limit(struct master *m, const struct sockaddr_storage *peer,
     char *why, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
+	int trusted = master_trusted(m, peer);
 	size_t n;
 
 	sockaddr_ntop(peer, addr, sizeof(addr));
 	(void)strlcpy(why, "Too many connections, try again later", len);
-	if (master_over_rate(m, peer, addr)) {
+	/* submit_socket: local users, counted in max_children only. */
+	if (peer->ss_family == AF_UNIX) {
+		(void)strlcpy(addr, "local", sizeof(addr));
+		trusted = 1;
+	}
+	if (!trusted && master_over_rate(m, peer, addr)) {
 		/* len fits any address: nothing is cut. */
 		(void)snprintf(
 		    why, len, "Error: too many connections from %s", addr);
@@ -293,8 +326,9 @@ master_over_limit(struct master *m, const struct sockaddr_storage *peer,
 		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
 		return 1;
 	}
-	if ((n = master_table_count_peer(m->children, peer)) >=
-	    m->cfg.max_per_ip) {
+	if (!trusted &&
+	    (n = master_table_count_peer(m->children, peer)) >=
+		m->cfg.max_per_ip) {
 		log_warnx(
 		    "refused %s: %zu sessions from it (max_per_ip)", addr, n);
 		return 1;
@@ -344,8 +378,11 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen, int tls)
 {
 	int stress = master_stressed(m);
+	unsigned failures;
+	int passed;
 	pid_t pid;
 
+	master_report_prior(m, peer, &failures, &passed);
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		master_refuse(m, fd, "421 4.3.0", "Service not available");
@@ -357,6 +394,8 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		m->sauth = NULL;
 		if (stress)
 			stress_config(&m->cfg);
+		m->child_auth_failures = failures;
+		m->child_passed = passed;
 		server_run(m, fd, peer, peerlen, tls);
 	}
 	(void)close(fd);
@@ -367,16 +406,21 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 	}
 }
 
-/* 1: accept more from this listener, 0: stop for now. */
+/*
+ * 1: accept more from this listener, 0: stop for now.  lfd is a TCP
+ * listener (tls its CONFIG_LISTEN_*) or the submit_socket, whose peers
+ * are AF_UNIX: server_run() knows a local submission by that.
+ */
 static int
-master_accept(struct master *m, struct loop *lp, const struct listener *l)
+master_accept(struct master *m, struct loop *lp, int lfd, int tls)
 {
 	struct sockaddr_storage peer;
 	socklen_t peerlen = sizeof(peer);
 	char why[128];
 	int fd;
 
-	fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
+	memset(&peer, 0, sizeof(peer));
+	fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -398,7 +442,7 @@ master_accept(struct master *m, struct loop *lp, const struct listener *l)
 	if (master_over_limit(m, &peer, why, sizeof(why)))
 		master_refuse(m, fd, "421 4.7.0", why);
 	else
-		master_fork(m, fd, &peer, peerlen, l->addr.tls);
+		master_fork(m, fd, &peer, peerlen, tls);
 	return 1;
 }
 
@@ -415,6 +459,15 @@ keep_startup_keys(const struct config *old, struct config *next)
 	if (strcmp(old->pidfile, next->pidfile) != 0)
 		log_warnx("reload: 'pidfile' needs a restart; keeping '%s'",
 		    old->pidfile);
+	if (strcmp(old->submit_socket, next->submit_socket) != 0 ||
+	    strcmp(old->submit_group, next->submit_group) != 0)
+		log_warnx("reload: 'submit_socket' and 'submit_group' need a "
+			  "restart; keeping '%s'",
+		    old->submit_socket);
+	memcpy(next->submit_socket, old->submit_socket,
+	    sizeof(next->submit_socket));
+	memcpy(
+	    next->submit_group, old->submit_group, sizeof(next->submit_group));
 	memcpy(next->spool, old->spool, sizeof(next->spool));
 	memcpy(next->run_as, old->run_as, sizeof(next->run_as));
 	memcpy(next->pidfile, old->pidfile, sizeof(next->pidfile));
@@ -431,6 +484,7 @@ master_reload(struct master *m)
 	struct authsenders *senders = NULL;
 	struct authfile *sauth = NULL;
 	char why[512];
+	unsigned window;
 
 	got_hup = 0;
 	/*
@@ -493,7 +547,9 @@ master_reload(struct master *m)
 	}
 	authfile_free(m->sauth);
 	m->sauth = sauth; /* the next queue runner gets it */
+	window = m->cfg.auth_failure_window;
 	m->cfg = next;
+	master_report_reload(m, window);
 	recipients_free(m->rcpts);
 	m->rcpts = rcpts; /* sessions forked from now on see it */
 	authtab_free(m->auth);
@@ -528,6 +584,13 @@ master_pollfds(
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
+	/* Last, and only while the TCP listeners are up (unsafe spool). */
+	if (m->ls.n > 0 && m->submitfd != -1) {
+		pfd[i].fd = m->submitfd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+		i++;
+	}
 	return i;
 }
 
@@ -559,6 +622,7 @@ master_shutdown(struct master *m, struct loop *lp)
 	int sent = 0;
 
 	listen_close_all(&m->ls);
+	master_submit_close(m, 1);
 	if (m->pfh != NULL && pidfile_remove(m->pfh) == -1)
 		log_warn("cannot remove pidfile '%s'", m->pidpath);
 	m->pfh = NULL;
@@ -592,13 +656,17 @@ master_shutdown(struct master *m, struct loop *lp)
 	log_info("stopped");
 	master_rate_free(m->rate);
 	m->rate = NULL;
+	master_rate_free(m->authfail);
+	m->authfail = NULL;
+	master_rate_free(m->passed);
+	m->passed = NULL;
 	return 0;
 }
 
 int
 master_run(struct master *m)
 {
-	struct pollfd pfd[CONFIG_LISTEN_MAX];
+	struct pollfd pfd[CONFIG_LISTEN_MAX + 1];
 	struct loop lp;
 	nfds_t i, n;
 	int timeout, k;
@@ -624,7 +692,11 @@ master_run(struct master *m)
 			if ((pfd[i].revents & (POLLIN | POLLERR)) == 0)
 				continue;
 			for (k = 0; k < ACCEPT_BURST; k++)
-				if (!master_accept(m, &lp, &m->ls.l[i]))
+				if (i == m->ls.n
+					? !master_accept(m, &lp, m->submitfd,
+					      CONFIG_LISTEN_PLAIN)
+					: !master_accept(m, &lp, m->ls.l[i].fd,
+					      m->ls.l[i].addr.tls))
 					break;
 		}
 	}

@@ -40,8 +40,20 @@ struct master {
 	char pidpath[PATH_MAX]; /* ROOT + cfg.pidfile */
 	struct pidfh *pfh;
 	struct listen_set ls;
+	int submitfd; /* submit_socket, listening; -1 none */
+	int submitdir; /* O_PATH fd of its directory; -1 none */
+	ino_t submitino; /* its inode, so stop removes only ours */
+	char submitpath[PATH_MAX]; /* ROOT + cfg.submit_socket */
 	struct master_table *children;
 	struct master_rate *rate; /* max_conn_rate, made when first needed */
+	/* Failed AUTH per client (auth_failure_window); NULL until one. */
+	struct master_rate *authfail;
+	/* Clients that passed greet_pause or logged in; NULL until one. */
+	struct master_rate *passed;
+	/* In an SMTP child: its client's failed AUTH in the window so far,
+	 * and whether it passed (master_report.c). */
+	unsigned child_auth_failures;
+	int child_passed;
 	int stress; /* new sessions get stress_timeout */
 	pid_t runner; /* the queue runner, 0 while there is none */
 	struct timespec runner_at; /* (re)start it then (CLOCK_MONOTONIC) */
@@ -62,6 +74,21 @@ int master_run(struct master *m);
  * caller to close.
  */
 void master_detach(struct master *m);
+
+/*
+ * What SMTP children report at exit, per client (master_report.c).
+ * prior: for a new child of peer, its client's failed AUTH in the window
+ * and whether it passed.  reaped: take in a child's exit status for its
+ * client c.  reload: forget the AUTH counts when auth_failure_window
+ * changed from old_window.
+ */
+#define MASTER_PASS_TTL 86400 /* seconds a pass is remembered */
+struct master_client;
+void master_report_prior(const struct master *m,
+    const struct sockaddr_storage *peer, unsigned *auth_failures, int *passed);
+void master_report_reaped(
+    struct master *m, const struct master_client *c, int status);
+void master_report_reload(struct master *m, unsigned old_window);
 
 /*
  * In a child: the master's signal handlers back to SIG_DFL (the mask is

@@ -7,9 +7,11 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,21 @@ master_client_of(const struct sockaddr_storage *ss, struct master_client *c)
 		c->b[0] = 6;
 		memcpy(c->b + 1, sin6->sin6_addr.s6_addr, 8);
 	}
+}
+
+void
+master_client_format(const struct master_client *c, char *buf, size_t len)
+{
+	unsigned char a6[16] = { 0 };
+	char t[INET6_ADDRSTRLEN];
+
+	memcpy(a6, c->b + 1, 8);
+	if (c->b[0] == 4 && inet_ntop(AF_INET, c->b + 1, t, sizeof(t)))
+		(void)snprintf(buf, len, "%s", t);
+	else if (c->b[0] == 6 && inet_ntop(AF_INET6, a6, t, sizeof(t)))
+		(void)snprintf(buf, len, "%s/64", t);
+	else
+		(void)snprintf(buf, len, "unknown");
 }
 
 struct master_table *
@@ -82,13 +99,15 @@ master_table_add(
 }
 
 int
-master_table_remove(struct master_table *t, pid_t pid)
+master_table_remove(struct master_table *t, pid_t pid, struct master_client *c)
 {
 	size_t i;
 
 	for (i = 0; i < t->n; i++) {
 		if (t->c[i].pid != pid)
 			continue;
+		if (c != NULL)
+			*c = t->c[i].client;
 		t->c[i] = t->c[--t->n];
 		return 1;
 	}
@@ -135,12 +154,17 @@ struct rate_entry {
 struct master_rate {
 	struct rate_entry e[MASTER_RATE_CLIENTS];
 	size_t n;
+	int64_t window; /* seconds */
 };
 
 struct master_rate *
-master_rate_new(void)
+master_rate_new(unsigned window)
 {
-	return calloc(1, sizeof(struct master_rate));
+	struct master_rate *r;
+
+	if ((r = calloc(1, sizeof(*r))) != NULL)
+		r->window = window > 0 ? window : 1;
+	return r;
 }
 
 void
@@ -157,7 +181,7 @@ rate_victim(struct master_rate *r, int64_t now)
 	size_t i;
 
 	for (i = 0; i < r->n; i++) {
-		if (now - r->e[i].start >= MASTER_RATE_WINDOW)
+		if (now - r->e[i].start >= r->window)
 			return &r->e[i];
 		if (r->e[i].start < old->start)
 			old = &r->e[i];
@@ -165,16 +189,32 @@ rate_victim(struct master_rate *r, int64_t now)
 	return old;
 }
 
-size_t
-master_rate_hit(
-    struct master_rate *r, const struct master_client *c, int64_t now)
+static struct rate_entry *
+rate_find(const struct master_rate *r, const struct master_client *c)
 {
-	struct rate_entry *e = NULL;
 	size_t i;
 
-	for (i = 0; i < r->n && e == NULL; i++)
+	for (i = 0; i < r->n; i++)
 		if (memcmp(&r->e[i].client, c, sizeof(*c)) == 0)
-			e = &r->e[i];
+			return (struct rate_entry *)&r->e[i];
+	return NULL;
+}
+
+size_t
+master_rate_get(
+    const struct master_rate *r, const struct master_client *c, int64_t now)
+{
+	const struct rate_entry *e = rate_find(r, c);
+
+	return e == NULL || now - e->start >= r->window ? 0 : e->count;
+}
+
+size_t
+master_rate_add(
+    struct master_rate *r, const struct master_client *c, int64_t now, size_t n)
+{
+	struct rate_entry *e = rate_find(r, c);
+
 	if (e == NULL) {
 		e = r->n < MASTER_RATE_CLIENTS ? &r->e[r->n++]
 					       : rate_victim(r, now);
@@ -182,9 +222,10 @@ master_rate_hit(
 		e->count = 0;
 		e->start = now;
 	}
-	if (now - e->start >= MASTER_RATE_WINDOW) {
+	if (now - e->start >= r->window) {
 		e->start = now;
 		e->count = 0;
 	}
-	return ++e->count;
+	e->count += n;
+	return e->count;
 }

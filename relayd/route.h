@@ -51,6 +51,7 @@ struct route {
 	 */
 	char nexthop[ROUTE_NEXTHOP_MAX + 1];
 	enum route_source source;
+	int tls; /* the transport map's tls= for the domain, -1: none */
 };
 
 /*

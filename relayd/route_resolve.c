@@ -278,6 +278,7 @@ route_resolve(const struct config *cfg, const struct route_table *t,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->tls = -1;
 	x.deadline = route_dns_now() + ROUTE_DNS_TIMEOUT * 1000;
 	if (route_domain(domain, d, sizeof(d)) != 0) {
 		route_set(out, 5, "5.1.2", "bad recipient domain");
@@ -285,6 +286,7 @@ route_resolve(const struct config *cfg, const struct route_table *t,
 	}
 	if (d[0] == '[')
 		return route_literal(&x, d);
+	out->tls = route_table_tls(t, d);
 	if ((rc = route_table_lookup(t, d, text, sizeof(text))) == 1)
 		out->source = ROUTE_TRANSPORT;
 	else if (cfg->smarthost[0] != '\0' &&

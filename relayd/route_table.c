@@ -16,12 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "readfile.h"
 #include "route_table.h"
 
 struct route_entry {
 	char key[ROUTE_HOST_MAX + 2]; /* "example.org" or ".example.org" */
-	char nexthop[ROUTE_NEXTHOP_MAX + 1];
+	char nexthop[ROUTE_NEXTHOP_MAX + 1]; /* "-": the usual route */
+	int tls; /* enum config_tlsc from "tls=", -1 if not given */
 	size_t line; /* for duplicate reports */
 };
 
@@ -154,12 +156,55 @@ route_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "tls=POLICY": the policy as an enum config_tlsc, or -1. */
+static int
+route_table_policy(const char *s)
+{
+	static const char *const names[] = { "none", "may", "encrypt", "verify",
+		"wrapper" };
+	size_t i;
+
+	if (strncmp(s, "tls=", 4) != 0)
+		return -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s + 4, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The optional third column; 0 or -EINVAL with *why. */
+static int
+route_table_options(
+    struct route_entry *e, const char *opt, const char *more, const char **why)
+{
+	e->tls = -1;
+	if (opt != NULL && opt[0] != '#') {
+		if ((e->tls = route_table_policy(opt)) < 0) {
+			*why = "want tls=none, may, encrypt, verify or wrapper";
+			return -EINVAL;
+		}
+		if (more != NULL && more[0] != '#') {
+			*why = "expected \"domain nexthop [tls=POLICY]\"";
+			return -EINVAL;
+		}
+	}
+	if (strcmp(e->nexthop, "-") == 0 && e->tls < 0) {
+		*why = "a '-' next hop needs tls=POLICY";
+		return -EINVAL;
+	}
+	if (strcmp(e->nexthop, "-") == 0 && e->tls == CONFIG_TLSC_WRAPPER) {
+		*why = "tls=wrapper needs a next hop (\"[host]:465\")";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* One line without its LF, NUL-terminated, lower-cased in place. */
 static int
 route_table_line(struct route_table *t, size_t cap, char *line, size_t lineno,
     const char **why)
 {
-	char *key, *hop, *extra, *save = NULL;
+	char *key, *hop, *opt, *more, *save = NULL;
 	struct route_nexthop nh;
 	struct route_entry *e;
 	size_t i;
@@ -169,16 +214,17 @@ route_table_line(struct route_table *t, size_t cap, char *line, size_t lineno,
 	if ((key = strtok_r(line, " \t", &save)) == NULL || key[0] == '#')
 		return 0;
 	hop = strtok_r(NULL, " \t", &save);
-	extra = strtok_r(NULL, " \t", &save);
-	if (hop == NULL || (extra != NULL && extra[0] != '#')) {
-		*why = "expected \"domain nexthop\"";
+	opt = strtok_r(NULL, " \t", &save);
+	more = opt != NULL ? strtok_r(NULL, " \t", &save) : NULL;
+	if (hop == NULL || hop[0] == '#') {
+		*why = "expected \"domain nexthop [tls=POLICY]\"";
 		return -EINVAL;
 	}
 	if (!route_domain_valid(key[0] == '.' ? key + 1 : key)) {
 		*why = "bad domain";
 		return -EINVAL;
 	}
-	if (route_nexthop_parse(hop, &nh, why) != 0)
+	if (strcmp(hop, "-") != 0 && route_nexthop_parse(hop, &nh, why) != 0)
 		return -EINVAL;
 	if (t->n >= cap)
 		return -ENOMEM; /* cap counts lines, cannot happen */
@@ -189,6 +235,8 @@ route_table_line(struct route_table *t, size_t cap, char *line, size_t lineno,
 		*why = "entry too long";
 		return -EINVAL;
 	}
+	if (route_table_options(e, opt, more, why) != 0)
+		return -EINVAL;
 	e->line = lineno;
 	t->n++;
 	return 0;
@@ -352,9 +400,9 @@ route_table_find(const struct route_table *t, const char *key)
 	return bsearch(&k, t->e, t->n, sizeof(*t->e), route_entry_cmp);
 }
 
-int
-route_table_lookup(
-    const struct route_table *t, const char *domain, char *nexthop, size_t len)
+/* The most specific entry for domain, or NULL. */
+static const struct route_entry *
+route_table_match(const struct route_table *t, const char *domain)
 {
 	char d[ROUTE_HOST_MAX + 2];
 	const struct route_entry *e;
@@ -362,9 +410,9 @@ route_table_lookup(
 	size_t i, n;
 
 	if (t == NULL || t->n == 0)
-		return 0;
+		return NULL;
 	if ((n = strlcpy(d, domain, sizeof(d))) >= sizeof(d) || n == 0)
-		return 0;
+		return NULL;
 	if (d[n - 1] == '.')
 		d[--n] = '\0';
 	for (i = 0; i < n; i++)
@@ -372,11 +420,28 @@ route_table_lookup(
 	e = n > 0 && d[0] != '.' ? route_table_find(t, d) : NULL;
 	for (p = strchr(d, '.'); e == NULL && p != NULL; p = strchr(p + 1, '.'))
 		e = route_table_find(t, p);
-	if (e == NULL)
+	return e;
+}
+
+int
+route_table_lookup(
+    const struct route_table *t, const char *domain, char *nexthop, size_t len)
+{
+	const struct route_entry *e = route_table_match(t, domain);
+
+	if (e == NULL || strcmp(e->nexthop, "-") == 0)
 		return 0;
 	if (strlcpy(nexthop, e->nexthop, len) >= len)
 		return -ENAMETOOLONG;
 	return 1;
+}
+
+int
+route_table_tls(const struct route_table *t, const char *domain)
+{
+	const struct route_entry *e = route_table_match(t, domain);
+
+	return e == NULL ? -1 : e->tls;
 }
 
 size_t

@@ -13,6 +13,8 @@
 #define ROUTE_TABLE_LINE_MAX 1024 /* octets per line, LF included */
 #define ROUTE_HOST_MAX 255 /* host name or IP literal, no brackets */
 #define ROUTE_NEXTHOP_MAX 299 /* "[host]:port" text */
+/* A delivery group's key: the next hop and, if the map sets one, " tls=N". */
+#define ROUTE_HOPKEY_MAX (ROUTE_NEXTHOP_MAX + 16)
 
 struct route_table; /* opaque */
 
@@ -43,9 +45,13 @@ int route_nexthop_parse(
 
 /*
  * Parse transport map text buf[0..len) (need not be NUL-terminated).
- * Lines: "domain nexthop" or ".sub.example nexthop" (a leading dot
- * matches every subdomain, not the domain itself), separated by blanks;
- * '#' starts a comment line; blank lines are ignored.  Domains are
+ * Lines: "domain nexthop [tls=POLICY]" or ".sub.example nexthop ..." (a
+ * leading dot matches every subdomain, not the domain itself), separated
+ * by blanks; '#' starts a comment line; blank lines are ignored.  POLICY
+ * is the TLS policy for the domain's mail whatever hop carries it (none,
+ * may, encrypt, verify, wrapper, as smtp_tls); a nexthop of "-" keeps the
+ * usual route (smarthost or MX) and needs a tls= (wrapper needs a real
+ * next hop).  Domains are
  * case-insensitive.  A duplicate key is an error.  Returns 0 with *out
  * allocated, or -EINVAL with err = "FNAME:LINE: message" (or -ENOMEM,
  * -EFBIG).
@@ -70,10 +76,18 @@ int route_table_load(int rootfd, const char *path, struct route_table **out,
  * .example.org, then .org).  A trailing dot on domain is ignored.  On a
  * hit, copies the next hop as written in the file (normalised to lower
  * case) into nexthop and returns 1; returns 0 if nothing matches (or t is
- * NULL), -ENAMETOOLONG if nexthop is too small.
+ * NULL) or the entry's next hop is "-", -ENAMETOOLONG if nexthop is too
+ * small.
  */
 int route_table_lookup(
     const struct route_table *t, const char *domain, char *nexthop, size_t len);
+
+/*
+ * The tls= policy of the entry route_table_lookup() would use for domain
+ * (an enum config_tlsc), or -1 if there is none or it sets no policy.  A
+ * "-" entry has no next hop (lookup returns 0) but may have a policy.
+ */
+int route_table_tls(const struct route_table *t, const char *domain);
 
 /* Number of entries (for logs at start and HUP). */
 size_t route_table_count(const struct route_table *t);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "server.h"
+#include "server_submit.h"
 #include "session.h"
 #include "sockaddr.h"
 
@@ -73,10 +74,19 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 {
 	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
 	struct session_env env;
+	struct session_submit sub;
 	char why[256], addr[INET6_ADDRSTRLEN];
-	int flags;
+	int flags, local = peer->ss_family == AF_UNIX;
 
 	master_detach(m);
+	/* submit_socket: the submitter, before the drop (fails closed). */
+	if (local && server_submit_peer(m, fd, &sub, why, sizeof(why)) < 0) {
+		log_warnx("local submission refused: %s", why);
+		child_fail(m, fd);
+	}
+	if (local)
+		log_info("local submission: uid=%lu (%s)",
+		    (unsigned long)sub.uid, sub.login);
 	if (m->rootfd != -1)
 		(void)close(m->rootfd);
 	m->rootfd = -1;
@@ -100,19 +110,25 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 		log_warn("fcntl");
 		child_fail(m, fd);
 	}
-	sockaddr_ntop(peer, addr, sizeof(addr));
+	if (local)
+		(void)strlcpy(addr, "local", sizeof(addr));
+	else
+		sockaddr_ntop(peer, addr, sizeof(addr));
 	setproctitle("server unknown [%s] greeting", addr);
 	memset(&env, 0, sizeof(env));
 	env.cfg = &m->cfg;
 	env.rcpts = m->rcpts;
 	env.auth = m->auth; /* read by the master; no passwd file here */
 	env.senders = m->senders;
+	env.auth_failures = m->child_auth_failures;
+	env.passed = m->child_passed;
 	env.spoolfd = m->spoolfd;
 	env.peer = *peer;
 	env.peerlen = peerlen;
 	env.tls_ctx = m->tls; /* loaded by the master; no key file here */
 	env.implicit_tls = listen_tls == CONFIG_LISTEN_IMPLICIT;
 	env.require_tls = listen_tls == CONFIG_LISTEN_STARTTLS;
+	env.submit = local ? &sub : NULL;
 	env.locallen = sizeof(env.local);
 	if (getsockname(fd, (struct sockaddr *)&env.local, &env.locallen) ==
 	    -1) {

@@ -92,6 +92,7 @@ session_reset(struct session *s)
 	s->bdat = 0;
 	s->body = 0;
 	memset(&s->bc, 0, sizeof(s->bc));
+	memset(&s->sh, 0, sizeof(s->sh));
 	queue_body_free(s->qb); /* an unfinished BDAT body goes */
 	s->qb = NULL;
 	qf->id[0] = qf->envid[0] = '\0';
@@ -103,20 +104,29 @@ session_reset(struct session *s)
 /*
  * Wait greet_pause before the greeting: a client that talks first is
  * a spambot or a smuggler (RFC 5321 4.3.1: the client waits for 220).
- * Returns 1 to greet, 0 if the session is already over.
+ * Clients in relay_from and those that passed before (the master says)
+ * get no pause, only the check.  Returns 1 to greet, 0 if the session is
+ * already over.
  */
 static int
 pregreet(struct session *s)
 {
 	struct pollfd pfd = { s->io.fd, POLLIN, 0 };
+	unsigned pause = s->cfg->greet_pause;
 	char c;
 	int r;
 
-	while ((r = poll(&pfd, 1, (int)s->cfg->greet_pause * 1000)) == -1 &&
-	    errno == EINTR)
+	/* As postscreen's permit_mynetworks and its cache of passes. */
+	if (s->env->passed ||
+	    smtp_addr_client_trusted(
+		&s->env->peer, s->nets, s->cfg->nrelay_from))
+		pause = 0;
+	while ((r = poll(&pfd, 1, (int)pause * 1000)) == -1 && errno == EINTR)
 		;
-	if (r == 0)
+	if (r == 0) {
+		s->passed = pause > 0; /* no pause proves nothing */
 		return 1;
+	}
 	if (r == -1 || recv(s->io.fd, &c, 1, MSG_PEEK) <= 0) {
 		session_lost(s, "before greeting");
 		return 0;
@@ -189,14 +199,30 @@ session_new(int fd, const struct session_env *env)
 	s->cfg = cfg;
 	sio_init(&s->io, fd);
 	sio_limits(&s->io, cfg->session_deadline, cfg->min_data_rate);
-	sockaddr_ntop(&env->peer, s->addr, sizeof(s->addr));
+	if (env->submit != NULL) /* queue file and log: "local" */
+		(void)strlcpy(s->addr, "local", sizeof(s->addr));
+	else
+		sockaddr_ntop(&env->peer, s->addr, sizeof(s->addr));
 	for (i = 0; i < cfg->nrelay_from && i < CONFIG_NET_MAX; i++) {
 		s->nets[i].addr = cfg->relay_from[i].addr;
 		s->nets[i].prefix = cfg->relay_from[i].prefix;
 	}
 	for (i = 0; i < cfg->nrelay_domains && i < CONFIG_DOMAIN_MAX; i++)
 		s->domains[i] = cfg->relay_domains[i];
+	s->auth_failures = env->auth_failures;
 	return s;
+}
+
+/* The exit status: rc, or what the master should learn of the client. */
+static int
+session_report(const struct session *s, int rc)
+{
+	unsigned n = s->auth_failures - s->env->auth_failures;
+
+	if (n == 0 && !s->passed)
+		return rc;
+	return SESSION_EXIT_REPORT | (s->passed ? SESSION_EXIT_PASSED : 0) |
+	    (int)(n > SESSION_AUTH_MAX ? SESSION_AUTH_MAX : n);
 }
 
 int
@@ -217,9 +243,13 @@ session_run(int fd, const struct session_env *env)
 		s->quit = 1;
 	}
 	session_title(s, "greeting");
-	/* Implicit TLS: the client speaks first, with its ClientHello. */
+	/*
+	 * Implicit TLS: the client speaks first, with its ClientHello.  A
+	 * local submitter is a known user, not a spambot: no greet_pause.
+	 */
 	if (!s->quit &&
-	    (env->implicit_tls ? session_tls_implicit(s) : pregreet(s))) {
+	    (env->submit != NULL ||
+		(env->implicit_tls ? session_tls_implicit(s) : pregreet(s)))) {
 		session_reply(s, "220 %s ESMTP relayd", env->cfg->hostname);
 		loop(s);
 	}
@@ -227,6 +257,7 @@ session_run(int fd, const struct session_env *env)
 	sio_tls_close(&s->io);
 	lingering_close(fd);
 	rc = s->rc;
+	rc = session_report(s, rc);
 	sio_free(&s->io);
 	free(s->qf.rcpt);
 	free(s->qf.msg);

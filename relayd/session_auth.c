@@ -180,6 +180,7 @@ auth_finish(struct session *s, const char *mech, const struct sasl_plain *p)
 		sizeof(s->auth_user)) {
 		log_info("[%s]: AUTH %s: sasl_username=%s", s->addr, mech,
 		    s->auth_user);
+		s->passed = 1;
 		session_reply(s, "235 2.7.0 Authentication successful");
 		return;
 	}

@@ -31,7 +31,12 @@ cmd_helo(struct session *s, const struct smtp_command *cmd)
 		session_reply(s, "250 %s", host);
 		return;
 	}
-	session_reply(s, "250-%s", host);
+	/* A local submitter learns its own address (relayd-sendmail). */
+	if (s->env->submit != NULL)
+		session_reply(s, "250-%s local submission from <%s>", host,
+		    s->env->submit->own);
+	else
+		session_reply(s, "250-%s", host);
 	session_reply(s, "250-PIPELINING");
 	session_reply(s, "250-SIZE %zu", s->cfg->max_message_size);
 	session_reply(s, "250-8BITMIME");
@@ -103,6 +108,8 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 		(void)session_error(s);
 		return;
 	}
+	if (!session_submit_sender(s, &cmd->path))
+		return;
 	if (sender_not_owned(s, &cmd->path)) {
 		session_reply(s,
 		    "553 5.7.1 <%s>: Sender address rejected: not owned by "
@@ -123,7 +130,7 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 	else if (p->ret == SMTP_RET_HDRS)
 		qf->flags |= QUEUE_F_RET_HDRS;
 	/* Its bounces may quote the body: the sender cannot be forged. */
-	if (session_auth_trusted(s) ||
+	if (session_auth_trusted(s) || s->env->submit != NULL ||
 	    smtp_addr_client_trusted(
 		&s->env->peer, s->nets, s->cfg->nrelay_from))
 		qf->flags |= QUEUE_F_TRUSTED;
@@ -168,6 +175,7 @@ rcpt_unknown(const struct session *s, const struct smtp_path *path)
 	const struct session_env *env = s->env;
 
 	if (env->rcpts == NULL || session_auth_trusted(s) ||
+	    env->submit != NULL ||
 	    smtp_addr_client_trusted(&env->peer, s->nets, s->cfg->nrelay_from))
 		return 0;
 	return !recipients_match(env->rcpts, path->local, path->domain);
@@ -186,7 +194,7 @@ cmd_rcpt(struct session *s, const struct smtp_command *cmd)
 		(void)session_error(s);
 	} else if (s->qf.nrcpt >= s->cfg->max_recipients) {
 		session_reply(s, "452 4.5.3 Too many recipients");
-	} else if (!session_auth_trusted(s) &&
+	} else if (!session_auth_trusted(s) && env->submit == NULL &&
 	    smtp_addr_relay_check(&env->peer, s->nets, s->cfg->nrelay_from,
 		s->domains, s->cfg->nrelay_domains,
 		cmd->path.domain) != SMTP_ADDR_OK) {

@@ -26,7 +26,7 @@ data_out(void *arg, const char *buf, size_t len)
 {
 	struct session *s = arg;
 
-	(void)queue_body_add(s->qb, buf, len);
+	session_submit_add(s, buf, len);
 	return 0;
 }
 
@@ -36,9 +36,10 @@ message_start(struct session *s)
 {
 	struct queue_file *qf = &s->qf;
 	const char *proto, *v6 = "", *tls = s->tls[0] != '\0' ? "S" : "";
+	const struct session_submit *sub = s->env->submit;
 	/* RFC 3848 ESMTPSA; the login itself stays out of the header. */
 	const char *auth = session_auth_trusted(s) ? "A" : "";
-	char date[64], hdr[1400];
+	char date[64], hdr[1400], from[80];
 	struct tm tm;
 	time_t now = time(NULL);
 	int n, rv;
@@ -59,16 +60,24 @@ message_start(struct session *s)
 					     : "SMTP";
 	if (strchr(s->addr, ':') != NULL)
 		v6 = "IPv6:";
+	/* A local submission is named by its uid, as Postfix's pickup. */
+	if (sub != NULL)
+		n = snprintf(
+		    from, sizeof(from), "uid %lu", (unsigned long)sub->uid);
+	else
+		n = snprintf(from, sizeof(from), "[%s%s]", v6, s->addr);
+	if (n < 0 || (size_t)n >= sizeof(from))
+		return -EINVAL;
 	/* RFC 3848: ESMTPS, UTF8SMTPS; the TLS in use as Postfix says it. */
 	n = snprintf(hdr, sizeof(hdr),
-	    "Received: from %s ([%s%s])\r\n"
+	    "Received: from %s (%s)\r\n"
 	    "%s%s%s%s"
 	    "\tby %s (relayd) with %s%s%s id %s%s%s;\r\n"
 	    "\t%s\r\n",
-	    s->helo, v6, s->addr, *tls ? "\t(using " : "", s->tls,
-	    *tls ? ")\r\n" : "", *auth ? "\t(authenticated)\r\n" : "",
-	    s->cfg->hostname, proto, s->esmtp ? tls : "", s->esmtp ? auth : "",
-	    qf->id, qf->nrcpt == 1 ? "\r\n\tfor " : "",
+	    s->helo, from, *tls ? "\t(using " : "", s->tls, *tls ? ")\r\n" : "",
+	    *auth ? "\t(authenticated)\r\n" : "", s->cfg->hostname, proto,
+	    s->esmtp ? tls : "", s->esmtp ? auth : "", qf->id,
+	    qf->nrcpt == 1 ? "\r\n\tfor " : "",
 	    qf->nrcpt == 1 ? qf->rcpt[0].path : "", date);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return -EINVAL;
@@ -79,6 +88,7 @@ message_start(struct session *s)
 		    "%s: cannot start queue file: %s", qf->id, strerror(-rv));
 		return rv;
 	}
+	session_submit_start(s);
 	return queue_body_add(s->qb, hdr, (size_t)n);
 }
 
@@ -87,9 +97,14 @@ static void
 message_commit(struct session *s)
 {
 	struct queue_file *qf = &s->qf;
+	char uid[32] = "";
 	int rv;
 
+	if (s->env->submit != NULL)
+		(void)snprintf(uid, sizeof(uid), "%lu, ",
+		    (unsigned long)s->env->submit->uid);
 	session_title(s, "enqueue");
+	session_submit_end(s); /* Date, Message-ID, From if missing */
 	if ((rv = queue_enqueue_body(s->env->spoolfd, qf, s->qb)) != 0) {
 		log_warnx(
 		    "%s: queue file write error: %s", qf->id, strerror(-rv));
@@ -101,11 +116,12 @@ message_commit(struct session *s)
 			    s, "451 4.3.0 Error: queue file write error");
 	} else {
 		/* The login (never the password) names who sent it. */
-		log_info("%s: client=[%s], helo=%s, %s%s%sfrom=%s, nrcpt=%zu, "
-			 "size=%zu",
+		log_info("%s: client=[%s], helo=%s, %s%s%s%s%sfrom=%s, "
+			 "nrcpt=%zu, size=%zu",
 		    qf->id, s->addr, s->helo,
 		    *s->auth_user ? "sasl_username=" : "", s->auth_user,
-		    *s->auth_user ? ", " : "", qf->sender, qf->nrcpt, qf->size);
+		    *s->auth_user ? ", " : "", s->env->submit ? "uid=" : "",
+		    s->env->submit ? uid : "", qf->sender, qf->nrcpt, qf->size);
 		session_reply(s, "250 2.0.0 Ok: queued as %s", qf->id);
 	}
 	session_reset(s);
@@ -230,7 +246,7 @@ bdat_take(struct session *s, const char *p, size_t len)
 	if (s->body > (uint64_t)s->cfg->max_message_size)
 		b->flags |= SMTP_DATA_TOO_BIG;
 	if (b->flags == 0)
-		(void)queue_body_add(s->qb, p, len);
+		session_submit_add(s, p, len);
 }
 
 /* Read and pass on (or drop, with no) size octets; -1 if the session ends. */
@@ -273,7 +289,7 @@ bdat_last(struct session *s)
 		s->bc.flags |= SMTP_DATA_BARE_CR; /* CR as the last octet */
 	/* A last line without CRLF gets one, as for DATA's final CRLF. */
 	if (s->bc.flags == 0 && s->body > 0 && s->bc.line_len > 0)
-		(void)queue_body_add(s->qb, "\r\n", 2);
+		session_submit_add(s, "\r\n", 2);
 	memset(&flagged, 0, sizeof(flagged));
 	flagged.flags = s->bc.flags;
 	if ((rep = smtp_data_reply(&flagged)) != NULL)

@@ -24,6 +24,20 @@ struct bdat_check {
 	unsigned int hops;
 };
 
+/*
+ * A local submission's header section as it streams by (session_submit.c):
+ * which of Date, Message-ID and From it has, and the start of the current
+ * line, held back until it shows whether the header section ends there.
+ */
+struct submit_hdr {
+	int active; /* a local message still in its header section */
+	unsigned int seen; /* SUBMIT_HDR_* */
+	int in_line; /* inside a field: copy to the LF */
+	int wsp; /* blanks after the name: only ':' may follow */
+	size_t npend;
+	char pend[80];
+};
+
 struct session {
 	const struct session_env *env;
 	const struct config *cfg;
@@ -34,6 +48,7 @@ struct session {
 	char tls[128]; /* "" in the clear, else tls_describe() */
 	char auth_user[256]; /* "" until AUTH succeeds: then trusted */
 	unsigned int auth_failures; /* failed AUTH exchanges */
+	int passed; /* waited out greet_pause or logged in (session_report) */
 	int quit; /* flush and close */
 	int rc; /* session_run() result */
 	unsigned int errors;
@@ -46,6 +61,7 @@ struct session {
 	struct queue_body *qb; /* DATA/BDAT octets so far, in SPOOL/tmp */
 	uint64_t body; /* client octets so far (no Received:) */
 	struct bdat_check bc;
+	struct submit_hdr sh;
 
 	struct smtp_net nets[CONFIG_NET_MAX];
 	const char *domains[CONFIG_DOMAIN_MAX];
@@ -73,6 +89,12 @@ int session_tls_implicit(struct session *s);
 int session_auth_offered(const struct session *s);
 int session_auth_trusted(const struct session *s);
 void session_auth(struct session *s, const struct smtp_command *cmd);
+
+/* session_submit.c */
+int session_submit_sender(struct session *s, const struct smtp_path *path);
+void session_submit_start(struct session *s);
+void session_submit_add(struct session *s, const char *buf, size_t len);
+void session_submit_end(struct session *s);
 
 /* session_data.c */
 void session_data(struct session *s);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "smtp_addr.h"
 #include "smtp_parse.h"
 #include "smtpc_int.h"
 
@@ -24,27 +25,16 @@ struct smtpc_txn {
 };
 
 static int
-smtpc_has_8bit(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
-static int
 smtpc_utf8_env(const struct smtpc_txn *x)
 {
 	size_t i;
 	const char *p;
 
-	if (smtpc_has_8bit(x->qf->sender, strlen(x->qf->sender)))
+	if (smtp_addr_8bit(x->qf->sender, strlen(x->qf->sender)))
 		return 1;
 	for (i = 0; i < x->n; i++) {
 		p = x->qf->rcpt[x->idx[i]].path;
-		if (smtpc_has_8bit(p, strlen(p)))
+		if (smtp_addr_8bit(p, strlen(p)))
 			return 1;
 	}
 	return 0;
@@ -286,7 +276,7 @@ smtpc_send(struct smtpc *c, const struct queue_file *qf, const size_t *idx,
 {
 	struct smtpc_txn x = { c, qf, idx, n, rcpt_st, msg_st };
 	struct smtpc_status mail, st;
-	int eight = smtpc_has_8bit(qf->msg, qf->size), utf8, rc;
+	int eight = smtp_addr_8bit(qf->msg, qf->size), utf8, rc;
 	size_t i, ok = 0;
 
 	for (i = 0; i < n; i++)

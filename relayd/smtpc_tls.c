@@ -331,6 +331,15 @@ smtpc_tls_auth(
 	}
 	if (rv == 0)
 		return 0;
+	/*
+	 * A refused login is our configuration's fault, not the message's:
+	 * defer it, as Postfix's smtp_sasl_auth_soft_bounce, so a wrong
+	 * password does not bounce the queue.
+	 */
+	if (st->code / 100 == 5) {
+		st->temporary = 1;
+		st->status[0] = '4';
+	}
 	if (st->code != 0) {
 		/* The server's reply, cut if need be, follows ours. */
 		if (snprintf(text, sizeof(text),

@@ -57,7 +57,7 @@ tls_read(int rootfd, const char *path, const char *what, BIO **biop, char *err,
 	size_t len = 0;
 	int rv;
 
-	rv = readfile_at(rootfd, path, TLS_FILE_MAX, &buf, &len, NULL);
+	rv = readfile_trusted(rootfd, path, TLS_FILE_MAX, &buf, &len, NULL);
 	if (rv < 0)
 		return tls_err(err, errlen, -rv, "cannot read %s '%s': %s",
 		    what, path, readfile_strerror(rv));

@@ -9,6 +9,7 @@ RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	python3-aiosmtpd dnsmasq-base libc-ares-dev libssl-dev openssl
 	libnet-ssleay-perl acl iproute2 passwd libcrypt-dev
 	clang libclang-rt-14-dev procps strace util-linux git
+	bsd-mailx	# a real caller of relayd-sendmail (test_submit)
 	libicu72 libdb5.3 libnsl2)	# what Postfix's smtp-source/smtp-sink link with
 # The install tests: systemd-analyze, -sysusers and -tmpfiles (systemd),
 # mandoc -T lint, bash-completion, lintian for the .deb, capsh, and

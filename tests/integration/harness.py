@@ -269,9 +269,13 @@ def proc_status(pid):
 
 def proc_title(pid):
     """The process title (setproctitle rewrites argv): NULs and padding
-    folded, trailing blanks dropped."""
-    with open("/proc/%d/cmdline" % pid, "rb") as f:
-        raw = f.read()
+    folded, trailing blanks dropped; "" for a process that is gone (one
+    found in a list of children may exit before it is read)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
     return raw.replace(b"\0", b" ").decode(errors="replace").rstrip()
 
 

@@ -473,7 +473,9 @@ def test_421_when_max_children_is_reached(daemon):
 
 
 def test_421_when_max_per_ip_is_reached(daemon):
-    write_conf(daemon.root, conf(daemon.port, max_per_ip=1))
+    # relay_from leaves 127.0.0.1 out: per-client limits hold for it.
+    write_conf(daemon.root, conf(daemon.port, max_per_ip=1,
+                                 relay_from="10.0.0.0/8"))
     daemon.start()
     held = connect(daemon.port)
     wait_for(lambda: len(sessions(daemon.pid())) == 1, 5, what="a session")

@@ -177,9 +177,12 @@ def check_deferred(relay, sink, qid, status, reason):
     d = deferred(relay, qid)
     assert d["dsn"] == status, d
     assert re.search(reason, d["text"]), d
-    # The reason is the queue file's last error too.
-    assert re.search(reason, open(relay.spool("queue", qid),
-                                  errors="replace").read()), reason
+    # The reason is the queue file's last error too, once the worker has
+    # rewritten it (it logs first).
+    def recorded():
+        with open(relay.spool("queue", qid), errors="replace") as f:
+            return re.search(reason, f.read())
+    wait_for(recorded, what="the reason in the queue file")
     assert sink.received == [], sink.received
 
 
@@ -233,7 +236,9 @@ def test_credentials_never_sent_in_clear(relay, peers):
     assert sink.logins == [], sink.logins
 
 
-def test_auth_refused_bounces_per_code(relay, peers, ca):
+def test_auth_refused_defers_not_bounces(relay, peers, ca):
+    """A 535 from the smarthost is a deferral (4.7.8), as Postfix's
+    smtp_sasl_auth_soft_bounce: no bounce, the mail stays queued."""
     sink = peers.sink(tls="starttls", cert=ca.issue(),
                       users={USER: "another password"})
     configure(relay, smarthost=sink.nexthop, smarthost_tls="verify",
@@ -241,12 +246,12 @@ def test_auth_refused_bounces_per_code(relay, peers, ca):
               smarthost_auth=install_auth(relay))
     relay.start_fg()
     qid, _ = inject(relay, "alice@sender.test", ["bob@dest.test"])
-    d = wait_log(relay, lambda d: d["id"] == qid and
-                 d["status"] == "bounced", what="the 535 bounce")
+    d = deferred(relay, qid)
     assert re.search(r"SASL authentication with \S+ failed: 535", d["text"]), d
-    assert d["dsn"].startswith("5."), d
-    # The message, then its DSN (same smarthost, refused too): each one
-    # login over TLS, nothing accepted.
+    assert d["dsn"].startswith("4."), d
+    assert not any(x["status"] == "bounced" for x in delivery_logs(relay))
+    assert os.path.exists(relay.spool("queue", qid))
+    # One login over TLS with the file's password; nothing accepted.
     assert sink.logins and all(x == ("PLAIN", USER, PASSWORD, True, False)
                                for x in sink.logins), sink.logins
     assert sink.received == [], sink.received
@@ -305,3 +310,63 @@ def test_auth_needs_tls_policy(relay, peers):
     p = relay.start_fg(wait=False)
     assert p.wait(timeout=15) == 78, relay.all_stderr()
     assert "credentials are only sent over TLS" in relay.all_stderr()
+
+
+# ------------------------------------------------ per-destination policy
+
+def test_transport_tls_column_per_domain(relay, peers):
+    """tls=encrypt in the transport map holds for its domain only: the
+    other recipient of the same message, to the same sink, goes in clear
+    under the default may, in its own connection."""
+    sink = peers.sink()  # no STARTTLS
+    configure(relay, transport={"strict.test": sink.nexthop +
+                                " tls=encrypt", "open.test": sink.nexthop})
+    relay.start_fg()
+    qid, _ = inject(relay, "alice@sender.test",
+                    ["bob@strict.test", "carol@open.test"])
+    got = sink.wait(1, relay=relay)
+    assert got[0].rcpts == ["carol@open.test"], got[0].rcpts
+    sent = wait_log(relay, lambda d: d["id"] == qid and
+                    d["status"] == "sent", what="carol sent")
+    assert sent["to"] == "<carol@open.test>", sent
+    d = deferred(relay, qid)
+    assert d["to"] == "<bob@strict.test>", d
+    assert d["dsn"] == "4.7.4", d
+    assert re.search(r"TLS is required, but was not offered", d["text"]), d
+    assert len(sink.received) == 1, sink.received
+
+
+def test_transport_dash_keeps_route_sets_verify(relay, peers, ca, other_ca):
+    """A "-" next hop keeps the usual route (the smarthost here) and sets
+    the policy: verify fails on a certificate of another CA for that
+    domain, while other mail to the same smarthost goes under may."""
+    sink = peers.sink(tls="starttls", cert=other_ca.issue())
+    configure(relay, smarthost=sink.nexthop,
+              smtp_tls_ca_file=install_ca(relay, ca),
+              transport={"checked.test": "- tls=verify"})
+    relay.start_fg()
+    qid, _ = inject(relay, "alice@sender.test",
+                    ["bob@checked.test", "carol@other.test"])
+    got = sink.wait(1, relay=relay)
+    assert got[0].rcpts == ["carol@other.test"], got[0].rcpts
+    wait_log_text(relay, r"%s: Untrusted TLS connection established to "
+                  r"\S+: %s" % (qid, TLS_RE))
+    d = deferred(relay, qid)
+    assert d["to"] == "<bob@checked.test>", d
+    assert d["dsn"] == "4.7.5", d
+    assert "certificate verification failed" in d["text"], d
+
+
+def test_transport_tls_column_error_delivers_nothing(relay, peers):
+    """A bad tls= value: the runner names file and line and delivers
+    nothing (mail meant for the map never goes out another way)."""
+    sink = peers.sink()
+    configure(relay, transport={"a.test": sink.nexthop,
+                                "b.test": sink.nexthop + " tls=maybe"})
+    relay.start_fg()
+    qid, _ = inject(relay, "alice@sender.test", ["bob@a.test"])
+    wait_log_text(relay, r"queue runner: /etc/mail/transport:\d+: want "
+                  r"tls=none, may, encrypt, verify or wrapper; not "
+                  r"delivering")
+    assert sink.received == [], sink.received
+    assert os.path.exists(relay.spool("queue", qid))

@@ -59,7 +59,9 @@ def test_exited_sessions_do_not_count_against_the_limits(relay):
     """max_children sessions end while the master is busy accepting; the
     next clients must get 220, not 421 for children that have exited but
     were not reaped yet."""
-    relay.configure(greet_pause=0, max_children=3, max_per_ip=3)
+    # relay_from leaves 127.0.0.1 out: per-client limits hold for it.
+    relay.configure(greet_pause=0, max_children=3, max_per_ip=3,
+                    relay_from="10.0.0.0/8")
     p = relay.start_fg()
     held = [relay.client(ehlo=None) for _ in range(3)]
     tr = SlowAccept(p.pid, 1.0)
@@ -100,7 +102,10 @@ def test_churn_is_never_refused_while_sessions_are_within_limits(relay):
     for one more session than the 20 live ones (one that has closed its
     socket but not exited yet), so two unreaped children trip them."""
     limit = SESSIONS + 1
-    relay.configure(greet_pause=0, max_children=limit, max_per_ip=limit)
+    # 127.0.0.1 outside relay_from (or max_per_ip would not hold for it),
+    # the mail still accepted for its domain.
+    relay.configure(greet_pause=0, max_children=limit, max_per_ip=limit,
+                    relay_from="10.0.0.0/8", relay_domains="example.org")
     relay.start_fg()
     cp, took = smtp_source(relay, SESSIONS, CHURN_MESSAGES, 600)
     print("churn: %d messages over %d sessions in %.1f s"
@@ -166,7 +171,7 @@ def test_sessions_started_near_max_children_get_stress_timeouts(relay):
 
 
 def test_max_conn_rate_refuses_a_client_over_its_rate(relay):
-    relay.configure(greet_pause=0, max_conn_rate=5)
+    relay.configure(greet_pause=0, max_conn_rate=5, relay_from="10.0.0.0/8")
     relay.start_fg()
     for _ in range(5):
         c = relay.client(ehlo=None)
@@ -180,6 +185,25 @@ def test_max_conn_rate_refuses_a_client_over_its_rate(relay):
                    r"from 127\.0\.0\.1$")
     assert re.search(r"refused 127\.0\.0\.1: 7 connections from it this "
                      r"minute \(max_conn_rate\)", relay.stderr())
+
+
+def test_relay_from_clients_are_not_limited_per_client(relay):
+    """As Postfix exempts $mynetworks: max_per_ip and max_conn_rate do not
+    hold for relay_from (127.0.0.0/8 by default); max_children does."""
+    relay.configure(greet_pause=0, max_per_ip=1, max_conn_rate=2,
+                    max_children=4)
+    relay.start_fg()
+    held = [relay.client(ehlo=None) for _ in range(4)]  # all greeted
+    c = Client(relay.port)
+    relay.clients.append(c)
+    refused(c, r"^421 4\.7\.0 relay\.test Too many connections, try "
+               r"again later$")
+    assert "(max_children)" in relay.stderr()
+    assert "max_per_ip" not in relay.stderr()
+    assert "max_conn_rate" not in relay.stderr()
+    for c in held:
+        c.send("QUIT\r\n")
+        c.expect(221)
 
 
 # ------------------------------------------------------------ slow clients

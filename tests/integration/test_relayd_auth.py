@@ -190,7 +190,8 @@ def test_plain_continuation_login_steps_and_cancel(relay, pki):
 
 
 def test_wrong_password_535_then_421(relay, pki):
-    relay.configure(auth_max_failures=2)
+    # Failures counted per session only: the second session starts afresh.
+    relay.configure(auth_max_failures=2, auth_failure_window="0")
     relay.start_fg()
     c = tls_client(relay, pki)
     c.ehlo()
@@ -215,6 +216,41 @@ def test_wrong_password_535_then_421(relay, pki):
         s.sendmail("a@client.test", ["bob@example.net"], b"Subject: x\r\n\r\n")
     assert len(relay.queue_ids()) == 1
     assert "wrong" not in relay.stderr()
+
+
+def auth_session(relay, pki, password):
+    """One session: AUTH PLAIN as USER; the reply code, then QUIT."""
+    with smtplib.SMTP("127.0.0.1", relay.port, local_hostname="c.test",
+                      timeout=10) as s:
+        s.starttls(context=pki.context())
+        s.ehlo()
+        code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (
+            USER, password)))
+        if code != 421:
+            s.quit()
+        return code
+
+
+def test_failures_count_across_sessions(relay, pki):
+    """A client cannot reset its guesses by reconnecting: the master adds
+    each session's failures (its exit status) to the client's count for
+    auth_failure_window, and the next session starts from it."""
+    relay.configure(auth_max_failures=2)
+    relay.start_fg()
+    for n in (1, 2):
+        assert auth_session(relay, pki, "wrong%d" % n) == 535
+        wait_for(lambda: "127.0.0.1: 1 failed AUTH, %d in this window of "
+                 "3600s" % n in relay.stderr(), what="failure %d counted" % n)
+    assert "AUTH refused until it ends" in relay.stderr()
+    # The right password is not even checked now, in a new session.
+    assert auth_session(relay, pki, PASSWORD) == 421
+    assert "too many AUTH failures" in relay.stderr()
+    # A reload with another window starts the counts afresh.
+    relay.configure(auth_max_failures=2, auth_failure_window="10m")
+    os.kill(relay.master_pid(), signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in relay.stderr(),
+             what="reload")
+    assert auth_session(relay, pki, PASSWORD) == 235
 
 
 def test_passwd_file_rules_and_reload(relay, pki):

@@ -372,25 +372,55 @@ def test_talking_before_greeting(relay):
     assert relay.queue_ids() == []
 
 
-@pytest.mark.parametrize("pause", [0, 2])
-def test_greet_pause(relay, pause):
-    """greet_pause: the 220 waits that long; a talker is caught either way."""
-    relay.configure(greet_pause="%ds" % pause)
-    relay.start_fg()
+def greeting_time(relay):
+    """Seconds from connect to the 220 (a client that waits)."""
     t0 = time.monotonic()
     c = relay.client(greet=False, ehlo=None)
     code, lines = c.reply()
-    waited = time.monotonic() - t0
     assert code == 220, lines
-    assert pause <= waited < pause + 0.9, waited
+    c.send("QUIT\r\n")
+    c.reply()
     c.close()
-    c = relay.client(greet=False, ehlo=None)
-    c.send("EHLO early.test\r\n")
-    code, lines = c.reply()
+    return time.monotonic() - t0
+
+
+@pytest.mark.parametrize("pause", [0, 2])
+def test_greet_pause(relay, pause):
+    """greet_pause, for a client outside relay_from: a talker is caught;
+    a client that waits gets its 220 after the pause and is then
+    remembered (PASS NEW), so its next session gets no pause."""
+    relay.configure(greet_pause="%ds" % pause, relay_from="10.0.0.0/8")
+    relay.start_fg()
     if pause:
+        c = relay.client(greet=False, ehlo=None)
+        c.send("EHLO early.test\r\n")
+        code, lines = c.reply()
         assert code == 554, lines
         assert c.eof()
-    c.close()
+        c.close()
+        # A talker is never remembered as passed.
+        time.sleep(0.5)
+        assert "PASS NEW" not in relay.stderr()
+    waited = greeting_time(relay)
+    assert pause <= waited < pause + 0.9, waited
+    if not pause:
+        # A zero pause proves nothing: nothing to remember.
+        time.sleep(0.5)
+        assert "PASS NEW" not in relay.stderr()
+        return
+    wait_for(lambda: "127.0.0.1: PASS NEW: no greet_pause for it for "
+             "86400s" in relay.stderr(), what="PASS NEW")
+    assert greeting_time(relay) < 0.9
+
+
+def test_no_greet_pause_for_relay_from(relay):
+    """As postscreen's permit_mynetworks: relay_from clients (127.0.0.1
+    here) never wait, whatever greet_pause says."""
+    relay.configure(greet_pause="5s")
+    relay.start_fg()
+    assert greeting_time(relay) < 0.9
+    assert greeting_time(relay) < 0.9
+    assert "PASS NEW" not in relay.stderr()
 
 
 def test_smtp_source_20_messages_over_5_sessions(relay):

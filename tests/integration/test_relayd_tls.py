@@ -490,3 +490,48 @@ def test_starttls_listener_requires_tls_there_only(relay, pki):
     p.ehlo()
     p.send("MAIL FROM:<a@example.com>\r\n")
     p.expect(250)
+
+
+def certbot_layout(relay, cert, key):
+    """certbot's tree under the root: live/mx.test/*.pem are root's
+    relative links into archive/, and relayd.conf names the live/ links
+    (absolute links from /etc/mail would resolve under the root too)."""
+    base = os.path.join(relay.root, "etc/letsencrypt")
+    for d, mode in (("", 0o755), ("archive", 0o700), ("archive/mx.test",
+                                                        0o755),
+                    ("live", 0o700), ("live/mx.test", 0o755)):
+        os.makedirs(os.path.join(base, d), exist_ok=True)
+        os.chmod(os.path.join(base, d), mode)
+    for src, name, mode in ((cert, "fullchain", 0o644),
+                            (key, "privkey", 0o600)):
+        dst = os.path.join(base, "archive/mx.test/%s1.pem" % name)
+        shutil.copyfile(src, dst)
+        os.chmod(dst, mode)
+        os.symlink("../../archive/mx.test/%s1.pem" % name,
+                   os.path.join(base, "live/mx.test/%s.pem" % name))
+    return ("/etc/letsencrypt/live/mx.test/fullchain.pem",
+            "/etc/letsencrypt/live/mx.test/privkey.pem")
+
+
+def test_certbot_symlinks_are_followed_when_root_owns_them(relay, pki):
+    """The master reads a certificate and key through root's symlinks
+    (certbot's live/ -> archive/), check agrees, and a link another user
+    owns is refused at start with the reason."""
+    cert, key, _ = pki.issue()
+    live_cert, live_key = certbot_layout(relay, cert, key)
+    relay.configure(tls_cert=live_cert, tls_key=live_key)
+    relay.start_fg()
+    c = tls_client(relay, pki)
+    c.send("QUIT\r\n")
+    c.expect(221)
+    r = relay.relayctl("check", "--root", relay.root, "--json")
+    assert '"tls.' not in r.out, r.out
+    relay.stop()
+    # The same link owned by someone else: nobody but root may choose.
+    os.lchown(os.path.join(relay.root, live_key[1:]), 65534, 65534)
+    p = relay.start_fg(wait=False)
+    assert p.wait(timeout=30) == 78, relay.stderr()
+    assert re.search(r"tls_key '%s': .*not root's alone" % re.escape(
+        live_key), relay.stderr()), relay.stderr()
+    r = relay.relayctl("check", "--root", relay.root)
+    assert "tls.unreadable" in r.out and "not root's alone" in r.out, r.out

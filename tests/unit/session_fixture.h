@@ -130,16 +130,23 @@ start(struct fx *f, struct conn *c)
 	c->fd = sv[0];
 }
 
-/* Exit status of the session child after we hang up. */
+/* The session child's exit status after we hang up must be want. */
 static inline void
-finish(struct conn *c)
+finish_status(struct conn *c, int want)
 {
 	int st;
 
 	close(c->fd);
 	assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
 	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(WEXITSTATUS(st), want);
+}
+
+/* A session with nothing to report to the master: exit status 0. */
+static inline void
+finish(struct conn *c)
+{
+	finish_status(c, 0);
 }
 
 static inline void

@@ -123,7 +123,7 @@ test_errors(void **state)
 	}
 	memset(buf, 'a', sizeof(buf) - 1);
 	buf[sizeof(buf) - 1] = '\0';
-	expect_err(buf, strlen(buf), 1, "line too long (max 1024 bytes)");
+	expect_err(buf, strlen(buf), 1, "line too long (max 1023 bytes)");
 }
 
 static void

@@ -15,27 +15,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-
-static struct config cfg;
-
-static int
-parse(const char *text, struct config_error *err)
-{
-	config_defaults(&cfg);
-	return config_parse(text, strlen(text), "t.conf", &cfg, err);
-}
-
-static void
-expect_err(const char *text, size_t line, const char *key, const char *part)
-{
-	struct config_error err;
-	int rv = parse(text, &err);
-
-	if (rv != -EINVAL || err.line != line || strcmp(err.key, key) != 0 ||
-	    strstr(err.msg, part) == NULL)
-		fail_msg("for:\n%s\ngot %d %zu: %s: %s", text, rv, err.line,
-		    err.key, err.msg);
-}
+#include "config_fixture.h"
 
 static void
 test_keys(void **state)
@@ -44,15 +24,15 @@ test_keys(void **state)
 
 	(void)state;
 	assert_int_equal(parse("[relayd]\n", &err), 0);
-	assert_string_equal(cfg.auth_users, "");
-	assert_int_equal(cfg.auth_max_failures, 3);
+	assert_string_equal(cfg->auth_users, "");
+	assert_int_equal(cfg->auth_max_failures, 3);
 	assert_int_equal(parse("[relayd]\ntls_cert = /c\ntls_key = /k\n"
 			       "auth_users = /etc/mail/relayd.passwd\n"
 			       "auth_max_failures = 5\n",
 			     &err),
 	    0);
-	assert_string_equal(cfg.auth_users, "/etc/mail/relayd.passwd");
-	assert_int_equal(cfg.auth_max_failures, 5);
+	assert_string_equal(cfg->auth_users, "/etc/mail/relayd.passwd");
+	assert_int_equal(cfg->auth_max_failures, 5);
 	/* Only a /tls listener, no STARTTLS: still TLS. */
 	assert_int_equal(parse("[relayd]\ntls = none\ntls_cert = /c\n"
 			       "tls_key = /k\nlisten = 127.0.0.1:465/tls\n"
@@ -67,12 +47,12 @@ test_keys(void **state)
 			       "auth_users = /p\nauth_senders = /s\n",
 			     &err),
 	    0);
-	assert_string_equal(cfg.auth_senders, "/s");
+	assert_string_equal(cfg->auth_senders, "/s");
 	expect_err(
 	    "[relayd]\nauth_users = p\n", 2, "auth_users", "invalid value");
 	expect_err("[relayd]\nauth_max_failures = 0\n", 2, "auth_max_failures",
 	    "out of range");
-	expect_err("[relayd]\nauth_max_failures = 101\n", 2,
+	expect_err("[relayd]\nauth_max_failures = 32\n", 2,
 	    "auth_max_failures", "out of range");
 }
 
@@ -119,5 +99,5 @@ main(void)
 		cmocka_unit_test(test_documented),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, config_setup, config_teardown);
 }

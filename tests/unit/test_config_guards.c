@@ -22,24 +22,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_fixture.h"
 #include "config_value.h"
-
-static struct config *cfg;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return (cfg = malloc(sizeof(*cfg))) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	free(cfg);
-	return 0;
-}
 
 static int
 parse_nets(const char *nets, struct config_error *err)
@@ -193,5 +177,5 @@ main(void)
 		cmocka_unit_test(test_pidfile),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, config_setup, config_teardown);
 }

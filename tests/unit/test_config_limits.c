@@ -15,55 +15,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-
-static struct config *cfg;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return (cfg = malloc(sizeof(*cfg))) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	free(cfg);
-	return 0;
-}
-
-static int
-parse(const char *text, struct config_error *err)
-{
-	config_defaults(cfg);
-	return config_parse(text, strlen(text), "t.conf", cfg, err);
-}
-
-static void
-expect_ok(const char *text)
-{
-	struct config_error err;
-
-	if (parse(text, &err) != 0)
-		fail_msg("for:\n%s\ngot %s:%zu: %s: %s", text, err.file,
-		    err.line, err.key, err.msg);
-}
-
-static void
-expect_err(const char *text, size_t line, const char *key, const char *part)
-{
-	struct config_error err;
-	char shown[512];
-	int rv = parse(text, &err);
-
-	config_error_format(&err, shown, sizeof(shown));
-	if (rv != -EINVAL || err.line != line || strcmp(err.key, key) != 0 ||
-	    strstr(err.msg, part) == NULL)
-		fail_msg("for:\n%s\ngot %d %s\nwant t.conf:%zu: %s: ...%s...",
-		    text, rv, shown, line, key, part);
-	assert_string_equal(err.file, "t.conf");
-}
+#include "config_fixture.h"
 
 static void
 test_defaults(void **state)
@@ -181,5 +133,5 @@ main(void)
 		cmocka_unit_test(test_documented),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, config_setup, config_teardown);
 }

@@ -95,8 +95,8 @@ test_table_counts_by_client(void **state)
 	assert_int_equal(master_table_count_peer(t, &a), 2);
 	assert_int_equal(master_table_count_peer(t, &c), 1);
 	assert_int_equal(master_table_count_peer(t, &e), 1);
-	assert_int_equal(master_table_remove(t, 101), 1);
-	assert_int_equal(master_table_remove(t, 101), 0);
+	assert_int_equal(master_table_remove(t, 101, NULL), 1);
+	assert_int_equal(master_table_remove(t, 101, NULL), 0);
 	assert_int_equal(master_table_count_peer(t, &b), 1);
 	master_table_free(t);
 }
@@ -104,7 +104,7 @@ test_table_counts_by_client(void **state)
 static void
 test_rate_window(void **state)
 {
-	struct master_rate *r = master_rate_new();
+	struct master_rate *r = master_rate_new(MASTER_RATE_WINDOW);
 	struct sockaddr_storage a = addr("2001:db8::1", 1);
 	struct sockaddr_storage a2 = addr("2001:db8::2", 2);
 	struct sockaddr_storage b = addr("203.0.113.5", 3);
@@ -117,22 +117,53 @@ test_rate_window(void **state)
 	master_client_of(&a2, &ca2);
 	master_client_of(&b, &cb);
 	for (i = 1; i <= 5; i++)
-		assert_int_equal(master_rate_hit(r, &ca, 1000), i);
+		assert_int_equal(master_rate_add(r, &ca, 1000, 1), i);
 	/* The same /64 shares the count; another client has its own. */
-	assert_int_equal(master_rate_hit(r, &ca2, 1010), 6);
-	assert_int_equal(master_rate_hit(r, &cb, 1010), 1);
+	assert_int_equal(master_rate_add(r, &ca2, 1010, 1), 6);
+	assert_int_equal(master_rate_add(r, &cb, 1010, 1), 1);
 	/* The window is fixed from its first connection. */
-	assert_int_equal(master_rate_hit(r, &ca, 1059), 7);
-	assert_int_equal(master_rate_hit(r, &ca, 1060), 1);
-	assert_int_equal(master_rate_hit(r, &cb, 1069), 2);
-	assert_int_equal(master_rate_hit(r, &cb, 1070), 1);
+	assert_int_equal(master_rate_add(r, &ca, 1059, 1), 7);
+	assert_int_equal(master_rate_add(r, &ca, 1060, 1), 1);
+	assert_int_equal(master_rate_add(r, &cb, 1069, 1), 2);
+	assert_int_equal(master_rate_add(r, &cb, 1070, 1), 1);
+	master_rate_free(r);
+}
+
+/* AUTH failures: counts of n at once, read back, an hour-long window. */
+static void
+test_rate_add_get(void **state)
+{
+	struct master_rate *r = master_rate_new(3600);
+	struct master_table *t = master_table_new();
+	struct sockaddr_storage a = addr("192.0.2.7", 1);
+	struct sockaddr_storage b = addr("192.0.2.8", 2);
+	struct master_client ca, cb, got;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(t);
+	master_client_of(&a, &ca);
+	master_client_of(&b, &cb);
+	assert_int_equal(master_rate_get(r, &ca, 100), 0);
+	assert_int_equal(master_rate_add(r, &ca, 100, 2), 2);
+	assert_int_equal(master_rate_add(r, &ca, 200, 3), 5);
+	assert_int_equal(master_rate_get(r, &ca, 3699), 5);
+	assert_int_equal(master_rate_get(r, &cb, 3699), 0);
+	/* The window ended: nothing counts, and the next event restarts. */
+	assert_int_equal(master_rate_get(r, &ca, 3700), 0);
+	assert_int_equal(master_rate_add(r, &ca, 3700, 1), 1);
+	/* The reaper learns the client of the child it removes. */
+	assert_int_equal(master_table_add(t, 42, &b), 0);
+	assert_int_equal(master_table_remove(t, 42, &got), 1);
+	assert_memory_equal(&got, &cb, sizeof(got));
+	master_table_free(t);
 	master_rate_free(r);
 }
 
 static void
 test_rate_full_table(void **state)
 {
-	struct master_rate *r = master_rate_new();
+	struct master_rate *r = master_rate_new(MASTER_RATE_WINDOW);
 	struct sockaddr_storage s;
 	struct master_client c, first, second, other;
 	char text[64];
@@ -149,26 +180,26 @@ test_rate_full_table(void **state)
 			first = c;
 		if (i == 1)
 			second = c;
-		assert_int_equal(master_rate_hit(r, &c, i == 0 ? 100 : 101), 1);
+		assert_int_equal(master_rate_add(r, &c, i == 0 ? 100 : 101, 1), 1);
 		if (i == 0)
-			assert_int_equal(master_rate_hit(r, &c, 100), 2);
+			assert_int_equal(master_rate_add(r, &c, 100, 1), 2);
 	}
 	/* Full: a new client replaces the one whose window began first. */
 	s = addr("192.0.2.99", 1);
 	master_client_of(&s, &c);
-	assert_int_equal(master_rate_hit(r, &c, 120), 1);
-	assert_int_equal(master_rate_hit(r, &c, 120), 2);
-	assert_int_equal(master_rate_hit(r, &second, 120), 2);
+	assert_int_equal(master_rate_add(r, &c, 120, 1), 1);
+	assert_int_equal(master_rate_add(r, &c, 120, 1), 2);
+	assert_int_equal(master_rate_add(r, &second, 120, 1), 2);
 	/* The forgotten one starts again, evicting the next oldest. */
-	assert_int_equal(master_rate_hit(r, &first, 120), 1);
-	assert_int_equal(master_rate_hit(r, &second, 120), 1);
+	assert_int_equal(master_rate_add(r, &first, 120, 1), 1);
+	assert_int_equal(master_rate_add(r, &second, 120, 1), 1);
 	/* Once their windows end, entries are reused before live ones. */
 	s = addr("192.0.2.100", 1);
 	master_client_of(&s, &other);
-	assert_int_equal(master_rate_hit(r, &other, 165), 1);
-	assert_int_equal(master_rate_hit(r, &c, 165), 3);
-	assert_int_equal(master_rate_hit(r, &first, 165), 2);
-	assert_int_equal(master_rate_hit(r, &second, 165), 2);
+	assert_int_equal(master_rate_add(r, &other, 165, 1), 1);
+	assert_int_equal(master_rate_add(r, &c, 165, 1), 3);
+	assert_int_equal(master_rate_add(r, &first, 165, 1), 2);
+	assert_int_equal(master_rate_add(r, &second, 165, 1), 2);
 	master_rate_free(r);
 }
 
@@ -179,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_client_grouping),
 		cmocka_unit_test(test_table_counts_by_client),
 		cmocka_unit_test(test_rate_window),
+		cmocka_unit_test(test_rate_add_get),
 		cmocka_unit_test(test_rate_full_table),
 	};
 

@@ -479,6 +479,18 @@ test_relay_check(void **state)
 	    SMTP_ADDR_ERELAY);
 }
 
+/* Any octet above 0x7f, anywhere in the given length, and only there. */
+static void
+test_8bit(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_addr_8bit("", 0), 0);
+	assert_int_equal(smtp_addr_8bit("plain ascii\x7f", 12), 0);
+	assert_int_equal(smtp_addr_8bit("caf\xc3\xa9", 5), 1);
+	assert_int_equal(smtp_addr_8bit("\x80", 1), 1);
+	assert_int_equal(smtp_addr_8bit("ab\xff", 2), 0); /* beyond n */
+}
+
 int
 main(void)
 {
@@ -490,6 +502,7 @@ main(void)
 		cmocka_unit_test(test_net_match),
 		cmocka_unit_test(test_domain_match),
 		cmocka_unit_test(test_relay_check),
+		cmocka_unit_test(test_8bit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
