@@ -100,6 +100,14 @@ const char *setup_datadir(void);
  */
 int setup_layout(int datafd, struct layout **out);
 
+/*
+ * emit.c: the layout as a sysusers.d ("sysusers") or tmpfiles.d
+ * ("tmpfiles") snippet on fp, samples named under datadir.  0, -EINVAL
+ * for another what, -EIO when fp fails.
+ */
+int emit_snippet(
+    FILE *fp, const struct layout *l, const char *what, const char *datadir);
+
 /* daemon.c: the relayd 'start' runs ($RELAYD, next to relayctl, SBINDIR). */
 int daemon_relayd_path(char *buf, size_t len);
 

@@ -35,6 +35,7 @@ struct setup_opts {
 struct setup {
 	struct setup_opts o;
 	int rootfd, datafd;
+	int dataerr; /* -errno of opening the data directory, when datafd < 0 */
 	struct layout *layout;
 	struct accountdb *db;
 	struct id_choice ids;
@@ -49,7 +50,8 @@ enum {
 	SETUP_GID,
 	SETUP_STRICT_IDS,
 	SETUP_USER,
-	SETUP_MTA
+	SETUP_MTA,
+	SETUP_EMIT
 };
 
 const struct cmd_opt setup_options[] = {
@@ -59,6 +61,7 @@ const struct cmd_opt setup_options[] = {
 	[SETUP_STRICT_IDS] = { "strict-ids", NULL },
 	[SETUP_USER] = { "user", "NAME" },
 	[SETUP_MTA] = { "mta", MTA_SENDMAIL },
+	[SETUP_EMIT] = { "emit", "sysusers|tmpfiles" },
 	{ NULL, NULL },
 };
 
@@ -112,12 +115,38 @@ setup_opts(const struct cmd_args *a, struct setup_opts *o)
 	return 0;
 }
 
+/*
+ * Whether this is the relayctl the build tree made (the same file, not the
+ * same name): only then is the source tree's share/ used, so a built
+ * relayctl runs before it is installed and an installed one never reads a
+ * manifest from a build directory.
+ */
+static int
+in_build_tree(void)
+{
+#if defined(RELAY_BUILD_BINARY) && defined(RELAY_SOURCE_DATADIR)
+	struct stat self, built;
+
+	return stat("/proc/self/exe", &self) == 0 &&
+	    stat(RELAY_BUILD_BINARY, &built) == 0 &&
+	    self.st_dev == built.st_dev && self.st_ino == built.st_ino;
+#else
+	return 0;
+#endif
+}
+
 const char *
 setup_datadir(void)
 {
 	const char *d = getenv("RELAYCTL_DATADIR");
 
-	return d != NULL && d[0] != '\0' ? d : RELAY_DATADIR;
+	if (d != NULL && d[0] != '\0')
+		return d;
+#ifdef RELAY_SOURCE_DATADIR
+	if (in_build_tree())
+		return RELAY_SOURCE_DATADIR;
+#endif
+	return RELAY_DATADIR;
 }
 
 int
@@ -194,6 +223,7 @@ run_fs(struct setup *s, int apply, struct plan *plan)
 	struct fsplan f = {
 		.rootfd = s->rootfd,
 		.datafd = s->datafd,
+		.dataerr = s->dataerr,
 		.datadir = setup_datadir(),
 		.layout = s->layout,
 		.db = s->db,
@@ -205,7 +235,12 @@ run_fs(struct setup *s, int apply, struct plan *plan)
 	};
 
 	if (fsplan_run(&f) < 0) {
-		warnx("%s", f.err[0] ? f.err : "filesystem walk failed");
+		/* Most likely the sample: say where relayctl looked for it. */
+		warnx("%s%s", f.err[0] ? f.err : "filesystem walk failed",
+		    s->datafd >= 0 ? ""
+				   : " (set RELAYCTL_DATADIR to the directory "
+				     "with layout and relayd.conf.sample, or "
+				     "install relayctl)");
 		return EXIT_FAILURE;
 	}
 	return 0;
@@ -388,6 +423,7 @@ setup_open(struct setup *s)
 	}
 	/* A missing data dir is fine: the built-in layout takes over. */
 	s->datafd = open(setup_datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->dataerr = s->datafd < 0 ? -errno : 0;
 	return 0;
 }
 
@@ -419,12 +455,41 @@ setup_audit(const char *root, struct plan *plan)
 	return r;
 }
 
+/*
+ * --emit: the layout as a snippet for systemd, naming the installed data
+ * directory (where a package puts the sample); reads no root.
+ */
+static int
+setup_emit(const struct cmd_args *a)
+{
+	const char *what = a->opt[SETUP_EMIT];
+	struct layout *l = NULL;
+	int dfd, r;
+
+	if (strcmp(what, "sysusers") != 0 && strcmp(what, "tmpfiles") != 0)
+		return cmd_usage_error(a,
+		    "option '--emit' takes sysusers or tmpfiles, not '%s'",
+		    what);
+	dfd = open(setup_datadir(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = setup_layout(dfd, &l);
+	if (dfd >= 0)
+		close(dfd);
+	if (r < 0)
+		return r == -EINVAL ? EX_CONFIG : EX_OSFILE;
+	if ((r = emit_snippet(stdout, l, what, RELAY_DATADIR)) < 0)
+		warnx("cannot write the %s snippet: %s", what, strerror(-r));
+	layout_free(l);
+	return r < 0 ? EX_IOERR : 0;
+}
+
 int
 cmd_setup(const struct cmd_args *a)
 {
 	struct setup s = { .rootfd = -1, .datafd = -1, .mta.etcfd = -1 };
 	int r;
 
+	if (a->opt[SETUP_EMIT] != NULL)
+		return setup_emit(a);
 	if ((r = setup_opts(a, &s.o)) != 0)
 		return r;
 	if ((r = setup_open(&s)) == 0)

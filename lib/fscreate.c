@@ -202,7 +202,11 @@ install_sample(struct fsplan *f, const struct layout_rule *r)
 		 f->plan, PLAN_ACTION, "install", r->pattern, "", after)) < 0)
 		return rc;
 	/* Read it while planning too: a missing sample fails before any change. */
-	rc = fsfix_read_file(f->datafd, r->sample, SAMPLE_MAX, &buf, &len);
+	if (f->datafd < 0) /* why the directory did not open, not EBADF */
+		rc = f->dataerr < 0 ? f->dataerr : -ENOENT;
+	else
+		rc = fsfix_read_file(
+		    f->datafd, r->sample, SAMPLE_MAX, &buf, &len);
 	if (rc < 0) {
 		snprintf(dir, sizeof(dir), "%s/%s", f->datadir, r->sample);
 		return fsplan_fail(f, rc, "cannot read sample", dir);

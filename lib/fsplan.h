@@ -16,6 +16,7 @@
 struct fsplan {
 	int rootfd; /* O_PATH directory fd of the root */
 	int datafd; /* directory holding the samples */
+	int dataerr; /* -errno of opening it when datafd < 0, or 0 */
 	const char *datadir; /* its name, for messages */
 	const struct layout *layout;
 	const struct accountdb *db; /* the root's own accounts, for names */

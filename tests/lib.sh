@@ -13,6 +13,10 @@ RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	libicu72 libdb5.3 libnsl2	# what Postfix's smtp-source/smtp-sink link with
 	m4 libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2	# setup --mta sendmail; sendmail links with
 	python3-milter opendkim opendkim-tools python3-dkim)	# milter tests
+# The install tests: systemd-analyze, -sysusers and -tmpfiles (systemd),
+# mandoc -T lint, bash-completion, lintian for the .deb, capsh, and
+# ansible-core for the example playbook.
+RELAY_DEPS+=(systemd mandoc bash-completion lintian libcap2-bin ansible-core)
 
 relay_build_dir() {
 	local d=${RELAY_BUILD_DIR:-build}
