@@ -44,10 +44,10 @@ def test_commands():
 
 def test_options_follow_the_parser():
     assert complete("setup", "--") == sorted(
-        "--emit --gid --help --json --plan --root --strict-ids --uid "
-        "--user".split())
-    assert complete("check", "--") == ["--help", "--json", "--quiet",
-                                       "--root"]
+        "--emit --gid --help --json --mta --plan --root --strict-ids "
+        "--uid --user".split())
+    assert complete("check", "--") == ["--help", "--json", "--mta",
+                                       "--quiet", "--root"]
     assert complete("start", "--r") == ["--root"]
     assert complete("setup", "--emit", "") == ["sysusers", "tmpfiles"]
     assert complete("queue", "") == sorted(
