@@ -487,3 +487,28 @@ def test_garbage_changes_at_end_of_message_are_a_tempfail(relay, peers,
     start(relay, sink, conf)
     code, lines, _ = submit(relay, ["bob@dest.test"], "plain")
     assert code == 451 and lines[-1].startswith("451 4.7.1"), lines
+
+
+def test_local_submission_goes_through_milters(relay, peers, filters):
+    """Mail from relayd-sendmail meets the same milters, after relayd added
+    its missing Date, Message-ID and From: opendkim signs them too."""
+    import dkim
+    from test_submit import SOCK, add_user, run, submit_ready
+    sink = peers.sink()
+    signer, txt = filters.opendkim()
+    add_user(relay.root)
+    start(relay, sink, signer, submit_socket=SOCK,
+          masquerade_domain="example.test")
+    wait_for(lambda: submit_ready(relay.root + SOCK), what="submit_socket")
+    r = run(relay, ["-t"], b"To: bob@dest.test\nSubject: local, signed\n\n"
+            b"Sent by a local user.\n")
+    assert r.returncode == 0, r
+    msg = sink.wait(1, relay=relay)[0].content
+    head = msg.split(b"\r\n\r\n", 1)[0]
+    for name in (b"Date", b"Message-ID", b"From", b"DKIM-Signature"):
+        assert (b"\r\n" + name + b": ") in b"\r\n" + head, (name, head)
+    assert b"From: <alice@example.test>" in head, head
+
+    def dnsfunc(name, timeout=5):
+        return txt.encode()
+    assert dkim.verify(msg, dnsfunc=dnsfunc), msg[:3000]
