@@ -103,6 +103,10 @@ def refused(port):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        # The listener closed with our SYN in its backlog: closing, not
+        # closed yet; the caller asks again.
+        return False
     return False
 
 
