@@ -7,6 +7,8 @@
 #ifndef RELAY_QUEUE_H
 #define RELAY_QUEUE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -68,7 +70,8 @@ struct queue_rcpt {
 struct queue_file {
 	char id[QUEUE_ID_MAX + 1];
 	int64_t arrival; /* Unix time */
-	char client[QUEUE_ADDR_MAX + 1]; /* numeric, "unknown" or "local" */
+	/* numeric, "unknown", or "local:UID" (older files: "local") */
+	char client[QUEUE_ADDR_MAX + 1];
 	char helo[QUEUE_HELO_MAX + 1]; /* printable ASCII, no space */
 	char sender[SMTP_PATH_MAX + 1]; /* "<>" or "<local@domain>" */
 	unsigned int flags; /* QUEUE_F_* */
@@ -216,6 +219,13 @@ int queue_read(int dirfd, const char *name, struct queue_file **out);
 int queue_read_envelope(int dirfd, const char *name, struct queue_file **out);
 
 void queue_free(struct queue_file *qf);
+
+/*
+ * 1 with *uid if client is "local:UID" (a local submission, by the
+ * SO_PEERCRED uid: UID is decimal, no leading zero, below (uid_t)-1),
+ * else 0.
+ */
+int queue_client_local(const char *client, uid_t *uid);
 
 /*
  * Set r->error to "STATUS TEXT".  status must be an enhanced status code

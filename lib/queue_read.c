@@ -131,21 +131,42 @@ param_take(const char **s, const char *key, char *v, size_t max)
 	return 1;
 }
 
+int
+queue_client_local(const char *client, uid_t *uid)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (strncmp(client, "local:", 6) != 0)
+		return 0;
+	p = client + 6;
+	if (*p == '\0' || (p[0] == '0' && p[1] != '\0') || strlen(p) > 10)
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p != '\0' || v >= (uid_t)-1)
+		return 0;
+	*uid = (uid_t)v;
+	return 1;
+}
+
 /* "ADDR HELO" or "ADDR HELO trusted" (older files have no marker). */
 static int
 client_parse(const char *v, struct queue_file *qf)
 {
 	unsigned char a[16];
 	const char *sp = strchr(v, ' '), *mark;
+	uid_t uid;
 	size_t n;
 
 	if (sp == NULL || (n = (size_t)(sp - v)) > QUEUE_ADDR_MAX)
 		return -1;
 	memcpy(qf->client, v, n);
 	qf->client[n] = '\0';
-	/* "local": a local submission (submit_socket) */
+	/* "local:UID": a local submission (submit_socket); "local" older */
 	if (strcmp(qf->client, "unknown") != 0 &&
 	    strcmp(qf->client, "local") != 0 &&
+	    !queue_client_local(qf->client, &uid) &&
 	    inet_pton(AF_INET, qf->client, a) != 1 &&
 	    inet_pton(AF_INET6, qf->client, a) != 1)
 		return -1;

@@ -245,6 +245,9 @@ cmd_other(struct session *s, const struct smtp_command *cmd)
 	case SMTP_VERB_STARTTLS:
 		session_starttls(s);
 		break;
+	case SMTP_VERB_XQUEUE:
+		session_list(s);
+		break;
 	default: /* AUTH */
 		session_auth(s, cmd);
 		break;

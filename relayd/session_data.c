@@ -50,7 +50,11 @@ message_start(struct session *s)
 	qf->attempts = 0;
 	qf->next_try = 0;
 	qf->size = 0;
-	(void)strlcpy(qf->client, s->addr, sizeof(qf->client));
+	if (sub != NULL) /* "local:UID": whose it is, for sendmail -bp */
+		(void)snprintf(qf->client, sizeof(qf->client), "local:%lu",
+		    (unsigned long)sub->uid);
+	else
+		(void)strlcpy(qf->client, s->addr, sizeof(qf->client));
 	(void)strlcpy(qf->helo, s->helo, sizeof(qf->helo));
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) ==

@@ -96,6 +96,9 @@ void session_submit_start(struct session *s);
 void session_submit_add(struct session *s, const char *buf, size_t len);
 void session_submit_end(struct session *s);
 
+/* session_list.c: XQUEUE (sendmail -bp), local submissions only */
+void session_list(struct session *s);
+
 /* session_data.c */
 void session_data(struct session *s);
 void session_bdat(struct session *s, const struct smtp_command *cmd);

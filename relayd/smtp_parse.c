@@ -50,6 +50,7 @@ static const struct {
 	{ "EXPN", SMTP_VERB_EXPN },
 	{ "STARTTLS", SMTP_VERB_STARTTLS },
 	{ "AUTH", SMTP_VERB_AUTH },
+	{ "XQUEUE", SMTP_VERB_XQUEUE },
 };
 
 static unsigned char
@@ -218,6 +219,7 @@ plain_args(struct smtp_command *cmd)
 	case SMTP_VERB_RSET:
 	case SMTP_VERB_QUIT:
 	case SMTP_VERB_STARTTLS:
+	case SMTP_VERB_XQUEUE:
 		return cmd->arg[0] == '\0' ? SMTP_PARSE_OK : SMTP_PARSE_EARG;
 	case SMTP_VERB_VRFY:
 	case SMTP_VERB_EXPN:

@@ -30,7 +30,9 @@ enum smtp_verb {
 	SMTP_VERB_VRFY, /* argument required */
 	SMTP_VERB_EXPN, /* argument required */
 	SMTP_VERB_STARTTLS, /* no argument (RFC 3207) */
-	SMTP_VERB_AUTH /* argument required (RFC 4954) */
+	SMTP_VERB_AUTH, /* argument required (RFC 4954) */
+	/* no argument; ours, on local submissions only (sendmail -bp) */
+	SMTP_VERB_XQUEUE
 };
 
 /*

@@ -231,15 +231,9 @@ main(int argc, char **argv)
 						    : parse(argc, argv, &o);
 	if (m == MODE_SMTP)
 		return sm_relay_stdio(sock, &o);
-	if (m == MODE_LIST) {
-		if (getuid() != 0) {
-			(void)fprintf(stderr,
-			    "relayd-sendmail: -bp: listing your own messages "
-			    "is not implemented yet\n");
-			return EX_UNAVAILABLE;
-		}
-		return run_relayctl("list");
-	}
+	/* root: relayctl reads the spool itself, relayd running or not. */
+	if (m == MODE_LIST)
+		return getuid() == 0 ? run_relayctl("list") : sm_list(sock, &o);
 	if (m == MODE_FLUSH)
 		return run_relayctl("flush");
 	rv = EX_OSERR;

@@ -68,7 +68,14 @@ int sm_relay_stdio(const char *path, const struct sm_opts *o);
 void sm_err(const struct sm_opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* connect() to the socket: fd, or -1 with the exit code in *code. */
-int sm_connect(const char *path, const struct sm_opts *o, int *code);
+/*
+ * connect() to the socket: fd, or -1 with the exit code in *code and a
+ * line that ends with what (the consequence: "message not sent").
+ */
+int sm_connect(
+    const char *path, const struct sm_opts *o, int *code, const char *what);
+
+/* -bp, mailq: the caller's messages as relayd lists them (all for root). */
+int sm_list(const char *path, const struct sm_opts *o);
 
 #endif

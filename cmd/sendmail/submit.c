@@ -48,7 +48,8 @@ sm_err(const struct sm_opts *o, const char *fmt, ...)
 }
 
 int
-sm_connect(const char *path, const struct sm_opts *o, int *code)
+sm_connect(
+    const char *path, const struct sm_opts *o, int *code, const char *what)
 {
 	struct sockaddr_un sun;
 	int fd, e;
@@ -71,12 +72,12 @@ sm_connect(const char *path, const struct sm_opts *o, int *code)
 	e = errno;
 	(void)close(fd);
 	if (e == EACCES || e == EPERM) {
-		sm_err(o, "not allowed to submit mail: '%s': %s", path,
-		    strerror(e));
+		sm_err(o, "not allowed to talk to relayd: '%s': %s: %s", path,
+		    strerror(e), what);
 		*code = EX_NOPERM;
 	} else {
-		sm_err(o, "relayd is not running: message not sent (%s: %s)",
-		    path, strerror(e));
+		sm_err(o, "relayd is not running: %s (%s: %s)", what, path,
+		    strerror(e));
 		*code = EX_TEMPFAIL;
 	}
 	return -1;
@@ -314,10 +315,57 @@ sm_submit(const char *path, struct sm_opts *o, struct sm_buf *msg, int has_from,
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
-	if ((c.fd = sm_connect(path, o, &code)) < 0)
+	if ((c.fd = sm_connect(path, o, &code, "message not sent")) < 0)
 		return code;
 	code = dialogue(&c, o, msg, has_from, eightbit);
 	/* A polite end; the verdict is already known. */
+	if (conn_cmd(&c, "QUIT") == 0)
+		(void)conn_reply(&c);
+	(void)close(c.fd);
+	return code;
+}
+
+/* A listing line from relayd, printed with '?' for anything odd. */
+static void
+print_safe(const char *p)
+{
+	for (; *p != '\0'; p++)
+		(void)putchar(*p >= 0x20 && *p < 0x7f ? *p : '?');
+	(void)putchar('\n');
+}
+
+/*
+ * -bp for a user: relayd lists the caller's messages (XQUEUE, local
+ * submissions only); we print the text of each reply line.
+ */
+int
+sm_list(const char *path, const struct sm_opts *o)
+{
+	struct conn c;
+	int code, r;
+
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	if ((c.fd = sm_connect(path, o, &code, "no queue listing")) < 0)
+		return code;
+	code = EX_OK;
+	if ((r = conn_reply(&c)) != 220 || conn_cmd(&c, "XQUEUE") < 0) {
+		code = EX_UNAVAILABLE;
+		goto out;
+	}
+	do {
+		if (conn_line(&c, c.last, sizeof(c.last)) < 0 ||
+		    strlen(c.last) < 4 || strncmp(c.last, "250", 3) != 0) {
+			code = EX_UNAVAILABLE;
+			goto out;
+		}
+		/* The last line: "250 2.0.0 N messages in the queue ..." */
+		print_safe(c.last[3] == '-' ? c.last + 4 : c.last + 10);
+	} while (c.last[3] == '-');
+out:
+	if (code != EX_OK)
+		sm_err(o, "relayd gave no queue listing%s%s",
+		    c.last[0] != '\0' ? ": " : "", c.last);
 	if (conn_cmd(&c, "QUIT") == 0)
 		(void)conn_reply(&c);
 	(void)close(c.fd);
@@ -354,7 +402,7 @@ sm_relay_stdio(const char *path, const struct sm_opts *o)
 	struct pollfd pfd[2];
 	int fd, code, prev_cr = 0, out_cr = 0, in_open = 1;
 
-	if ((fd = sm_connect(path, o, &code)) < 0)
+	if ((fd = sm_connect(path, o, &code, "no session")) < 0)
 		return code;
 	pfd[0].fd = fd;
 	pfd[0].events = POLLIN;

@@ -249,7 +249,8 @@ def test_group_restricted_socket(relay, peers):  # noqa: F811
         0, 4300, 0o660), st
     r = run(relay, ["bob@dest.test"], b"Subject: x\n\nbody\n")
     assert r.returncode == 77, r
-    assert b"not allowed to submit mail" in r.stderr, r
+    assert b"not allowed to talk to relayd" in r.stderr, r
+    assert b"message not sent" in r.stderr, r
 
 
 def test_options(relay, peers):  # noqa: F811
@@ -271,8 +272,66 @@ def test_options(relay, peers):  # noqa: F811
     assert b">>> RCPT TO:<bob@dest.test> NOTIFY=SUCCESS,FAILURE" \
         in r.stderr, r
     sink.wait(1, relay=relay)
+
+
+def test_bp_lists_only_own_messages(relay, peers):  # noqa: F811
+    """mailq for a user: relayd lists, over the socket, the user's own
+    queued messages (the spool is 0700, the relay account's) with each
+    recipient's last error; another user's message is not shown; over
+    TCP the command does not exist."""
+    sink = start(relay, peers)
+    sink.rcpt_replies["bob@dest.test"] = "451 4.3.0 Try again later"
+    add_user(relay.root, "carol", 4243)
+    r = run(relay, ["bob@dest.test"], b"Subject: mine\n\nbody\n")
+    assert r.returncode == 0, r
+    r = run(relay, ["-f", "carol@relay.test", "bob@dest.test"],
+            b"Subject: hers\n\nbody\n", uid=4243)
+    assert r.returncode == 0, r
+    wait_for(lambda: len(relay.queue_ids()) == 2, what="two queued")
+    # Each user's first delivery try is refused with 451 and recorded.
+    wait_for(lambda: sum(
+        1 for q in queue_list(relay) if q["attempts"] > 0) == 2, 30,
+        what="a failed try for both")
+    mine = [q for q in queue_list(relay)
+            if q["sender"] == "<%s>" % OWN][0]
     r = run(relay, ["-bp"])
-    assert r.returncode == 69, r
+    assert r.returncode == 0, r
+    out = r.stdout.decode()
+    assert out.startswith(mine["id"] + " "), out
+    assert "<%s>" % OWN in out, out
+    assert "    pending  <bob@dest.test>\n" in out, out
+    assert "last error: 4.3.0 451 4.3.0 Try again later\n" in out, out
+    assert "carol" not in out, out
+    assert out.endswith("\n1 message in the queue from you\n"), out
+    # As "mailq" (argv[0]).
+    mailq = os.path.join(relay.root, "usr/bin/mailq")
+    os.makedirs(os.path.dirname(mailq), exist_ok=True)
+    os.symlink(sendmail_path(relay.root), mailq)
+    r = run(relay, [], prog=mailq, uid=4243)
+    assert r.returncode == 0, r
+    assert "<carol@relay.test>" in r.stdout.decode(), r
+    assert OWN not in r.stdout.decode(), r
+    # A user with nothing queued.
+    add_user(relay.root, "dave", 4244)
+    r = run(relay, ["-bp"], uid=4244)
+    assert (r.returncode, r.stdout) == (
+        0, b"0 messages in the queue from you\n"), r
+    # Not a command over TCP.
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as c:
+        assert c.docmd("XQUEUE")[0] == 500
+    # relayd stopped: 75 and one line, nothing on stdout.
+    relay.stop()
+    r = run(relay, ["-bp"])
+    assert r.returncode == 75, r
+    assert b"relayd is not running: no queue listing" in r.stderr, r
+
+
+def queue_list(relay):
+    import json
+    r = relay.relayctl("queue", "list", "--json")
+    assert r.rc == 0, r
+    return json.loads(r.out)["messages"]
 
 
 def submit_findings(relay):

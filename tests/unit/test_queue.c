@@ -446,6 +446,13 @@ test_parse_strict(void **state)
 		{ "arrival 1700000000", "arrival -1" },
 		{ "arrival 1700000000", "arrival 99999999999999999999" },
 		{ "client 192.0.2.1", "client 192.0.2.300" },
+		{ "client 192.0.2.1", "client local:" },
+		{ "client 192.0.2.1", "client local:04242" },
+		{ "client 192.0.2.1", "client local:-1" },
+		{ "client 192.0.2.1", "client local:4294967295" },
+		{ "client 192.0.2.1", "client local:12345678901" },
+		{ "client 192.0.2.1", "client local:42x" },
+		{ "client 192.0.2.1", "client Local:42" },
 		{ "client.example\n", "client example\n" },
 		{ "client.example\n", "client.example\r\n" },
 		{ "<a@example.net>", "<a@b@example.net>" },
@@ -505,6 +512,10 @@ test_parse_strict(void **state)
 	assert_int_equal(parse_edit(text, "<a@example.net>", "<>"), 0);
 	assert_int_equal(parse_edit(text, "192.0.2.1", "unknown"), 0);
 	assert_int_equal(parse_edit(text, "192.0.2.1", "2001:db8::1"), 0);
+	/* Local submissions: by uid, or "local" in older files. */
+	assert_int_equal(parse_edit(text, "192.0.2.1", "local:4242"), 0);
+	assert_int_equal(parse_edit(text, "192.0.2.1", "local:0"), 0);
+	assert_int_equal(parse_edit(text, "192.0.2.1", "local"), 0);
 	assert_int_equal(parse_edit(text, " NOTIFY=SUCCESS,FAILURE", ""), 0);
 	/* Truncated anywhere: refused. */
 	for (i = 0; i < (size_t)n; i++) {
@@ -573,6 +584,28 @@ test_client_trusted(void **state)
 			fail_msg("accepted: %s", bad[i]);
 }
 
+/* "local:UID" names the submitter; anything else names no one. */
+static void
+test_client_local(void **state)
+{
+	static const char *const no[] = { "local", "local:", "local:01",
+		"local:4294967295", "local:99999999999", "local:1 ", "192.0.2.1",
+		"unknown", "xlocal:1" };
+	uid_t uid = 7;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(queue_client_local("local:4242", &uid), 1);
+	assert_int_equal(uid, 4242);
+	assert_int_equal(queue_client_local("local:0", &uid), 1);
+	assert_int_equal(uid, 0);
+	assert_int_equal(queue_client_local("local:4294967294", &uid), 1);
+	assert_int_equal(uid, 4294967294u);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (queue_client_local(no[i], &uid) != 0)
+			fail_msg("taken: '%s'", no[i]);
+}
+
 int
 main(void)
 {
@@ -586,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_read_untrusted),
 		cmocka_unit_test(test_parse_strict),
 		cmocka_unit_test(test_client_trusted),
+		cmocka_unit_test(test_client_local),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

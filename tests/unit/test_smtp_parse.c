@@ -55,6 +55,9 @@ static const struct pcase {
 	{ "STARTTLS\r\n", E(OK), V(STARTTLS), "" },
 	{ "StartTLS\r\n", E(OK), V(STARTTLS), "" },
 	{ "STARTTLS x\r\n", E(EARG), V(STARTTLS), "x" },
+	{ "XQUEUE\r\n", E(OK), V(XQUEUE), "" },
+	{ "xqueue\r\n", E(OK), V(XQUEUE), "" },
+	{ "XQUEUE all\r\n", E(EARG), V(XQUEUE), "all" },
 	{ "AUTH PLAIN AGZvbwBiYXI=\r\n", E(OK), V(AUTH), "PLAIN AGZvbwBiYXI=" },
 	{ "AUTH\r\n", E(EARG), V(AUTH), "" },
 	/* unknown verbs */
