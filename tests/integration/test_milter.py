@@ -35,6 +35,18 @@ MSG = ("From: <%s>\r\nTo: <bob@dest.test>\r\n"
 SERIAL = [0]
 
 
+def safe_parent(path):
+    """path if no directory from / down to it is writable by group or
+    others, else /run (root's, 0755)."""
+    p = os.path.abspath(path)
+    while True:
+        if os.stat(p).st_mode & 0o022:
+            return "/run"
+        if p == "/":
+            return path
+        p = os.path.dirname(p)
+
+
 class Proc:
     """A filter process in its own process group, killed at the end."""
 
@@ -89,9 +101,10 @@ def filters(relay):
             """opendkim -f on a unix socket, signing example.test with a
             fresh key; returns (config item, the DNS TXT record)."""
             # opendkim refuses a configuration or key below a directory
-            # others may write (/tmp): keep them in the build tree.
-            tmp = tempfile.mkdtemp(prefix="dkim-", dir=os.environ[
-                "RELAY_BUILD_DIR"])
+            # others may write (/tmp): keep them in the build tree, or in
+            # /run when the tree itself is below such a directory.
+            tmp = tempfile.mkdtemp(prefix="relayd-dkim-", dir=safe_parent(
+                os.environ["RELAY_BUILD_DIR"]))
             dirs.append(tmp)
             r = subprocess.run(["opendkim-genkey", "-b", "2048", "-D", tmp,
                                 "-d", "example.test", "-s", "sel"],
