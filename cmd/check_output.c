@@ -123,6 +123,6 @@ check_print_json(const struct check *c)
 	json_findings(c);
 	count(c, n);
 	printf(", \"summary\": {\"unsafe\": %zu, \"drift\": %zu, "
-	       "\"advice\": %zu}, \"exit\": %d}\n",
+	       "\"advice\": %zu}, \"changed\": false, \"exit\": %d}\n",
 	    n[SEV_UNSAFE], n[SEV_DRIFT], n[SEV_ADVICE], check_exit(c));
 }

@@ -281,8 +281,10 @@ print_json(const struct setup *s, const struct plan *p, int applied)
 			printf("}");
 		}
 	}
-	printf("], \"applied\": %s, \"changes\": %zu}\n",
-	    applied ? "true" : "false", p->nactions);
+	/* "changed" as Ansible names it: this run changed the root. */
+	printf("], \"applied\": %s, \"changed\": %s, \"changes\": %zu}\n",
+	    applied ? "true" : "false",
+	    applied && p->nactions > 0 ? "true" : "false", p->nactions);
 }
 
 static int

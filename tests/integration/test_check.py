@@ -73,6 +73,7 @@ def test_clean_after_setup(make_root, relayctl):
     assert doc["running"] is False and doc["user"] == "sendmail", doc
     assert doc["summary"] == {"unsafe": 0, "drift": 0,
                               "advice": len(host_advice())}, doc
+    assert doc["changed"] is False, doc  # check never changes anything
     r = relayctl("check", "--root", root)
     assert r.rc == 0, r
     assert r.out.splitlines()[-1].startswith("relayctl check: "), r

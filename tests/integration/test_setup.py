@@ -334,7 +334,7 @@ def test_json_plan_changes_nothing(make_root, relayctl):
     before = snapshot(root)
     r, doc = setup_json(relayctl, "--root", root, "--plan")
     assert r.rc == 0, r
-    assert doc["applied"] is False
+    assert doc["applied"] is False and doc["changed"] is False
     assert doc["changes"] == len(doc["actions"]) > 0
     assert_unchanged(before, root)
 
@@ -352,6 +352,7 @@ def test_second_run_has_nothing_to_do(make_root, relayctl):
     r, doc = setup_json(relayctl, "--root", root)
     assert r.rc == 0, r
     assert doc["actions"] == [] and doc["changes"] == 0, doc
+    assert doc["changed"] is False, doc
     assert doc["unsafe"] == [], doc
     assert_unchanged(before, root)
 
@@ -364,7 +365,7 @@ def test_json_document(make_root, relayctl):
     assert doc["user"] == "sendmail"
     assert (doc["uid"], doc["gid"]) == (999, 999)
     assert "GID 24 belongs to group 'cdrom'" in doc["note"]
-    assert doc["applied"] is True
+    assert doc["applied"] is True and doc["changed"] is True
     assert doc["unsafe"] == []
     assert doc["changes"] == len(doc["actions"])
     for a in doc["actions"]:
