@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "procstat.h"
+#include "metrics.h"
 #include "relayctl.h"
 #include "relayd_pid.h"
 #include "walk.h"
@@ -398,9 +399,29 @@ count_queue(const struct daemon *d)
 	return n;
 }
 
+/* relayd's counters into *mf: 0, or -errno (said, unless not running). */
+static int
+read_counters(const struct daemon *d, struct metrics_file *mf)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (d->pid <= 0)
+		return -ENOENT;
+	if (metrics_path(d->cfg.pidfile, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	if ((r = metrics_read(d->rootfd, path, mf)) < 0)
+		warnx("cannot read relayd's counters '%s': %s", path,
+		    r == -EINVAL ? "not a relayd metrics file, or not root's"
+				 : strerror(-r));
+	return r;
+}
+
 static void
 status_json(const struct daemon *d, long sessions, long queue)
 {
+	struct metrics_file mf;
+
 	size_t i;
 
 	printf("{\"running\": %s, \"pid\": ", d->pid > 0 ? "true" : "false");
@@ -418,7 +439,9 @@ status_json(const struct daemon *d, long sessions, long queue)
 		printf("%s", i > 0 ? ", " : "");
 		output_json_string(stdout, d->cfg.listen[i].text);
 	}
-	printf("]}\n");
+	printf("], \"metrics\": ");
+	metrics_json(read_counters(d, &mf) == 0 ? &mf : NULL);
+	printf("}\n");
 }
 
 static void
@@ -462,6 +485,27 @@ daemon_status(struct daemon *d)
 	if (d->pid > 0)
 		return 0;
 	return d->stale > 0 ? LSB_STATUS_DEAD : LSB_STATUS_STOPPED;
+}
+
+/* Prometheus text; 0 whether relayd runs or not (relayd_up says). */
+static int
+daemon_metrics(struct daemon *d)
+{
+	struct metrics_file mf;
+	struct census c;
+	long sessions = 0;
+	int have, census_ok;
+
+	daemon_state(d);
+	if (d->pid > 0 && (sessions = count_sessions(d->pid)) < 0)
+		sessions = 0;
+	have = read_counters(d, &mf) == 0;
+	if (!(census_ok = census_take(d->rootfd, d->cfg.spool, &c) == 0))
+		warnx("cannot read the queue under '%s': no queue metrics",
+		    d->cfg.spool);
+	metrics_prometheus(d->pid > 0, have ? &mf : NULL, sessions, &c,
+	    census_ok);
+	return 0;
 }
 
 static int
@@ -517,6 +561,12 @@ int
 cmd_reload(const struct cmd_args *a)
 {
 	return daemon_cmd(a, daemon_reload, 1);
+}
+
+int
+cmd_metrics(const struct cmd_args *a)
+{
+	return daemon_cmd(a, daemon_metrics, 1);
 }
 
 int

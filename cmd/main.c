@@ -32,6 +32,8 @@ static const struct cmd cmds[] = {
 	    "make relayd re-read its configuration" },
 	{ "status", cmd_status, CMD_ROOT | CMD_CONFIG | CMD_JSON, NULL, NULL,
 	    "show whether relayd runs" },
+	{ "metrics", cmd_metrics, CMD_ROOT | CMD_CONFIG, NULL, NULL,
+	    "print relayd's counters and the queue as Prometheus text" },
 	{ "queue", cmd_queue, CMD_ROOT | CMD_CONFIG | CMD_JSON | CMD_OPERANDS,
 	    NULL, "[list|flush|delete ID|hold ID|release ID]",
 	    "list and manage the mail queue" },

@@ -82,6 +82,24 @@ int cmd_reload(const struct cmd_args *a);
 int cmd_status(const struct cmd_args *a);
 /* queue.c: list and manage the mail queue (relayd-queue(5)). */
 int cmd_queue(const struct cmd_args *a);
+/* daemon.c: relayd's counters and the spool, as Prometheus text. */
+int cmd_metrics(const struct cmd_args *a);
+/*
+ * metrics.c: the spool's census (message counts in queue/, hold/ and
+ * corrupt/, the oldest arrival in queue/; -1 counts: unreadable) and
+ * the printers of relayctl metrics (Prometheus text; counters only when
+ * mf is not NULL, the queue only when census_ok) and of the "metrics"
+ * object of status --json ("null" without counters).
+ */
+struct census {
+	long queued, held, corrupt;
+	int64_t oldest; /* Unix time, 0: none */
+};
+struct metrics_file;
+int census_take(int rootfd, const char *spool, struct census *c);
+void metrics_prometheus(int up, const struct metrics_file *mf,
+    long sessions, const struct census *c, int census_ok);
+void metrics_json(const struct metrics_file *mf);
 /* passwd.c: an SMTP AUTH login in the auth_users file. */
 int cmd_passwd(const struct cmd_args *a);
 extern const struct cmd_opt passwd_options[];

@@ -22,6 +22,7 @@
 #include "deliver.h"
 #include "dsn.h"
 #include "log.h"
+#include "metrics.h"
 #include "qupdate.h"
 #include "route.h"
 #include "smtp_addr.h"
@@ -352,6 +353,7 @@ apply(const struct worker *w, struct queue_file *qf, const size_t *idx,
 		    rst[i].code < 300) {
 			r->state = QUEUE_RCPT_SENT;
 			r->error[0] = '\0';
+			metrics_inc(METRICS_DELIVERED);
 			log_result(w, qf, r, &rst[i], "sent");
 			continue;
 		}
@@ -362,6 +364,7 @@ apply(const struct worker *w, struct queue_file *qf, const size_t *idx,
 		}
 		r->state = QUEUE_RCPT_FAILED;
 		o->failed[o->nfailed++] = idx[i];
+		metrics_inc(METRICS_BOUNCED);
 		log_result(w, qf, r, &rst[i], "bounced");
 	}
 }
@@ -382,6 +385,7 @@ defer(const struct worker *w, struct queue_file *qf, const size_t *idx,
 		if (r->state != QUEUE_RCPT_PENDING || !rst[i].temporary)
 			continue;
 		log_result(w, qf, r, &rst[i], expired ? "expired" : "deferred");
+		metrics_inc(expired ? METRICS_BOUNCED : METRICS_DEFERRED);
 		if (expired) {
 			r->state = QUEUE_RCPT_FAILED;
 			o->failed[o->nfailed++] = idx[i];

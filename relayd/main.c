@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "master.h"
+#include "metrics.h"
 #include "log.h"
 #include "master_start.h"
 #include "master_submit.h"
@@ -191,6 +192,27 @@ start_listen(struct master *m)
 	}
 }
 
+/*
+ * The counters, before any child: every process forked later shares
+ * them.  Without them relayd still relays; it says so once.
+ */
+static void
+start_metrics(struct master *m)
+{
+	char rel[PATH_MAX];
+	int rv;
+
+	if (metrics_path(m->cfg.pidfile, rel, sizeof(rel)) < 0 ||
+	    master_path(m, rel, m->metricspath, sizeof(m->metricspath)) < 0) {
+		log_warnx("metrics file path too long: not counting");
+		m->metricspath[0] = '\0';
+	} else if ((rv = metrics_open(m->metricspath)) < 0) {
+		log_warnx("cannot create metrics file '%s': %s: not counting",
+		    m->metricspath, strerror(-rv));
+		m->metricspath[0] = '\0';
+	}
+}
+
 /* The parent's side: wait for the daemon's verdict and exit with it. */
 static void __attribute__((noreturn)) parent_wait(int fd)
 {
@@ -298,6 +320,7 @@ main(int argc, char **argv, char **envp)
 	if (pidfile_write(m.pfh) == -1)
 		start_fail(1, "cannot write pidfile '%s': %s", m.pidpath,
 		    strerror(errno));
+	start_metrics(&m);
 	if (master_caps(why, sizeof(why)) < 0)
 		start_fail(1, "%s", why);
 	if ((m.children = master_table_new()) == NULL)

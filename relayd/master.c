@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "master_start.h"
 #include "master_submit.h"
 #include "master_table.h"
@@ -399,6 +400,7 @@ master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
 		server_run(m, fd, peer, peerlen, tls);
 	}
 	(void)close(fd);
+	metrics_inc(METRICS_SESSIONS);
 	if (master_table_add(m->children, pid, peer) < 0) {
 		/* An uncounted child would slip past max_children. */
 		log_warnx("out of memory: killing child %ld", (long)pid);
@@ -439,9 +441,10 @@ master_accept(struct master *m, struct loop *lp, int lfd, int tls)
 	 * against the limits.
 	 */
 	master_reap(m);
-	if (master_over_limit(m, &peer, why, sizeof(why)))
+	if (master_over_limit(m, &peer, why, sizeof(why))) {
+		metrics_inc(METRICS_REJ_LIMIT);
 		master_refuse(m, fd, "421 4.7.0", why);
-	else
+	} else
 		master_fork(m, fd, &peer, peerlen, tls);
 	return 1;
 }
@@ -654,6 +657,8 @@ master_shutdown(struct master *m, struct loop *lp)
 		(void)master_wait(lp, NULL, 0, 200);
 	}
 	log_info("stopped");
+	if (m->metricspath[0] != '\0')
+		metrics_close(m->metricspath);
 	master_rate_free(m->rate);
 	m->rate = NULL;
 	master_rate_free(m->authfail);

@@ -38,6 +38,7 @@ struct master {
 	int spoolfd; /* O_RDONLY|O_DIRECTORY, checked like ckdir() */
 	char spooldir[PATH_MAX]; /* ROOT + cfg.spool, for chroot */
 	char pidpath[PATH_MAX]; /* ROOT + cfg.pidfile */
+	char metricspath[PATH_MAX]; /* its metrics file (metrics.h) */
 	struct pidfh *pfh;
 	struct listen_set ls;
 	int submitfd; /* submit_socket, listening; -1 none */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 #include "sockaddr.h"
 
@@ -132,6 +133,7 @@ pregreet(struct session *s)
 		return 0;
 	}
 	log_info("pregreet from [%s]: client talks first", s->addr);
+	metrics_inc(METRICS_REJ_PREGREET);
 	session_reply(s, "554 5.5.1 Protocol error: talking too soon");
 	s->quit = 1;
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "authtab.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "session_int.h"
 
@@ -190,6 +191,7 @@ auth_finish(struct session *s, const char *mech, const struct sasl_plain *p)
 	s->auth_failures++;
 	log_info("[%s]: AUTH %s authentication failed (%u of %zu)", s->addr,
 	    mech, s->auth_failures, s->cfg->auth_max_failures);
+	metrics_inc(METRICS_REJ_AUTH);
 	session_reply(s, "535 5.7.8 Authentication credentials invalid");
 }
 

@@ -12,6 +12,7 @@
 
 #include "authsenders.h"
 #include "recipients.h"
+#include "metrics.h"
 #include "session_int.h"
 
 static void
@@ -104,6 +105,8 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 	    path_form(qf->sender, cmd->path.mailbox) == -1)
 		no = "501 5.1.7 Path too long"; /* smtp_addr checked it */
 	if (no != NULL) {
+		metrics_inc(strncmp(no, "552", 3) == 0 ? METRICS_REJ_MESSAGE
+						       : METRICS_REJ_PROTOCOL);
 		session_reply(s, "%s", no);
 		(void)session_error(s);
 		return;
@@ -115,6 +118,7 @@ cmd_mail(struct session *s, const struct smtp_command *cmd)
 		    "553 5.7.1 <%s>: Sender address rejected: not owned by "
 		    "user %s",
 		    cmd->path.mailbox, s->auth_user);
+		metrics_inc(METRICS_REJ_SENDER);
 		(void)session_error(s);
 		return;
 	}
@@ -200,12 +204,14 @@ cmd_rcpt(struct session *s, const struct smtp_command *cmd)
 		cmd->path.domain) != SMTP_ADDR_OK) {
 		session_reply(
 		    s, "554 5.7.1 <%s>: Relaying denied", cmd->path.mailbox);
+		metrics_inc(METRICS_REJ_RELAY);
 		(void)session_error(s);
 	} else if (rcpt_unknown(s, &cmd->path)) {
 		session_reply(s,
 		    "550 5.1.1 <%s>: Recipient address rejected: User "
 		    "unknown in relay recipient table",
 		    cmd->path.mailbox);
+		metrics_inc(METRICS_REJ_RECIPIENT);
 		(void)session_error(s);
 	} else if (rcpt_add(s, cmd) == -1) {
 		session_reply(s, "452 4.3.1 Insufficient system storage");
@@ -271,12 +277,14 @@ session_command(struct session *s, const char *line, size_t len)
 		 */
 		if (e == SMTP_PARSE_EBARELF || cmd.verb == SMTP_VERB_BDAT)
 			s->quit = 1;
+		metrics_inc(METRICS_REJ_PROTOCOL);
 		(void)session_error(s);
 		return;
 	}
 	if (session_tls_required(s, cmd.verb)) {
 		session_reply(
 		    s, "530 5.7.0 Must issue a STARTTLS command first");
+		metrics_inc(METRICS_REJ_PROTOCOL);
 		(void)session_error(s);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "session_int.h"
 #include "smtp_data.h"
@@ -126,6 +127,7 @@ message_milters(struct session *s, struct milter_outcome *out)
 	} else {
 		log_info("%s: milter reject from [%s]: %s", s->qf.id, s->addr,
 		    out->reply[out->nreply - 1]);
+		metrics_inc(METRICS_REJ_MILTER);
 		for (i = 0; i < out->nreply; i++)
 			session_reply(s, "%s", out->reply[i]);
 	}
@@ -174,6 +176,7 @@ message_commit(struct session *s)
 		if (mo.quarantine)
 			log_info("%s: held: quarantined by a milter: %s",
 			    qf->id, mo.reason);
+		metrics_inc(METRICS_ACCEPTED);
 		session_reply(s, "250 2.0.0 Ok: queued as %s", qf->id);
 	}
 	session_reset(s);
@@ -184,6 +187,7 @@ static void
 message_refuse(struct session *s, const struct smtp_reply *r)
 {
 	log_info("%s: reject from [%s]: %s", s->qf.id, s->addr, r->line);
+	metrics_inc(METRICS_REJ_MESSAGE);
 	session_reply(s, "%s", r->line);
 	session_reset(s);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 
 #define SUBMIT_HDR_DATE 0x1
@@ -44,6 +45,7 @@ session_submit_sender(struct session *s, const struct smtp_path *path)
 	session_reply(s,
 	    "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
 	    path->mailbox, sub->login);
+	metrics_inc(METRICS_REJ_SENDER);
 	(void)session_error(s);
 	return 0;
 }

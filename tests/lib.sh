@@ -12,7 +12,8 @@ RELAY_DEPS=(build-essential cmake pkg-config libacl1-dev libcap-dev
 	bsd-mailx	# a real caller of relayd-sendmail (test_submit)
 	libicu72 libdb5.3 libnsl2	# what Postfix's smtp-source/smtp-sink link with
 	m4 libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2	# setup --mta sendmail; sendmail links with
-	python3-milter opendkim opendkim-tools python3-dkim)	# milter tests
+	python3-milter opendkim opendkim-tools python3-dkim	# milter tests
+	python3-prometheus-client)	# relayctl metrics parses as Prometheus text
 # The install tests: systemd-analyze, -sysusers and -tmpfiles (systemd),
 # mandoc -T lint, bash-completion, lintian for the .deb, capsh, and
 # ansible-core for the example playbook.
