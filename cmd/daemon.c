@@ -503,8 +503,8 @@ daemon_metrics(struct daemon *d)
 	if (!(census_ok = census_take(d->rootfd, d->cfg.spool, &c) == 0))
 		warnx("cannot read the queue under '%s': no queue metrics",
 		    d->cfg.spool);
-	metrics_prometheus(d->pid > 0, have ? &mf : NULL, sessions, &c,
-	    census_ok);
+	metrics_prometheus(
+	    d->pid > 0, have ? &mf : NULL, sessions, &c, census_ok);
 	return 0;
 }
 

@@ -110,7 +110,8 @@ metrics_prometheus(int up, const struct metrics_file *mf, long sessions,
 		    "When relayd started, in Unix time.");
 		printf("relayd_start_time_seconds %" PRIu64 "\n", mf->start);
 		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-			prom_head(counters[i].name, "counter", counters[i].help);
+			prom_head(
+			    counters[i].name, "counter", counters[i].help);
 			printf("%s %" PRIu64 "\n", counters[i].name,
 			    mf->c[counters[i].c]);
 		}

@@ -97,8 +97,8 @@ struct census {
 };
 struct metrics_file;
 int census_take(int rootfd, const char *spool, struct census *c);
-void metrics_prometheus(int up, const struct metrics_file *mf,
-    long sessions, const struct census *c, int census_ok);
+void metrics_prometheus(int up, const struct metrics_file *mf, long sessions,
+    const struct census *c, int census_ok);
 void metrics_json(const struct metrics_file *mf);
 /* passwd.c: an SMTP AUTH login in the auth_users file. */
 int cmd_passwd(const struct cmd_args *a);

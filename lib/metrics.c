@@ -27,17 +27,17 @@ struct metrics_map {
 };
 _Static_assert(sizeof(struct metrics_map) == sizeof(struct metrics_file),
     "metrics layout");
-_Static_assert(offsetof(struct metrics_map, c) ==
-	offsetof(struct metrics_file, c),
+_Static_assert(
+    offsetof(struct metrics_map, c) == offsetof(struct metrics_file, c),
     "metrics layout");
 
 /* The master's mapping, inherited by every child: process-model state. */
 static struct metrics_map *shared;
 
-static const char *const reasons[] = { "limit", "pregreet", "protocol",
-	"auth", "sender", "relay", "recipient", "message", "milter" };
-_Static_assert(sizeof(reasons) / sizeof(reasons[0]) ==
-	METRICS_N - METRICS_REJ_FIRST,
+static const char *const reasons[] = { "limit", "pregreet", "protocol", "auth",
+	"sender", "relay", "recipient", "message", "milter" };
+_Static_assert(
+    sizeof(reasons) / sizeof(reasons[0]) == METRICS_N - METRICS_REJ_FIRST,
     "a label for each reason");
 
 const char *
@@ -70,8 +70,8 @@ metrics_open(const char *path)
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	(void)unlink(tmp); /* a crashed master's */
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	fd =
+	    open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -errno;
 	if (ftruncate(fd, sizeof(struct metrics_map)) == -1)
@@ -113,7 +113,8 @@ void
 metrics_inc(enum metrics_counter c)
 {
 	if (shared != NULL && c < METRICS_N)
-		atomic_fetch_add_explicit(&shared->c[c], 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &shared->c[c], 1, memory_order_relaxed);
 }
 
 int
@@ -145,7 +146,8 @@ metrics_read(int dirfd, const char *path, struct metrics_file *out)
 	memcpy(out->magic, m->magic, sizeof(out->magic));
 	out->start = m->start;
 	for (i = 0; i < METRICS_N; i++)
-		out->c[i] = atomic_load_explicit(&m->c[i], memory_order_relaxed);
+		out->c[i] =
+		    atomic_load_explicit(&m->c[i], memory_order_relaxed);
 	(void)munmap(p, sizeof(*m));
 	return 0;
 }

@@ -78,7 +78,7 @@ fmt_time(int64_t t, char *buf, size_t len)
 static const char *
 state_name(enum queue_rcpt_state st)
 {
-	return st == QUEUE_RCPT_SENT ? "sent"
+	return st == QUEUE_RCPT_SENT  ? "sent"
 	    : st == QUEUE_RCPT_FAILED ? "failed"
 				      : "pending";
 }
@@ -135,8 +135,8 @@ list_dir(struct session *s, const char *sub, size_t *shown, size_t *total)
 	for (i = 0; i < n; i++) {
 		/* Gone (delivered) since readdir, or unreadable: not listed. */
 		if (queue_read_envelope(dfd, ids[i], &qf) == 0) {
-			if (visible(s->env->submit, qf) && (*total)++ <
-			    LIST_MSG_MAX) {
+			if (visible(s->env->submit, qf) &&
+			    (*total)++ < LIST_MSG_MAX) {
 				list_one(s, qf, strcmp(sub, "hold") == 0);
 				(*shown)++;
 				(void)sio_flush(&s->io,

@@ -589,8 +589,8 @@ static void
 test_client_local(void **state)
 {
 	static const char *const no[] = { "local", "local:", "local:01",
-		"local:4294967295", "local:99999999999", "local:1 ", "192.0.2.1",
-		"unknown", "xlocal:1" };
+		"local:4294967295", "local:99999999999", "local:1 ",
+		"192.0.2.1", "unknown", "xlocal:1" };
 	uid_t uid = 7;
 	size_t i;
 
