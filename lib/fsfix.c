@@ -74,17 +74,13 @@ fsfix_chown(int fd, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int
-fsfix_chmod(int fd, mode_t mode)
+/* chmod of the object fd names (O_PATH too), whose type was checked. */
+static int
+chmod_fd(int fd, mode_t mode)
 {
 	char p[64];
-	struct stat st;
 	int r;
 
-	if ((r = check_target(fd, &st)) < 0)
-		return r;
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
 	if ((r = walk_fd_path(fd, p, sizeof(p))) < 0)
 		return r;
 	if (fchmodat(AT_FDCWD, p, mode & 07777, 0) == -1)
@@ -93,6 +89,25 @@ fsfix_chmod(int fd, mode_t mode)
 	return 0;
 }
 
+int
+fsfix_chmod(int fd, mode_t mode)
+{
+	struct stat st;
+	int r;
+
+	if ((r = check_target(fd, &st)) < 0)
+		return r;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return chmod_fd(fd, mode);
+}
+
+/*
+ * One fstat for the checks: what fd names (its inode, type and links)
+ * cannot change under us; only its owner and mode can, and those we set.
+ * A setup of a million files spends its time in system calls, so none
+ * is repeated (doc/design.md, Filesystem changes done as root).
+ */
 int
 fsfix_owner_mode(
     int fd, const struct stat *cur, uid_t uid, gid_t gid, mode_t want)
@@ -111,21 +126,27 @@ fsfix_owner_mode(
 	want &= 07777;
 	chown_needed = (uid != (uid_t)-1 && uid != now.st_uid) ||
 	    (gid != (gid_t)-1 && gid != now.st_gid);
+	if (!chown_needed && (now.st_mode & 07777) == want)
+		return 0;
+	/* A hard-linked non-directory may be someone else's file. */
+	if (!S_ISDIR(now.st_mode) && now.st_nlink > 1)
+		return -EMLINK;
 	if (!chown_needed)
-		return (now.st_mode & 07777) == want ? 0
-						     : fsfix_chmod(fd, want);
+		return chmod_fd(fd, want);
 	/*
 	 * Never let the new owner or group inherit bits it should not have,
 	 * not even for a moment: a set-id bit or write access granted by the
 	 * old owner's mode.
 	 */
 	narrow = now.st_mode & want & 0777;
-	if ((now.st_mode & 07777) != narrow &&
-	    (r = fsfix_chmod(fd, narrow)) < 0)
+	if ((now.st_mode & 07777) != narrow && (r = chmod_fd(fd, narrow)) < 0)
 		return r;
-	if ((r = fsfix_chown(fd, uid, gid)) < 0)
-		return r;
-	return fsfix_chmod(fd, want);
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ==
+	    -1)
+		return -errno;
+	/* chown keeps the permission bits; the set-id and sticky bits
+	 * are set last, on the new owner's object. */
+	return want == narrow ? 0 : chmod_fd(fd, want);
 }
 
 int

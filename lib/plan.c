@@ -2,18 +2,34 @@
  * plan: an append-only list of changes and unsafe findings.  setup prints
  * it before applying; check (later) reports the same items as findings.
  */
+#include <sys/types.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
 
-static int
-copy(char *dst, size_t len, const char *src)
+/* Length of s (NULL: ""), or -1 if it does not fit cap with its NUL. */
+static ssize_t
+field_len(const char *s, size_t cap)
 {
-	if (strlcpy(dst, src ? src : "", len) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	size_t n = s != NULL ? strnlen(s, cap) : 0;
+
+	return n < cap ? (ssize_t)n : -1;
+}
+
+/* s (NULL: "") with its NUL at *at; returns where it starts. */
+static const char *
+put(char **at, const char *s, size_t n)
+{
+	char *start = *at;
+
+	if (n > 0)
+		memcpy(start, s, n);
+	start[n] = '\0';
+	*at += n + 1;
+	return start;
 }
 
 int
@@ -21,6 +37,8 @@ plan_add(struct plan *p, enum plan_kind kind, const char *action,
     const char *path, const char *before, const char *after)
 {
 	struct plan_item *it;
+	ssize_t na, np, nb, nf;
+	char *at;
 
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
@@ -31,14 +49,21 @@ plan_add(struct plan *p, enum plan_kind kind, const char *action,
 		p->items = it;
 		p->cap = cap;
 	}
-	it = &p->items[p->n];
-	memset(it, 0, sizeof(*it));
-	it->kind = kind;
-	if (copy(it->action, sizeof(it->action), action) < 0 ||
-	    copy(it->path, sizeof(it->path), path) < 0 ||
-	    copy(it->before, sizeof(it->before), before) < 0 ||
-	    copy(it->after, sizeof(it->after), after) < 0)
+	na = field_len(action, PLAN_ACTION_MAX);
+	np = field_len(path, PLAN_PATH_MAX);
+	nb = field_len(before, PLAN_TEXT_MAX);
+	nf = field_len(after, PLAN_TEXT_MAX);
+	if (na < 0 || np < 0 || nb < 0 || nf < 0)
 		return -ENAMETOOLONG;
+	it = &p->items[p->n];
+	if ((it->text = malloc((size_t)(na + np + nb + nf) + 4)) == NULL)
+		return -ENOMEM;
+	at = it->text;
+	it->kind = kind;
+	it->action = put(&at, action, (size_t)na);
+	it->path = put(&at, path, (size_t)np);
+	it->before = put(&at, before, (size_t)nb);
+	it->after = put(&at, after, (size_t)nf);
 	p->n++;
 	if (kind == PLAN_ACTION)
 		p->nactions++;
@@ -50,8 +75,12 @@ plan_add(struct plan *p, enum plan_kind kind, const char *action,
 void
 plan_free(struct plan *p)
 {
+	size_t i;
+
 	if (p == NULL)
 		return;
+	for (i = 0; i < p->n; i++)
+		free(p->items[i].text);
 	free(p->items);
 	memset(p, 0, sizeof(*p));
 }

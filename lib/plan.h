@@ -13,12 +13,20 @@ enum plan_kind {
 	PLAN_UNSAFE /* left alone: action is a finding id, after the reason */
 };
 
+/* Field caps (with the NUL), as plan_add() enforces them. */
+#define PLAN_ACTION_MAX 32
+#define PLAN_PATH_MAX PATH_MAX
+#define PLAN_TEXT_MAX 192 /* before, after */
+
+/*
+ * The four strings live in one allocation per item, only as long as they
+ * are: a plan of a million files costs its text, not a million PATH_MAX
+ * buffers (doc/design.md, Filesystem changes done as root).
+ */
 struct plan_item {
 	enum plan_kind kind;
-	char action[32];
-	char path[PATH_MAX];
-	char before[192];
-	char after[192];
+	const char *action, *path, *before, *after; /* never NULL */
+	char *text; /* the allocation they point into */
 };
 
 struct plan {
