@@ -36,7 +36,8 @@ def complete(*words):
 
 def test_commands():
     assert complete("") == sorted(
-        "setup check start stop restart reload status queue passwd help "
+        "setup check start stop restart reload status metrics queue passwd "
+        "help "
         "--help --version".split())
     assert complete("re") == ["reload", "restart"]
     assert complete("help", "q") == ["queue"]

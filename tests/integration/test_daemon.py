@@ -264,9 +264,10 @@ def test_start_status_stop_lsb_codes(daemon):
     assert r.rc == 0 and "relayd is running (pid %d)" % pid in r.out, r
     r = daemon.ctl("status", "--json")
     assert r.rc == 0, r
-    assert r.out == ('{"running": true, "pid": %d, "sessions": 0, '
-                     '"queue": 0, "listen": ["127.0.0.1:%d"]}\n'
-                     % (pid, daemon.port))
+    assert r.out.startswith(
+        '{"running": true, "pid": %d, "sessions": 0, "queue": 0, "listen": '
+        '["127.0.0.1:%d"], "metrics": {"start": ' % (pid, daemon.port)), r
+    assert r.out.endswith("}}}\n"), r
     r = daemon.ctl("reload")
     assert r.rc == 0 and alive(pid), r
 
@@ -277,6 +278,7 @@ def test_start_status_stop_lsb_codes(daemon):
     assert refused(daemon.port)
     r = daemon.ctl("status", "--json")
     assert r.rc == 3 and '"running": false, "pid": null' in r.out, r
+    assert r.out.endswith('"metrics": null}\n'), r
 
 
 def test_status_counts_sessions_and_queue(daemon):
