@@ -401,8 +401,10 @@ class Relay:
         p = p or self.proc
         os.killpg(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
-        wait_for(lambda: not any(proc_stat(pid) and proc_stat(pid)[1] ==
-                                 p.pid for pid in all_pids()),
+        def in_group(pid):
+            st = proc_stat(pid)  # once: the process may exit meanwhile
+            return st is not None and st[1] == p.pid
+        wait_for(lambda: not any(in_group(pid) for pid in all_pids()),
                  5, what="process group %d to die" % p.pid)
 
     def stop(self):
