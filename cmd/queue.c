@@ -277,50 +277,6 @@ list_text(const struct queue_file *qf, const char *dir)
 	}
 }
 
-static int
-id_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * Sorted names in the directory dfd: queue ids only (other names are not
- * ours), or with all every name but "." and "..".
- */
-static char **
-dir_names(int dfd, int all, size_t *n)
-{
-	struct dirent *de;
-	char **ids = NULL, **nids;
-	DIR *d;
-	int fd;
-
-	*n = 0;
-	/* A second fd for readdir: "." of dfd, not a new lookup by name. */
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			(void)close(fd);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (all ? strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0
-			: !queue_id_valid(de->d_name))
-			continue;
-		if ((nids = reallocarray(ids, *n + 1, sizeof(*ids))) == NULL)
-			break;
-		ids = nids;
-		if ((ids[*n] = strdup(de->d_name)) == NULL)
-			break;
-		(*n)++;
-	}
-	(void)closedir(d);
-	if (ids != NULL)
-		qsort(ids, *n, sizeof(*ids), id_cmp);
-	return ids;
-}
-
 /* Why queue_read() refused a file, in the words of relayd-queue(5). */
 static const char *
 corrupt_reason(int rv)
@@ -369,7 +325,7 @@ list_dir(struct qctl *q, int sub)
 
 	if (dfd == -1) /* no hold/ yet */
 		return;
-	ids = dir_names(dfd, sub == SUB_CORRUPT, &n);
+	ids = queue_dir_names(dfd, sub == SUB_CORRUPT, &n);
 	for (i = 0; i < n; i++) {
 		if (sub == SUB_CORRUPT)
 			corrupt_add(q, dir, ids[i], "set aside by relayd");

@@ -102,6 +102,14 @@ void queue_id_new(char *id);
 int queue_id_valid(const char *s);
 
 /*
+ * Sorted names in the directory dfd: queue ids only (other names are not
+ * ours), or with all every name but "." and "..".  Each name and the
+ * array are malloc'ed; NULL with *n 0 if the directory cannot be read
+ * (on running out of memory, the names read so far).
+ */
+char **queue_dir_names(int dfd, int all, size_t *n);
+
+/*
  * The envelope of qf (everything before the message, including the empty
  * line) as relayd-queue(5) text into *buf (malloc'ed, *len octets, not
  * NUL-terminated).  Returns 0, -EINVAL if a field would break the format

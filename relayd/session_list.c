@@ -10,9 +10,7 @@
  */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,44 +23,6 @@
 
 #define LIST_MSG_MAX 1000 /* messages listed; the count says the rest */
 #define LIST_RCPT_MAX 50 /* recipients listed per message */
-
-static int
-id_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted queue ids in dfd (other names are not ours); NULL, *n 0. */
-static char **
-queue_ids(int dfd, size_t *n)
-{
-	struct dirent *de;
-	char **ids = NULL, **nids;
-	DIR *d;
-	int fd;
-
-	*n = 0;
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			(void)close(fd);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!queue_id_valid(de->d_name))
-			continue;
-		if ((nids = reallocarray(ids, *n + 1, sizeof(*ids))) == NULL)
-			break;
-		ids = nids;
-		if ((ids[*n] = strdup(de->d_name)) == NULL)
-			break;
-		(*n)++;
-	}
-	(void)closedir(d);
-	if (ids != NULL)
-		qsort(ids, *n, sizeof(*ids), id_cmp);
-	return ids;
-}
 
 static void
 fmt_time(int64_t t, char *buf, size_t len)
@@ -131,7 +91,7 @@ list_dir(struct session *s, const char *sub, size_t *shown, size_t *total)
 
 	if (spooldir_sub(s->env->spoolfd, sub, &dfd, NULL) != 0)
 		return; /* no hold/: nothing held */
-	ids = queue_ids(dfd, &n);
+	ids = queue_dir_names(dfd, 0, &n);
 	for (i = 0; i < n; i++) {
 		/* Gone (delivered) since readdir, or unreadable: not listed. */
 		if (queue_read_envelope(dfd, ids[i], &qf) == 0) {
