@@ -109,7 +109,8 @@ check_dir(struct check *c, const char *path)
 static int
 check_file(struct check *c, int dfd, const char *dir, const char *name)
 {
-	char path[PATH_MAX], actual[192], expected[128];
+	char path[PATH_MAX + NAME_MAX + 2], actual[NAME_MAX + 128],
+	    expected[128];
 	struct stat st;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||

@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
+
 #include "accountdb.h"
 #include "layout.h"
 #include "plan.h"
@@ -25,7 +27,8 @@ struct fsplan {
 	gid_t gid;
 	int apply; /* 0: plan only */
 	struct plan *plan;
-	char err[256]; /* what failed, when fsplan_run fails */
+	/* What failed (with a whole path), when fsplan_run fails. */
+	char err[PATH_MAX + 256];
 };
 
 int fsplan_run(struct fsplan *f);

@@ -56,7 +56,7 @@ read_stable(
 {
 	struct stat st, after;
 	char *buf = NULL;
-	size_t len, want;
+	size_t len = 0, want; /* read_upto sets it only on success */
 	int r;
 
 	*bufp = NULL;
