@@ -356,7 +356,10 @@ def test_daemon_child_runs_as_account(make_root):
     uid, gid = account(root)
     p, port = start_sendmail(root)
     try:
-        assert proc_title(p.pid).startswith("sendmail: MTA: accepting")
+        # sendmail sets its title after it listens: wait, do not race
+        wait_for(lambda: proc_title(p.pid).startswith(
+            "sendmail: MTA: accepting") or None, 10,
+            what="sendmail's title")
         with smtplib.SMTP("127.0.0.1", port, timeout=scaled(30)) as s:
             s.ehlo("client.test")
             kids = wait_for(lambda: titled(descendants_of(p.pid),
