@@ -133,7 +133,7 @@ class Sink:
 class RelaydSide:
     name = "relayd"
 
-    def __init__(self, workdir, sink_port):
+    def __init__(self, workdir, sink_port, extra=None):
         self.root = tempfile.mkdtemp(prefix="bench-relayd-", dir=workdir)
         os.chmod(self.root, 0o755)
         fixtures.build("debian", self.root)
@@ -142,7 +142,8 @@ class RelaydSide:
             raise RuntimeError("relayctl setup: %s" % r)
         self.relay = Relay(self.root)
         # Defaults but for where mail goes and when it is retried.
-        self.relay.configure(smarthost="[127.0.0.1]:%d" % sink_port)
+        self.relay.configure(smarthost="[127.0.0.1]:%d" % sink_port,
+                             **(extra or {}))
         self.relay.start_fg()
         self.port = self.relay.port
         self.master = self.relay.proc.pid
@@ -305,7 +306,7 @@ def run_load(side, sink, sessions, messages, size, timeout):
         if (took is not None and sink.count() - base >= messages and
                 side.queued() == 0):
             break
-        time.sleep(0.01)
+        time.sleep(0.1)  # sampling /proc costs CPU the relays share
     else:
         p.kill()
         raise RuntimeError("%s: %d of %d delivered in %ds (%d queued); %s"
@@ -410,6 +411,9 @@ def main(argv):
     ap.add_argument("--csv", default="")
     ap.add_argument("--no-postfix", action="store_true")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--relayd", action="append", default=[],
+                    metavar="KEY=VALUE",
+                    help="a relayd.conf key beside the defaults")
     a = ap.parse_args(argv)
     if a.smoke:
         a.messages, a.sessions, a.sizes, a.runs = 20, "2", "1024", 1
@@ -418,10 +422,12 @@ def main(argv):
     os.chmod(workdir, 0o755)  # the postfix user walks into its spool
     sides, rows = [], []
     try:
-        for cls in ([RelaydSide] if a.no_postfix
-                    else [RelaydSide, PostfixSide]):
+        extra = dict(kv.split("=", 1) for kv in a.relayd)
+        sink = Sink(workdir)
+        sides.append((RelaydSide(workdir, sink.port, extra), sink))
+        if not a.no_postfix:
             sink = Sink(workdir)
-            sides.append((cls(workdir, sink.port), sink))
+            sides.append((PostfixSide(workdir, sink.port), sink))
         for sessions in [int(x) for x in a.sessions.split(",")]:
             for size in [int(x) for x in a.sizes.split(",")]:
                 for i in range(a.runs):
