@@ -50,6 +50,9 @@ static const struct key keys[] = {
 	{ "max_recipients", K_COUNT, NUM(max_recipients), 1, 100000 },
 	{ "max_children", K_COUNT, NUM(max_children), 1, 100000 },
 	{ "max_per_ip", K_COUNT, NUM(max_per_ip), 1, 100000 },
+	/* Sessions per SMTP child and its idle seconds (server pool). */
+	{ "max_use", K_COUNT, NUM(max_use), 1, 100000 },
+	{ "max_idle", K_DURATION, NUM(max_idle), 1, 3600 },
 	{ "max_hops", K_COUNT, NUM(max_hops), 1, 1000 },
 	{ "greet_pause", K_DURATION, NUM(greet_pause), 0, 60 },
 	{ "timeout_greeting", K_DURATION, NUM(timeout_greeting), 1, DAY },
@@ -443,6 +446,8 @@ config_defaults(struct config *c)
 	c->max_recipients = 100;
 	c->max_children = 100;
 	c->max_per_ip = 10;
+	c->max_use = 100; /* Postfix's max_use and max_idle */
+	c->max_idle = 100;
 	c->max_hops = 50;
 	c->greet_pause = 1;
 	c->timeout_greeting = 300;

@@ -90,6 +90,10 @@ struct config {
 	char transport_file[4096]; /* key "transport"; "" none; absolute */
 	size_t max_message_size, max_recipients, max_children, max_per_ip,
 	    max_hops;
+	/* Sessions an SMTP child serves (1: one per child); seconds a pooled
+	 * child may wait for its next one. */
+	size_t max_use;
+	unsigned max_idle;
 	/* DATA/BDAT line cap in octets incl. CRLF; longer lines: 552 */
 	size_t max_line_length;
 	/* Seconds; RFC 5321 4.5.3.2 defaults: 300, 300, 120, 180, 600. */

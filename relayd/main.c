@@ -51,6 +51,7 @@
 #include "log.h"
 #include "master_start.h"
 #include "master_submit.h"
+#include "master_pool.h"
 #include "master_table.h"
 #include "authsenders.h"
 #include "authtab.h"
@@ -323,7 +324,8 @@ main(int argc, char **argv, char **envp)
 	start_metrics(&m);
 	if (master_caps(why, sizeof(why)) < 0)
 		start_fail(1, "%s", why);
-	if ((m.children = master_table_new()) == NULL)
+	if ((m.children = master_table_new()) == NULL ||
+	    (m.pool = master_pool_new()) == NULL)
 		start_fail(1, "out of memory");
 	start_pfh = NULL;
 	if (status_fd != -1) {
@@ -334,6 +336,7 @@ main(int argc, char **argv, char **envp)
 	}
 	rv = master_run(&m);
 	master_table_free(m.children);
+	master_pool_free(m.pool);
 	recipients_free(m.rcpts);
 	authtab_free(m.auth);
 	authsenders_free(m.senders);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "metrics.h"
 #include "master_start.h"
 #include "master_submit.h"
+#include "master_pool.h"
 #include "master_table.h"
 #include "recipients.h"
 #include "authsenders.h"
@@ -160,6 +162,9 @@ master_detach(struct master *m)
 	m->pfh = NULL;
 	master_table_free(m->children);
 	m->children = NULL;
+	/* Other children's sockets: never in a server's hands. */
+	master_pool_free(m->pool);
+	m->pool = NULL;
 	master_rate_free(m->rate);
 	m->rate = NULL;
 	master_rate_free(m->authfail);
@@ -231,6 +236,7 @@ master_reap(struct master *m)
 			runner_gone(m, status);
 			continue;
 		}
+		master_pool_gone(m->pool, pid);
 		if (!master_table_remove(m->children, pid, &c))
 			continue;
 		master_report_reaped(m, &c, status);
@@ -242,6 +248,25 @@ master_reap(struct master *m)
 	}
 	if (pid == -1 && errno != ECHILD)
 		log_warn("waitpid");
+}
+
+static void
+pool_session_ended(void *arg, pid_t pid, int status)
+{
+	struct master *m = arg;
+	struct master_client c;
+
+	if (master_table_remove(m->children, pid, &c))
+		master_report_reaped(m, &c, status);
+}
+
+/* Sessions pooled children ended: as if their children were reaped. */
+static void
+master_collect(struct master *m)
+{
+	if (master_pool_size(m->pool) > 0)
+		master_pool_collect(
+		    m->pool, m->cfg.max_use, pool_session_ended, m);
 }
 
 /* Best effort on a non-blocking socket: the master never waits for it. */
@@ -360,44 +385,63 @@ master_stressed(struct master *m)
 	return stress;
 }
 
-/* In the child: its copy of the configuration gets the short timeouts. */
-static void
-stress_config(struct config *c)
+/* A pooled child for c: fork one, which serves fd first. */
+static pid_t
+fork_pooled(struct master *m, int fd, const struct pool_conn *c)
 {
-	unsigned *t[] = { &c->timeout_greeting, &c->timeout_command,
-		&c->timeout_data_init, &c->timeout_data_block,
-		&c->timeout_data_term };
-	size_t i;
+	int sv[2];
+	pid_t pid;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (*t[i] > c->stress_timeout)
-			*t[i] = c->stress_timeout;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		(void)close(sv[0]);
+		server_run(m, fd, c, sv[1]);
+	}
+	(void)close(sv[1]);
+	if (pid != -1 && master_pool_add(m->pool, pid, sv[0]) == -1) {
+		log_warnx(
+		    "out of memory: child %ld serves one session", (long)pid);
+		(void)close(sv[0]); /* EOF after its session: it exits */
+	}
+	return pid;
+}
+
+static pid_t
+fork_server(struct master *m, int fd, const struct pool_conn *c)
+{
+	pid_t pid;
+
+	/* Local submissions are rare and the submitter is checked as root. */
+	if (m->cfg.max_use > 1 && c->peer.ss_family != AF_UNIX) {
+		if ((pid = master_pool_send(m->pool, fd, c)) > 0)
+			return pid;
+		return fork_pooled(m, fd, c);
+	}
+	if ((pid = fork()) == 0)
+		server_run(m, fd, c, -1);
+	return pid;
 }
 
 static void
 master_fork(struct master *m, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen, int tls)
 {
-	int stress = master_stressed(m);
-	unsigned failures;
-	int passed;
+	struct pool_conn c;
 	pid_t pid;
 
-	master_report_prior(m, peer, &failures, &passed);
-	if ((pid = fork()) == -1) {
+	memset(&c, 0, sizeof(c));
+	c.peer = *peer;
+	c.peerlen = peerlen;
+	c.listen_tls = tls;
+	c.stress = master_stressed(m);
+	master_report_prior(m, peer, &c.auth_failures, &c.passed);
+	if ((pid = fork_server(m, fd, &c)) == -1) {
 		log_warn("fork");
 		master_refuse(m, fd, "421 4.3.0", "Service not available");
 		return;
-	}
-	if (pid == 0) {
-		/* An SMTP child has no use for the smarthost password. */
-		authfile_free(m->sauth);
-		m->sauth = NULL;
-		if (stress)
-			stress_config(&m->cfg);
-		m->child_auth_failures = failures;
-		m->child_passed = passed;
-		server_run(m, fd, peer, peerlen, tls);
 	}
 	(void)close(fd);
 	metrics_inc(METRICS_SESSIONS);
@@ -441,6 +485,7 @@ master_accept(struct master *m, struct loop *lp, int lfd, int tls)
 	 * against the limits.
 	 */
 	master_reap(m);
+	master_collect(m);
 	if (master_over_limit(m, &peer, why, sizeof(why))) {
 		metrics_inc(METRICS_REJ_LIMIT);
 		master_refuse(m, fd, "421 4.7.0", why);
@@ -561,6 +606,7 @@ master_reload(struct master *m)
 	m->senders = senders;
 	tls_ctx_free(m->tls);
 	m->tls = tls; /* running sessions keep their copy */
+	master_pool_retire(m->pool); /* they hold the old configuration */
 	master_title(m);
 	log_info("configuration reloaded");
 	/* It ends, leaving its workers be, and comes back with next. */
@@ -574,10 +620,16 @@ master_pollfds(
 {
 	struct timespec t = now();
 	nfds_t i;
+	long idle;
 
 	*timeout = -1;
 	if (m->runner == 0)
 		*timeout = (int)ms_until(t, m->runner_at);
+	/* Reports are read on every wake-up; idle children age out. */
+	master_collect(m);
+	if ((idle = master_pool_expire(m->pool, m->cfg.max_idle)) >= 0 &&
+	    (*timeout == -1 || idle < *timeout))
+		*timeout = (int)idle + 1;
 	if (ms_until(t, lp->pause_until) > 0) {
 		*timeout = (int)ms_until(t, lp->pause_until);
 		return 0;
@@ -631,10 +683,12 @@ master_shutdown(struct master *m, struct loop *lp)
 	m->pfh = NULL;
 	if (m->runner > 0 && kill(m->runner, SIGTERM) == -1)
 		log_warn("cannot stop the queue runner");
+	master_pool_retire(m->pool);
 	log_info("stopping: %zu sessions to finish",
 	    master_table_count(m->children));
 	for (;;) {
 		master_reap(m);
+		master_collect(m);
 		if (master_table_count(m->children) == 0 && m->runner == 0)
 			break;
 		t = now();
@@ -668,12 +722,30 @@ master_shutdown(struct master *m, struct loop *lp)
 	return 0;
 }
 
+/* Room for the listeners, the submit socket and every pooled child. */
+static struct pollfd *
+master_pfd(struct master *m, struct pollfd *pfd, size_t *cap)
+{
+	size_t want = CONFIG_LISTEN_MAX + 1 + master_pool_size(m->pool);
+	struct pollfd *np;
+
+	if (want <= *cap)
+		return pfd;
+	if ((np = reallocarray(pfd, want, sizeof(*np))) == NULL) {
+		log_warnx("out of memory: pooled children's reports wait");
+		return pfd;
+	}
+	*cap = want;
+	return np;
+}
+
 int
 master_run(struct master *m)
 {
-	struct pollfd pfd[CONFIG_LISTEN_MAX + 1];
+	struct pollfd *pfd = NULL;
+	size_t cap = 0;
 	struct loop lp;
-	nfds_t i, n;
+	nfds_t i, n, nl;
 	int timeout, k;
 
 	memset(&lp, 0, sizeof(lp));
@@ -690,10 +762,15 @@ master_run(struct master *m)
 		if (got_hup)
 			master_reload(m);
 		master_runner(m);
-		n = master_pollfds(m, &lp, pfd, &timeout);
+		if ((pfd = master_pfd(m, pfd, &cap)) == NULL)
+			break; /* first allocation failed: stop */
+		n = nl = master_pollfds(m, &lp, pfd, &timeout);
+		if (cap >= nl + master_pool_size(m->pool))
+			n += master_pool_pollfds(m->pool, pfd + nl);
 		if (master_wait(&lp, pfd, n, timeout) <= 0)
 			continue;
-		for (i = 0; i < n; i++) {
+		/* A pooled child's report: read at the top (master_pollfds). */
+		for (i = 0; i < nl; i++) {
 			if ((pfd[i].revents & (POLLIN | POLLERR)) == 0)
 				continue;
 			for (k = 0; k < ACCEPT_BURST; k++)
@@ -705,5 +782,6 @@ master_run(struct master *m)
 					break;
 		}
 	}
+	free(pfd);
 	return master_shutdown(m, &lp);
 }

@@ -1,7 +1,7 @@
 /*
- * relayd master: the root process that owns the listeners, forks one
- * child per connection and the queue runner, and never reads a byte from
- * a client.
+ * relayd master: the root process that owns the listeners, forks a
+ * child per connection (or passes it to a pooled one) and the queue
+ * runner, and never reads a byte from a client.
  */
 #ifndef RELAYD_MASTER_H
 #define RELAYD_MASTER_H
@@ -16,12 +16,20 @@
 
 struct pidfh;
 struct master_table;
+struct master_pool;
 struct recipients;
 struct master_rate;
 struct ssl_ctx_st;
 struct authtab;
 struct authsenders;
 struct authfile;
+
+/*
+ * Short titles of the master's children are padded to this: libbsd marks
+ * a title shorter than the original argv[0] with a '.' where argv[0]
+ * ended ("relayd: queue runner    .").
+ */
+#define MASTER_TITLE_PAD 120
 
 struct master {
 	const char *root; /* "/" or --root DIR */
@@ -51,10 +59,7 @@ struct master {
 	struct master_rate *authfail;
 	/* Clients that passed greet_pause or logged in; NULL until one. */
 	struct master_rate *passed;
-	/* In an SMTP child: its client's failed AUTH in the window so far,
-	 * and whether it passed (master_report.c). */
-	unsigned child_auth_failures;
-	int child_passed;
+	struct master_pool *pool; /* max_use > 1: pooled servers */
 	int stress; /* new sessions get stress_timeout */
 	pid_t runner; /* the queue runner, 0 while there is none */
 	struct timespec runner_at; /* (re)start it then (CLOCK_MONOTONIC) */

@@ -34,7 +34,6 @@
 #include "smtpc.h"
 #include "walk.h"
 
-#define RUNNER_TITLE_PAD 120
 #define NOTIFY_FALLBACK 10 /* seconds between scans without inotify */
 #define WORKER_GRACE 8 /* s a stopped worker has to finish; master waits 10 */
 
@@ -389,11 +388,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != master)
 		_exit(0);
-	/*
-	 * Padded: libbsd marks a title shorter than the original argv[0]
-	 * with a '.' where argv[0] ended ("relayd: queue runner    .").
-	 */
-	setproctitle("%-*s", RUNNER_TITLE_PAD, "queue runner");
+	setproctitle("%-*s", MASTER_TITLE_PAD, "queue runner");
 	rv = route_table_load(
 	    m->rootfd, m->cfg.transport_file, &r.table, why, sizeof(why));
 	/* CA certificates are public: read after the drop, for the workers. */

@@ -18,7 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authfile.h"
+#include "config.h"
 #include "log.h"
+#include "master_pool.h"
 #include "privdrop.h"
 #include "server.h"
 #include "server_submit.h"
@@ -68,25 +71,48 @@ child_fail(const struct master *m, int fd)
 	_exit(1);
 }
 
-void
-server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
-    socklen_t peerlen, int listen_tls)
+/*
+ * Postfix's stress mode, per session: every timeout at most
+ * stress_timeout.  base holds the configured ones, so that a pooled
+ * child's next session gets them back.
+ */
+static void
+session_timeouts(struct config *c, const unsigned *base, int stress)
+{
+	unsigned *t[] = { &c->timeout_greeting, &c->timeout_command,
+		&c->timeout_data_init, &c->timeout_data_block,
+		&c->timeout_data_term };
+	size_t i;
+
+	for (i = 0; i < SERVER_TIMEOUTS; i++) {
+		*t[i] = base[i];
+		if (stress && *t[i] > c->stress_timeout)
+			*t[i] = c->stress_timeout;
+	}
+}
+
+/*
+ * Shed the master's fds and signal handling and drop for good: from here
+ * on this process is the relay account with no capabilities.
+ */
+static void
+server_drop(struct master *m, int fd, int local, struct session_submit *sub)
 {
 	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
-	struct session_env env;
-	struct session_submit sub;
-	char why[256], addr[INET6_ADDRSTRLEN];
-	int flags, local = peer->ss_family == AF_UNIX;
+	char why[256];
 
 	master_detach(m);
+	/* An SMTP child has no use for the smarthost password. */
+	authfile_free(m->sauth);
+	m->sauth = NULL;
 	/* submit_socket: the submitter, before the drop (fails closed). */
-	if (local && server_submit_peer(m, fd, &sub, why, sizeof(why)) < 0) {
+	if (local && server_submit_peer(m, fd, sub, why, sizeof(why)) < 0) {
 		log_warnx("local submission refused: %s", why);
 		child_fail(m, fd);
 	}
 	if (local)
 		log_info("local submission: uid=%lu (%s)",
-		    (unsigned long)sub.uid, sub.login);
+		    (unsigned long)sub->uid, sub->login);
 	if (m->rootfd != -1)
 		(void)close(m->rootfd);
 	m->rootfd = -1;
@@ -104,16 +130,28 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 		log_warnx("privilege drop failed: %s", why);
 		child_fail(m, fd);
 	}
+}
+
+/* One SMTP session on fd, as the relay account; its exit status. */
+static int
+server_session(struct master *m, int fd, const struct pool_conn *c,
+    const unsigned *timeouts, struct session_submit *sub)
+{
+	struct session_env env;
+	char addr[INET6_ADDRSTRLEN];
+	int flags;
+
+	session_timeouts(&m->cfg, timeouts, c->stress);
 	/* The listener was non-blocking; the session chooses for itself. */
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
 		log_warn("fcntl");
 		child_fail(m, fd);
 	}
-	if (local)
+	if (sub != NULL)
 		(void)strlcpy(addr, "local", sizeof(addr));
 	else
-		sockaddr_ntop(peer, addr, sizeof(addr));
+		sockaddr_ntop(&c->peer, addr, sizeof(addr));
 	setproctitle("server unknown [%s] greeting", addr);
 	memset(&env, 0, sizeof(env));
 	env.cfg = &m->cfg;
@@ -121,20 +159,44 @@ server_run(struct master *m, int fd, const struct sockaddr_storage *peer,
 	env.rcpts = m->rcpts;
 	env.auth = m->auth; /* read by the master; no passwd file here */
 	env.senders = m->senders;
-	env.auth_failures = m->child_auth_failures;
-	env.passed = m->child_passed;
+	env.auth_failures = c->auth_failures;
+	env.passed = c->passed;
 	env.spoolfd = m->spoolfd;
-	env.peer = *peer;
-	env.peerlen = peerlen;
+	env.peer = c->peer;
+	env.peerlen = c->peerlen;
 	env.tls_ctx = m->tls; /* loaded by the master; no key file here */
-	env.implicit_tls = listen_tls == CONFIG_LISTEN_IMPLICIT;
-	env.require_tls = listen_tls == CONFIG_LISTEN_STARTTLS;
-	env.submit = local ? &sub : NULL;
+	env.implicit_tls = c->listen_tls == CONFIG_LISTEN_IMPLICIT;
+	env.require_tls = c->listen_tls == CONFIG_LISTEN_STARTTLS;
+	env.submit = sub;
 	env.locallen = sizeof(env.local);
 	if (getsockname(fd, (struct sockaddr *)&env.local, &env.locallen) ==
 	    -1) {
 		log_warn("getsockname");
 		child_fail(m, fd);
 	}
-	_exit(session_run(fd, &env));
+	return session_run(fd, &env);
+}
+
+void
+server_run(struct master *m, int fd, const struct pool_conn *c, int sock)
+{
+	struct session_submit sub;
+	struct pool_conn next = *c;
+	unsigned timeouts[SERVER_TIMEOUTS] = { m->cfg.timeout_greeting,
+		m->cfg.timeout_command, m->cfg.timeout_data_init,
+		m->cfg.timeout_data_block, m->cfg.timeout_data_term };
+	int local = c->peer.ss_family == AF_UNIX, rc;
+
+	server_drop(m, fd, local, &sub);
+	rc = server_session(m, fd, &next, timeouts, local ? &sub : NULL);
+	if (sock == -1 || local)
+		_exit(rc);
+	/* Pooled: the next connection the master passes, until it lets go. */
+	for (;;) {
+		if ((fd = pool_child_next(sock, rc, &next)) == -1)
+			_exit(0);
+		if (next.peer.ss_family == AF_UNIX)
+			_exit(1); /* never pooled: no submitter was checked */
+		rc = server_session(m, fd, &next, timeouts, NULL);
+	}
 }

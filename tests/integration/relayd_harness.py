@@ -59,6 +59,7 @@ MASTER_CAPS = "00000000000404e0"
 NO_CAPS = "0000000000000000"
 SESSION_PREFIX = "relayd: server "
 RUNNER_TITLE = "relayd: queue runner"
+IDLE_TITLE = "relayd: idle server"
 WORKER_PREFIX = "relayd: deliver "
 HOLD_RETRY = "1h, 2h"
 HOLD_RETRY_S = 3600
@@ -71,6 +72,12 @@ SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|"
 def sessions_of(master):
     """The master's smtp session children (not the queue runner)."""
     return titled(children_of(master), SESSION_PREFIX)
+
+
+def idle_servers_of(master):
+    """The master's pooled smtp children waiting for a connection."""
+    return [p for p in titled(children_of(master), IDLE_TITLE)
+            if proc_title(p) == IDLE_TITLE]
 
 
 def runner_of(master):
@@ -258,6 +265,11 @@ class Relay:
             "timeout_command": "20s",
             "timeout_data_block": "20s",
         }
+        # RELAY_TEST_CONF="max_use=100 ...": the whole suite on other
+        # defaults (a test's own keys still win).
+        for kv_env in os.environ.get("RELAY_TEST_CONF", "").split():
+            k, _, v = kv_env.partition("=")
+            settings[k] = v
         settings.update(self.fixed)
         settings.update({k: str(v) for k, v in kv.items()})
         return "[relayd]\n" + "".join("%s = %s\n" % (k, v)

@@ -24,6 +24,7 @@ from conftest import relay_env, run_relayctl
 from delivery_harness import Sink
 from relayd_harness import (RUNNER_TITLE, Client,  # noqa: F401
                             alive, children_of as children, free_port,
+                            idle_servers_of,
                             passwd_ids as relay_ids, relayd_path, runner_of,
                             send_message, sessions_of as sessions, wait_for)
 
@@ -66,9 +67,9 @@ def cmdline(pid):
 
 
 def not_runner(pid):
-    """Children of pid other than the queue runner (sessions, and any
-    child that has not set its title yet)."""
-    run = runner_of(pid)
+    """Children of pid other than the queue runner and idle pooled
+    servers (sessions, and any child that has not set its title yet)."""
+    run = runner_of(pid) + idle_servers_of(pid)
     return [k for k in children(pid) if k not in run]
 
 

@@ -209,7 +209,7 @@ def test_daemon_via_relayctl_serves_and_reports(relay):
         "listen": ["127.0.0.1:%d" % relay.port]}, s
     assert c.cmd("QUIT")[0] == 221
     assert c.eof()
-    wait_for(lambda: session[0] not in children_of(pid), 5,
+    wait_for(lambda: session[0] not in sessions_of(pid) or None, 5,
              what="the session to end")
     assert sessions_of(pid) == []
     s = relay.relayctl("status", "--json")

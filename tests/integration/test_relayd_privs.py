@@ -20,6 +20,7 @@ from harness import relay_env, shim_path
 from relayd_harness import (HOSTNAME, MASTER_CAPS, NO_CAPS,  # noqa: F401
                             QUEUED_RE, RUNNER_TITLE, Client,
                             check_delivery_state, children_of, held_relay,
+                            idle_servers_of,
                             proc_status, proc_title, relayd_path,
                             runner_of, sessions_of, wait_for)
 
@@ -87,8 +88,15 @@ def test_twenty_sessions_children_dropped_master_capped(relay):
     for c in clients:
         assert c.cmd("QUIT")[0] == 221
         assert c.eof()
-    wait_for(lambda: children_of(master) == [runner], 5,
-             what="the sessions to exit")
+    wait_for(lambda: sessions_of(master) == [] or None, 5,
+             what="the sessions to end")
+    # What is left: the runner and pooled servers (max_use), idle and
+    # still the relay account.
+    idle = idle_servers_of(master)
+    assert children_of(master) == sorted(idle + [runner])
+    assert 1 <= len(idle) <= 20, idle
+    for pid in idle:
+        assert_dropped(proc_status(pid), relay.uid, relay.gid)
 
 
 # Runs inside the network namespace: one session on port 25, the status
