@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "master_start.h"
 #include "master_submit.h"
+#include "master_limit.h"
 #include "master_pool.h"
 #include "master_table.h"
 #include "recipients.h"
@@ -282,107 +283,6 @@ master_refuse(
 	if (n > 0 && (size_t)n < sizeof(line))
 		(void)send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)close(fd);
-}
-
-/* max_conn_rate: 1 if this connection is one too many this minute. */
-static int
-master_over_rate(
-    struct master *m, const struct sockaddr_storage *peer, const char *addr)
-{
-	struct master_client c;
-	size_t n;
-
-	if (m->cfg.max_conn_rate == 0)
-		return 0;
-	if (m->rate == NULL &&
-	    (m->rate = master_rate_new(MASTER_RATE_WINDOW)) == NULL) {
-		log_warnx("out of memory: max_conn_rate not enforced");
-		return 0;
-	}
-	master_client_of(peer, &c);
-	n = master_rate_add(m->rate, &c, now().tv_sec, 1);
-	if (n <= m->cfg.max_conn_rate)
-		return 0;
-	log_warnx("refused %s: %zu connections from it this minute "
-		  "(max_conn_rate)",
-	    addr, n);
-	return 1;
-}
-
-/* A client in relay_from (the address accept() gave, nothing read). */
-static int
-master_trusted(const struct master *m, const struct sockaddr_storage *peer)
-{
-	size_t i;
-
-	for (i = 0; i < m->cfg.nrelay_from && i < CONFIG_NET_MAX; i++)
-		if (smtp_addr_net_match(peer, &m->cfg.relay_from[i].addr,
-			m->cfg.relay_from[i].prefix))
-			return 1;
-	return 0;
-}
-
-/*
- * 0 to serve the client, else 1 with the text of the 421 in why.  As
- * Postfix's smtpd_client_event_limit_exceptions ($mynetworks), the
- * per-client limits do not hold for relay_from; max_children does.
- */
-static int
-master_over_limit(struct master *m, const struct sockaddr_storage *peer,
-    char *why, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-	int trusted = master_trusted(m, peer);
-	size_t n;
-
-	sockaddr_ntop(peer, addr, sizeof(addr));
-	(void)strlcpy(why, "Too many connections, try again later", len);
-	/* submit_socket: local users, counted in max_children only. */
-	if (peer->ss_family == AF_UNIX) {
-		(void)strlcpy(addr, "local", sizeof(addr));
-		trusted = 1;
-	}
-	if (!trusted && master_over_rate(m, peer, addr)) {
-		/* len fits any address: nothing is cut. */
-		(void)snprintf(
-		    why, len, "Error: too many connections from %s", addr);
-		return 1;
-	}
-	if ((n = master_table_count(m->children)) >= m->cfg.max_children) {
-		log_warnx("refused %s: %zu sessions (max_children)", addr, n);
-		return 1;
-	}
-	if (!trusted &&
-	    (n = master_table_count_peer(m->children, peer)) >=
-		m->cfg.max_per_ip) {
-		log_warnx(
-		    "refused %s: %zu sessions from it (max_per_ip)", addr, n);
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Postfix's stress mode: a session that starts while 80% of max_children
- * run gets stress_timeout for every timeout, so idle and slow clients
- * make room sooner.  Logs when the state changes.
- */
-static int
-master_stressed(struct master *m)
-{
-	size_t n = master_table_count(m->children);
-	int stress;
-
-	stress = m->cfg.stress_timeout > 0 && n * 5 >= m->cfg.max_children * 4;
-	if (stress && !m->stress)
-		log_warnx("%zu of %zu sessions: new sessions get timeouts of "
-			  "%us (stress_timeout)",
-		    n, m->cfg.max_children, m->cfg.stress_timeout);
-	else if (!stress && m->stress)
-		log_info("%zu of %zu sessions: normal timeouts again", n,
-		    m->cfg.max_children);
-	m->stress = stress;
-	return stress;
 }
 
 /* A pooled child for c: fork one, which serves fd first. */

@@ -8,6 +8,7 @@ sessions, after max_idle seconds idle and on a reload (it holds the old
 configuration); a pooled child killed mid-session costs that session only.
 Mail is held (held_relay) so that what a session queued stays in queue/."""
 
+import json
 import os
 import re
 import signal
@@ -75,6 +76,14 @@ def test_one_child_serves_max_use_sessions_then_goes(relay):
     first, q1 = session(relay, "one.test")
     wait_idle(master, first)
     assert_dropped(first, relay)  # idle, still the relay account
+    # relayctl check finds an idle server as it should be: no runtime.*
+    with open(os.path.join(relay.root, "run/relayd.pid"), "w") as f:
+        f.write("%d\n" % master)  # -f: relayd may not write one
+    r = relay.relayctl("check", "--json")
+    doc = json.loads(r.out)
+    assert [f for f in doc["findings"]
+            if f["id"].startswith("runtime.")] == [], doc
+    assert doc["running"] is True and doc["children"] == 2, doc
     second, q2 = session(relay, "two.test")
     wait_idle(master, second)
     third, q3 = session(relay, "three.test")
