@@ -37,7 +37,7 @@
 
 #define STOP_WAIT_MS 15000
 #define CONNECT_WAIT_MS 5000
-#define SESSION_TITLE "relayd: server " /* smtp children (relayd/child.c) */
+#define SESSION_TITLE "relayd: server " /* in a session (relayd/server.c) */
 
 struct daemon {
 	const char *root;

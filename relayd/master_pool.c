@@ -265,11 +265,17 @@ recv_conn(int sock, struct pool_conn *c)
 }
 
 int
-pool_child_next(int sock, int status, struct pool_conn *c)
+pool_child_report(int sock, int status)
 {
-	if (send(sock, &status, sizeof(status), MSG_NOSIGNAL) !=
-	    (ssize_t)sizeof(status))
-		return -1;
+	return send(sock, &status, sizeof(status), MSG_NOSIGNAL) ==
+		(ssize_t)sizeof(status)
+	    ? 0
+	    : -1;
+}
+
+int
+pool_child_wait(int sock, struct pool_conn *c)
+{
 	/* After the report: "idle" means the master may count it so. */
 	setproctitle("%-*s", MASTER_TITLE_PAD, "idle server");
 	return recv_conn(sock, c);

@@ -61,10 +61,12 @@ struct pollfd;
 size_t master_pool_pollfds(const struct master_pool *p, struct pollfd *pfd);
 
 /*
- * In a pooled child: report the status of the session that ended, then
- * wait for the next connection.  Returns its fd (close-on-exec) with *c
- * filled, or -1 when the master let this child go (or on any error).
+ * In a pooled child: report the status of its session (once per session:
+ * at QUIT, or when it ended otherwise); 0 or -1.  Then wait for the next
+ * connection: its fd (close-on-exec) with *c filled, or -1 when the master
+ * let this child go (or on any error).
  */
-int pool_child_next(int sock, int status, struct pool_conn *c);
+int pool_child_report(int sock, int status);
+int pool_child_wait(int sock, struct pool_conn *c);
 
 #endif

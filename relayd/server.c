@@ -132,10 +132,26 @@ server_drop(struct master *m, int fd, int local, struct session_submit *sub)
 	}
 }
 
+/* A pooled server's session, reported at QUIT or at its end. */
+struct pooled {
+	int sock;
+	int reported;
+};
+
+static void
+report_quit(void *arg, int status)
+{
+	struct pooled *p = arg;
+
+	if (pool_child_report(p->sock, status) == -1)
+		_exit(0); /* the master let go of us */
+	p->reported = 1;
+}
+
 /* One SMTP session on fd, as the relay account; its exit status. */
 static int
 server_session(struct master *m, int fd, const struct pool_conn *c,
-    const unsigned *timeouts, struct session_submit *sub)
+    const unsigned *timeouts, struct session_submit *sub, struct pooled *pl)
 {
 	struct session_env env;
 	char addr[INET6_ADDRSTRLEN];
@@ -168,6 +184,11 @@ server_session(struct master *m, int fd, const struct pool_conn *c,
 	env.implicit_tls = c->listen_tls == CONFIG_LISTEN_IMPLICIT;
 	env.require_tls = c->listen_tls == CONFIG_LISTEN_STARTTLS;
 	env.submit = sub;
+	if (pl != NULL) {
+		pl->reported = 0;
+		env.quitting = report_quit;
+		env.quitting_arg = pl;
+	}
 	env.locallen = sizeof(env.local);
 	if (getsockname(fd, (struct sockaddr *)&env.local, &env.locallen) ==
 	    -1) {
@@ -182,21 +203,24 @@ server_run(struct master *m, int fd, const struct pool_conn *c, int sock)
 {
 	struct session_submit sub;
 	struct pool_conn next = *c;
+	struct pooled pl = { .sock = sock };
 	unsigned timeouts[SERVER_TIMEOUTS] = { m->cfg.timeout_greeting,
 		m->cfg.timeout_command, m->cfg.timeout_data_init,
 		m->cfg.timeout_data_block, m->cfg.timeout_data_term };
 	int local = c->peer.ss_family == AF_UNIX, rc;
 
 	server_drop(m, fd, local, &sub);
-	rc = server_session(m, fd, &next, timeouts, local ? &sub : NULL);
 	if (sock == -1 || local)
-		_exit(rc);
+		_exit(server_session(
+		    m, fd, &next, timeouts, local ? &sub : NULL, NULL));
 	/* Pooled: the next connection the master passes, until it lets go. */
 	for (;;) {
-		if ((fd = pool_child_next(sock, rc, &next)) == -1)
+		rc = server_session(m, fd, &next, timeouts, NULL, &pl);
+		if (!pl.reported && pool_child_report(sock, rc) == -1)
+			_exit(0);
+		if ((fd = pool_child_wait(sock, &next)) == -1)
 			_exit(0);
 		if (next.peer.ss_family == AF_UNIX)
 			_exit(1); /* never pooled: no submitter was checked */
-		rc = server_session(m, fd, &next, timeouts, NULL);
 	}
 }

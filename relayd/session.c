@@ -227,6 +227,14 @@ session_report(const struct session *s, int rc)
 	    (int)(n > SESSION_AUTH_MAX ? SESSION_AUTH_MAX : n);
 }
 
+void
+session_quitting(struct session *s)
+{
+	if (s->env->quitting != NULL)
+		s->env->quitting(
+		    s->env->quitting_arg, session_report(s, s->rc));
+}
+
 int
 session_run(int fd, const struct session_env *env)
 {

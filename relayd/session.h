@@ -53,6 +53,11 @@ struct session_env {
 	int passed;
 	/* NULL for TCP; the submitter for a local submission. */
 	const struct session_submit *submit;
+	/* If set: called once, at QUIT and before the 221, with the status
+	 * session_run() will return, so that the master counts the session
+	 * ended before the client can connect again (a pooled server). */
+	void (*quitting)(void *arg, int status);
+	void *quitting_arg;
 };
 
 /*

@@ -232,6 +232,7 @@ cmd_other(struct session *s, const struct smtp_command *cmd)
 		session_reply(s, "250 2.0.0 Ok");
 		break;
 	case SMTP_VERB_QUIT:
+		session_quitting(s);
 		session_reply(s, "221 2.0.0 Bye");
 		s->quit = 1;
 		break;

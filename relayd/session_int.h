@@ -70,6 +70,8 @@ struct session {
 /* session.c */
 void session_title(struct session *s, const char *state);
 void session_reset(struct session *s);
+/* At QUIT: env->quitting, if set, learns the session's status. */
+void session_quitting(struct session *s);
 void session_reply(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_timeout(struct session *s);

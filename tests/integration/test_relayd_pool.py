@@ -167,3 +167,62 @@ def test_pooled_child_killed_mid_session_costs_that_session(relay):
     assert pid2 != pid
     assert sorted(relay.queue_ids()) == sorted([q1, q2])
     assert p.poll() is None
+
+
+def sockets_of(pid):
+    out = set()
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, n))
+        except FileNotFoundError:
+            continue
+        if t.startswith("socket:"):
+            out.add(t)
+    return out
+
+
+def test_children_hold_no_socket_of_the_master(relay):
+    """Two sessions at once: the second child is forked while the first
+    is in the pool, yet holds none of the master's sockets (its end of
+    the first child's pair, the listeners): only its connection and its
+    own end of its pair."""
+    relay.configure(max_use=10)
+    p = relay.start_fg()
+    master = p.pid
+    a = relay.client(ehlo="a.test")
+    first = one_session(master)
+    b = relay.client(ehlo="b.test")
+    kids = wait_for(lambda: len(sessions_of(master)) == 2 and
+                    sessions_of(master) or None, 10, what="two sessions")
+    second = [k for k in kids if k != first][0]
+    mine = sockets_of(master)
+    assert len(mine) >= 3, mine  # a listener and the two pairs' ends
+    for kid in (first, second):
+        held = sockets_of(kid)
+        assert len(held) == 2, (kid, held)
+        assert not held & mine, (kid, held & mine)
+    for c in (a, b):
+        c.send("QUIT\r\n")
+        c.expect(221)
+
+
+def test_quit_ends_the_session_for_the_master_before_221(relay):
+    """A pooled server reports at QUIT, before its 221: a client that
+    connects again at once is never refused for a session that has
+    ended (max_children 1; the master's count must already be 0)."""
+    relay.configure(max_use=100, max_children=1)
+    p = relay.start_fg()
+    seen = set()
+    for i in range(40):
+        c = Client(relay.port)
+        c.greet()
+        seen.update(sessions_of(p.pid))
+        c.send("QUIT\r\n")
+        c.expect(221)
+        c.close()
+    # One child served them all (max_use 100), and it is idle now.
+    kids = wait_for(lambda: idle_servers_of(p.pid) or None, 10,
+                    what="the server idle")
+    assert len(kids) == 1 and sessions_of(p.pid) == [], kids
+    assert seen == set(kids), (seen, kids)

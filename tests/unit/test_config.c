@@ -84,6 +84,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->max_recipients, 100);
 	assert_int_equal(cfg->max_children, 100);
 	assert_int_equal(cfg->max_per_ip, 10);
+	assert_int_equal(cfg->max_use, 100);
+	assert_int_equal(cfg->max_idle, 100);
 	assert_int_equal(cfg->max_hops, 50);
 	assert_int_equal(cfg->greet_pause, 1);
 	assert_int_equal(cfg->timeout_greeting, 300);
@@ -120,6 +122,8 @@ test_every_key(void **state)
 		  "max_recipients = 500\n"
 		  "max_children = 7\n"
 		  "max_per_ip = 3\n"
+		  "max_use = 1\n"
+		  "max_idle = 2m\n"
 		  "max_hops = 30\n"
 		  "greet_pause = 5s\n"
 		  "timeout_greeting = 1m\n"
@@ -162,6 +166,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg->max_recipients, 500);
 	assert_int_equal(cfg->max_children, 7);
 	assert_int_equal(cfg->max_per_ip, 3);
+	assert_int_equal(cfg->max_use, 1);
+	assert_int_equal(cfg->max_idle, 120);
 	assert_int_equal(cfg->max_hops, 30);
 	assert_int_equal(cfg->greet_pause, 5);
 	assert_int_equal(cfg->timeout_greeting, 60);
@@ -449,6 +455,10 @@ static const struct err_case number_errors[] = {
 	{ "[relayd]\nmax_children = 99999999999999999999999\n", 2,
 	    "max_children", "out of range" },
 	{ "[relayd]\nmax_hops = 0x10\n", 2, "max_hops", "invalid number" },
+	{ "[relayd]\nmax_use = 0\n", 2, "max_use",
+	    "'0' out of range (1 to 100000)" },
+	{ "[relayd]\nmax_idle = 0s\n", 2, "max_idle", "out of range" },
+	{ "[relayd]\nmax_idle = 2h\n", 2, "max_idle", "out of range" },
 	{ "[relayd]\nmax_message_size = 10MB\n", 2, "max_message_size",
 	    "invalid size" },
 	{ "[relayd]\nmax_message_size = M\n", 2, "max_message_size",
