@@ -41,6 +41,7 @@ struct setup {
 	struct id_choice ids;
 	struct plan plan;
 	struct mta mta;
+	int applied; /* plan was made by the walk that applied it */
 };
 
 /* By index: cmd_args.opt[SETUP_PLAN] is --plan. */
@@ -288,9 +289,8 @@ print_json(const struct setup *s, const struct plan *p, int applied)
 }
 
 static int
-apply(struct setup *s)
+commit_accounts(struct setup *s)
 {
-	struct plan done = { 0 };
 	struct db_error de;
 	char text[512];
 	int r;
@@ -300,6 +300,17 @@ apply(struct setup *s)
 		warnx("%s", text);
 		return EXIT_FAILURE;
 	}
+	return 0;
+}
+
+static int
+apply(struct setup *s)
+{
+	struct plan done = { 0 };
+	int r;
+
+	if ((r = commit_accounts(s)) != 0)
+		return r;
 	r = run_fs(s, 1, &done);
 	plan_free(&done);
 	return r;
@@ -329,7 +340,17 @@ setup_plan(struct setup *s)
 		    strerror(-r));
 		return EXIT_FAILURE;
 	}
-	return run_fs(s, 0, &s->plan);
+	if (s->o.plan_only || s->o.mta)
+		return run_fs(s, 0, &s->plan);
+	/*
+	 * Nothing to show or decide before the change: one walk that fixes
+	 * as it goes and records what it did (half the work on a big spool;
+	 * each fix is checked through its fd as in a second walk).
+	 */
+	if ((r = commit_accounts(s)) != 0)
+		return r;
+	s->applied = 1;
+	return run_fs(s, 1, &s->plan);
 }
 
 /*
@@ -394,7 +415,8 @@ setup_run(struct setup *s)
 			print_json(s, &s->plan, 0);
 		return EXIT_UNSAFE;
 	}
-	if (s->plan.nactions > 0 && !s->o.plan_only && (r = apply_all(s)) != 0)
+	if (s->plan.nactions > 0 && !s->o.plan_only && !s->applied &&
+	    (r = apply_all(s)) != 0)
 		return r;
 	if (s->o.json)
 		print_json(
