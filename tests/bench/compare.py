@@ -17,7 +17,8 @@ x message size) and each of --runs alternating runs it measures:
   RSS KiB          the master's, and the largest SMTP server process seen
 
 then prints a table of medians with the ratios relayd/Postfix and writes
-every run as CSV.  --smoke runs relayd alone on a tiny load (ctest runs
+every run as CSV.  --reuse sends many messages per connection
+(smtp-source -d) instead of one.  --smoke runs relayd alone on a tiny load (ctest runs
 it so this harness cannot rot); --no-postfix skips Postfix.
 
 Needs root, a built tree (RELAY_BUILD_DIR), the peers of
@@ -268,13 +269,16 @@ class PostfixSide:
 
 # ------------------------------------------------------------ one run
 
-def source(port, sessions, messages, size, errfile):
-    """smtp-source started (its stderr into errfile); returns the Popen."""
+def source(port, sessions, messages, size, errfile, reuse=False):
+    """smtp-source started (its stderr into errfile); returns the Popen.
+    reuse: each session sends message after message on one connection
+    (smtp-source -d), instead of one message per connection."""
     path, env = tool("smtp-source")
     return subprocess.Popen(
         [path, "-s", str(sessions), "-m", str(messages), "-l", str(size),
          "-f", "bench@source.test", "-t", "sink@dest.test",
-         "-M", "source.test", "127.0.0.1:%d" % port],
+         "-M", "source.test"] + (["-d"] if reuse else []) +
+        ["127.0.0.1:%d" % port],
         stdout=subprocess.DEVNULL, stderr=errfile, env=env)
 
 
@@ -284,7 +288,7 @@ def sample_servers(side, peak):
             peak[0] = max(peak[0], rss_kib(p))
 
 
-def run_load(side, sink, sessions, messages, size, timeout):
+def run_load(side, sink, sessions, messages, size, timeout, reuse=False):
     """One run; returns a dict of figures.  The SMTP servers' RSS is
     sampled all along."""
     base = sink.count()
@@ -293,7 +297,7 @@ def run_load(side, sink, sessions, messages, size, timeout):
     errs = tempfile.TemporaryFile()
     t0 = time.monotonic()
     deadline = t0 + timeout
-    p = source(side.port, sessions, messages, size, errs)
+    p = source(side.port, sessions, messages, size, errs, reuse)
     took = None
     while time.monotonic() < deadline:
         sample_servers(side, peak)
@@ -414,6 +418,8 @@ def main(argv):
     ap.add_argument("--csv", default="")
     ap.add_argument("--no-postfix", action="store_true")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--reuse", action="store_true",
+                    help="many messages per connection (smtp-source -d)")
     ap.add_argument("--relayd", action="append", default=[],
                     metavar="KEY=VALUE",
                     help="a relayd.conf key beside the defaults")
@@ -438,7 +444,8 @@ def main(argv):
                     order = sides if i % 2 == 0 else sides[::-1]
                     for side, sink in order:
                         r = run_load(side, sink, sessions, a.messages, size,
-                                     a.timeout)
+                                     a.timeout, a.reuse)
+                        r["reuse"] = a.reuse
                         r["p50_ms"], r["p99_ms"] = latency(side, a.latency,
                                                            size)
                         r["run"] = i + 1

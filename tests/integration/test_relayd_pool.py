@@ -226,3 +226,17 @@ def test_quit_ends_the_session_for_the_master_before_221(relay):
                     what="the server idle")
     assert len(kids) == 1 and sessions_of(p.pid) == [], kids
     assert seen == set(kids), (seen, kids)
+
+
+def test_max_use_1_gives_each_connection_a_process_of_its_own(relay):
+    """max_use = 1: the fork-per-connection model; a server ends with its
+    session and never waits idle for another client."""
+    relay.configure(max_use=1, relay_domains="dest.test")
+    p = relay.start_fg()
+    first, q1 = session(relay, "one.test")
+    wait_for(lambda: gone(first) or None, 10, what="the first server gone")
+    second, q2 = session(relay, "two.test")
+    assert second != first
+    wait_for(lambda: gone(second) or None, 10, what="the second server gone")
+    assert idle_servers_of(p.pid) == []
+    assert sorted(relay.queue_ids()) == sorted([q1, q2])
