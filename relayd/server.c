@@ -71,6 +71,19 @@ child_fail(const struct master *m, int fd)
 	_exit(1);
 }
 
+/* The timeouts stress_timeout shortens. */
+#define SERVER_TIMEOUTS 5
+
+static void
+timeout_fields(struct config *c, unsigned *t[SERVER_TIMEOUTS])
+{
+	t[0] = &c->timeout_greeting;
+	t[1] = &c->timeout_command;
+	t[2] = &c->timeout_data_init;
+	t[3] = &c->timeout_data_block;
+	t[4] = &c->timeout_data_term;
+}
+
 /*
  * Postfix's stress mode, per session: every timeout at most
  * stress_timeout.  base holds the configured ones, so that a pooled
@@ -79,11 +92,10 @@ child_fail(const struct master *m, int fd)
 static void
 session_timeouts(struct config *c, const unsigned *base, int stress)
 {
-	unsigned *t[] = { &c->timeout_greeting, &c->timeout_command,
-		&c->timeout_data_init, &c->timeout_data_block,
-		&c->timeout_data_term };
+	unsigned *t[SERVER_TIMEOUTS];
 	size_t i;
 
+	timeout_fields(c, t);
 	for (i = 0; i < SERVER_TIMEOUTS; i++) {
 		*t[i] = base[i];
 		if (stress && *t[i] > c->stress_timeout)
@@ -204,11 +216,13 @@ server_run(struct master *m, int fd, const struct pool_conn *c, int sock)
 	struct session_submit sub;
 	struct pool_conn next = *c;
 	struct pooled pl = { .sock = sock };
-	unsigned timeouts[SERVER_TIMEOUTS] = { m->cfg.timeout_greeting,
-		m->cfg.timeout_command, m->cfg.timeout_data_init,
-		m->cfg.timeout_data_block, m->cfg.timeout_data_term };
+	unsigned timeouts[SERVER_TIMEOUTS], *t[SERVER_TIMEOUTS];
 	int local = c->peer.ss_family == AF_UNIX, rc;
+	size_t i;
 
+	timeout_fields(&m->cfg, t);
+	for (i = 0; i < SERVER_TIMEOUTS; i++)
+		timeouts[i] = *t[i];
 	server_drop(m, fd, local, &sub);
 	if (sock == -1 || local)
 		_exit(server_session(

@@ -13,9 +13,6 @@
 
 struct pool_conn;
 
-/* How many timeouts stress_timeout shortens (server.c). */
-#define SERVER_TIMEOUTS 5
-
 /*
  * In the freshly forked child of m: shed the master's fds and signal
  * handling, drop privileges for good (421 4.3.0 and exit 1 if that
