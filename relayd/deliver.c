@@ -6,11 +6,13 @@
  * (fsync + rename) before the next message, so a delivered recipient is
  * never sent again and a failed one is bounced at least once.
  */
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <errno.h>
 #include <signal.h>
 #include <libutil.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "qupdate.h"
+#include "runner_worker.h"
 #include "route.h"
 #include "smtp_addr.h"
 #include "smtpc.h"
@@ -40,6 +43,7 @@ struct worker {
 	struct route rt;
 	int routed;
 	struct smtpc *c;
+	char hop[ROUTE_HOPKEY_MAX + 1]; /* the next hop c is connected to */
 	int down; /* no hop answered: later messages get down_st */
 	struct smtpc_status down_st;
 	char peer[ROUTE_HOST_MAX + 80]; /* last hop connected to, for logs */
@@ -554,20 +558,85 @@ deliver_signals(void)
 	return sigaction(SIGTERM, &sa, NULL);
 }
 
-int
-deliver_run(const struct deliver_env *env, const struct runner_job *job)
+/*
+ * One job.  A connection kept from the last job is used only for the
+ * same next hop and after an RSET it answers; otherwise the job routes
+ * and connects afresh, as a new worker would.
+ */
+static int
+deliver_job(struct worker *w, const struct runner_job *job)
 {
-	struct worker w;
 	size_t i;
 	int bad = 0;
 
+	w->job = job;
+	if (w->c != NULL &&
+	    (strcmp(w->hop, job->hop) != 0 || smtpc_reuse(w->c) != 0)) {
+		smtpc_quit(w->c);
+		w->c = NULL;
+	}
+	if (w->c == NULL) {
+		w->routed = 0;
+		w->down = 0;
+	}
+	(void)strlcpy(w->hop, job->hop, sizeof(w->hop));
+	for (i = 0; i < job->n && !stopping; i++)
+		if (deliver_one(w, job->id[i], job->first[i]) != 0)
+			bad = 1;
+	return bad;
+}
+
+/*
+ * The next job from the runner: 1, or 0 at EOF (the runner let us go) or
+ * once SIGTERM came, or -errno.  SIGTERM is blocked but for the wait
+ * itself, so one that comes just before it is not missed.
+ */
+static int
+next_job(int fd, struct runner_jobmsg *m, struct runner_job *job)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	sigset_t term, old;
+	int rv = 0;
+
+	(void)sigemptyset(&term);
+	(void)sigaddset(&term, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &term, &old) == -1)
+		return -errno;
+	while (!stopping && (rv = ppoll(&pfd, 1, NULL, &old)) == -1 &&
+	    errno == EINTR)
+		;
+	if (rv == -1)
+		rv = -errno;
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (stopping)
+		return 0;
+	return rv < 0 ? rv : runner_job_recv(fd, m, job);
+}
+
+int
+deliver_serve(const struct deliver_env *env, int fd)
+{
+	struct runner_jobmsg m;
+	struct runner_job job;
+	struct worker w;
+	int rv, status;
+
 	memset(&w, 0, sizeof(w));
 	w.env = env;
-	w.job = job;
 	worker_timeouts(env->cfg, &w.tmo);
-	for (i = 0; i < job->n && !stopping; i++)
-		if (deliver_one(&w, job->id[i], job->first[i]) != 0)
-			bad = 1;
+	while ((rv = next_job(fd, &m, &job)) == 1) {
+		status = deliver_job(&w, &job);
+		/* Every result is on disk: the runner may read them now. */
+		if (send(fd, &status, sizeof(status), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(status)) {
+			rv = errno == EPIPE ? 0 : -errno; /* EPIPE: let go */
+			break;
+		}
+		w.job = NULL;
+		setproctitle("idle delivery to %s", w.hop);
+	}
+	if (rv < 0)
+		log_warnx("delivery worker: no next job: %s", strerror(-rv));
 	smtpc_quit(w.c);
-	return bad;
+	return rv < 0;
 }

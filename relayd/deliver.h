@@ -45,18 +45,21 @@ int deliver_pending_keys(const struct config *cfg, const struct route_table *t,
 void deliver_keys_free(char **keys, size_t n);
 
 /*
- * Deliver job (its hop, its messages) and return the worker's exit
- * status.  Each message is locked (qupdate_lock; a busy one is skipped),
+ * A worker's life: take jobs (their hop, their messages) from the runner
+ * on fd (runner_worker.h), one at a time, and report each with one int
+ * once its results are recorded; keep the connection to the hop between
+ * jobs.  Each message is locked (qupdate_lock; a busy one is skipped),
  * sent, and its new recipient states written (qupdate_write) or the file
  * removed once no recipient is pending; failed recipients get a DSN
  * (dsn_build + queue_enqueue) before the state that says so is written.
+ * Returns the worker's exit status, at EOF on fd or after SIGTERM.
  */
-int deliver_run(const struct deliver_env *env, const struct runner_job *job);
+int deliver_serve(const struct deliver_env *env, int fd);
 
 /*
  * In a fresh worker: SIGTERM (from the runner, or its death) makes
- * deliver_run() finish the message in hand, reply included, and return
- * before the next one, so a stop or reload does not resend it. Returns 0
+ * deliver_serve() finish the message in hand, reply included, report
+ * and return before the next one, so a stop or reload does not resend it. Returns 0
  * or -1 (errno set).
  */
 int deliver_signals(void);

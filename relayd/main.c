@@ -21,10 +21,12 @@
  *                                       milter_msg.c milter_edit.c
  *                                       milter_rcpt.c
  *   queue runner (relay user)           runner.c runner_sched.c
+ *                                       runner_worker.c (jobs, workers)
  *                                       runner_corrupt.c (corrupt/)
  *                                       route_table.c (transport map)
  *                                       smtpc_tls.c (client context)
- *   delivery worker (relay user)        deliver.c dsn.c route.c
+ *   delivery worker (relay user,        deliver.c dsn.c route.c
+ *     one job after another)            runner_worker.c (job datagram)
  *                                       route_resolve.c route_dns.c
  *                                       smtpc.c smtpc_io.c smtpc_reply.c
  *                                       smtpc_send.c smtpc_tls.c

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -31,6 +32,7 @@
 #include "runner.h"
 #include "runner_corrupt.h"
 #include "runner_sched.h"
+#include "runner_worker.h"
 #include "smtpc.h"
 #include "walk.h"
 
@@ -48,6 +50,10 @@ struct runner {
 	int64_t next_scan;
 	int stop; /* 1: TERM, 2: HUP; either way the workers stop first */
 	struct runner_corrupt corrupt; /* files that could not be set aside */
+	struct runner_workers wk; /* delivery worker processes */
+	struct pollfd *pfd; /* signalfd, inotify, the workers' sockets */
+	pid_t *pfd_pid; /* the worker of each pfd[] entry, 0: none */
+	size_t pfd_cap;
 };
 
 static int64_t
@@ -167,25 +173,28 @@ runner_events(struct runner *r)
 }
 
 /*
- * In the worker: the runner's signal handling and fds are not its own. A
- * worker ends with its runner (SIGTERM: it finishes the message in hand),
- * so none outlives it as an orphan beyond the limits and relayctl stop.
+ * In the worker: the runner's signal handling and fds are not its own,
+ * nor any other worker's socket (a copy would keep that worker from
+ * seeing EOF). A worker ends with its runner (SIGTERM: it finishes the
+ * message in hand), so none outlives it as an orphan beyond the limits
+ * and relayctl stop.
  */
 static void __attribute__((noreturn))
-worker_main(struct runner *r, const struct runner_job *j, pid_t runner)
+worker_main(struct runner *r, const struct runner_job *j, int fd, pid_t runner)
 {
 	sigset_t none;
 
 	(void)close(r->sfd);
 	if (r->ifd != -1)
 		(void)close(r->ifd);
+	runner_workers_close_all(&r->wk);
 	if (deliver_signals() == -1 || prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 	    getppid() != runner)
 		_exit(1);
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	setproctitle("deliver %s to %s", j->id[0], j->hop);
-	_exit(deliver_run(&r->env, j));
+	_exit(deliver_serve(&r->env, fd));
 }
 
 static void
@@ -200,41 +209,136 @@ runner_finish(struct runner *r, struct runner_job *j)
 	runner_sched_job_free(r->s, j);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A new worker for job j; -1 if none could be started. */
+static int
+runner_fork(struct runner *r, struct runner_job *j)
+{
+	struct runner_worker *w;
+	pid_t pid, self = getpid();
+	int sv[2];
+
+	/* The worker limit counts processes: an idle one makes room. */
+	if (runner_workers_live(&r->wk) >= RUNNER_WORKERS_MAX)
+		(void)runner_workers_release_oldest(&r->wk);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)close(sv[0]);
+		worker_main(r, j, sv[1], self);
+	}
+	(void)close(sv[1]);
+	if ((w = runner_workers_add(&r->wk, pid, sv[0], j->hop, now_ms())) ==
+	    NULL) {
+		(void)kill(pid, SIGKILL); /* reaped as nobody's */
+		(void)close(sv[0]);
+		return -1;
+	}
+	w->job = j; /* from here on, its reaping finishes the job */
+	j->pid = pid;
+	if (runner_job_send(w->fd, j) != 0) {
+		(void)kill(pid, SIGKILL);
+		runner_workers_release(w);
+	}
+	return 0;
+}
+
+/* An idle worker already connected to j's hop, if one takes j. */
+static int
+runner_reuse(struct runner *r, struct runner_job *j)
+{
+	struct runner_worker *w;
+
+	if ((w = runner_workers_idle(&r->wk, j->hop)) == NULL)
+		return -1;
+	if (runner_job_send(w->fd, j) != 0) {
+		(void)kill(w->pid, SIGKILL);
+		runner_workers_release(w);
+		return -1;
+	}
+	w->job = j;
+	j->pid = w->pid;
+	return 0;
+}
+
 static void
 runner_start_jobs(struct runner *r)
 {
 	struct runner_job *jobs[RUNNER_WORKERS_MAX];
 	size_t i, n;
-	pid_t pid, self = getpid();
 
 	n = runner_sched_next(r->s, now_s(), jobs, RUNNER_WORKERS_MAX);
-	for (i = 0; i < n; i++) {
-		if ((pid = fork()) == -1) {
-			log_warn("fork");
+	for (i = 0; i < n; i++)
+		if (runner_reuse(r, jobs[i]) != 0 &&
+		    runner_fork(r, jobs[i]) != 0)
 			runner_finish(r, jobs[i]);
-			continue;
-		}
-		if (pid == 0)
-			worker_main(r, jobs[i], self);
-		jobs[i]->pid = pid;
-	}
 }
 
 static void
 runner_reap(struct runner *r)
 {
+	struct runner_worker *w;
 	struct runner_job *j;
 	pid_t pid;
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((j = runner_sched_job(r->s, pid)) == NULL)
+		if ((w = runner_workers_pid(&r->wk, pid)) == NULL)
+			continue;
+		j = w->job;
+		runner_workers_remove(&r->wk, w);
+		if (j == NULL)
 			continue;
 		if (WIFSIGNALED(status))
 			log_warnx(
 			    "delivery worker %ld (%s) killed by signal %d",
 			    (long)pid, j->hop, WTERMSIG(status));
 		runner_finish(r, j);
+	}
+}
+
+/* Reports from the workers poll found readable. */
+static void
+runner_reports(struct runner *r, size_t from, size_t n)
+{
+	struct runner_worker *w;
+	struct runner_job *done;
+	size_t i;
+
+	for (i = from; i < n; i++) {
+		if (r->pfd[i].revents == 0 ||
+		    (w = runner_workers_pid(&r->wk, r->pfd_pid[i])) == NULL ||
+		    w->fd != r->pfd[i].fd)
+			continue;
+		switch (runner_workers_report(w, now_ms(), &done)) {
+		case 1:
+			runner_finish(r, done);
+			break;
+		case -1:
+			log_warnx("delivery worker %ld (%s): bad report; "
+				  "killed",
+			    (long)w->pid, w->hop);
+			(void)kill(w->pid, SIGKILL);
+			break;
+		default:
+			break;
+		}
 	}
 }
 
@@ -263,50 +367,85 @@ runner_signal(struct runner *r)
 	}
 }
 
-/* Milliseconds until the next due message or scan (-1: no limit). */
+/* Milliseconds until the next due message, scan or idle worker's end. */
 static int
-runner_timeout(const struct runner *r)
+runner_timeout(struct runner *r)
 {
 	int64_t now = now_s(), t = runner_sched_wakeup(r->s);
+	int ms, idle = runner_workers_expire(&r->wk, now_ms());
 
-	/* Due but held back by the worker limits: a worker's exit wakes us. */
+	/* Due but held back by the worker limits: a job's report wakes us. */
 	if (t <= now)
 		t = INT64_MAX;
 	if (r->next_scan < t)
 		t = r->next_scan;
 	if (t <= now)
 		return 0;
-	if (t - now > RUNNER_RESCAN)
-		return RUNNER_RESCAN * 1000;
-	return (int)(t - now) * 1000;
+	ms = t - now > RUNNER_RESCAN ? RUNNER_RESCAN * 1000
+				     : (int)(t - now) * 1000;
+	return idle >= 0 && idle < ms ? idle : ms;
+}
+
+/* pfd[] for poll: signals, inotify, then every worker not told to go. */
+static size_t
+runner_pollfds(struct runner *r, size_t *first_worker)
+{
+	size_t i, n = 0, need = 2 + r->wk.n;
+	struct pollfd *np;
+	pid_t *pp;
+
+	if (need > r->pfd_cap) {
+		if ((np = reallocarray(r->pfd, need, sizeof(*np))) == NULL)
+			return 0;
+		r->pfd = np;
+		if ((pp = reallocarray(r->pfd_pid, need, sizeof(*pp))) == NULL)
+			return 0;
+		r->pfd_pid = pp;
+		r->pfd_cap = need;
+	}
+	r->pfd[n].fd = r->sfd;
+	r->pfd_pid[n++] = 0;
+	if (r->ifd != -1) {
+		r->pfd[n].fd = r->ifd;
+		r->pfd_pid[n++] = 0;
+	}
+	*first_worker = n;
+	for (i = 0; i < r->wk.n; i++) {
+		if (r->wk.w[i].fd == -1)
+			continue;
+		r->pfd[n].fd = r->wk.w[i].fd;
+		r->pfd_pid[n++] = r->wk.w[i].pid;
+	}
+	for (i = 0; i < n; i++) {
+		r->pfd[i].events = POLLIN;
+		r->pfd[i].revents = 0;
+	}
+	return n;
 }
 
 static int
 runner_loop(struct runner *r)
 {
-	struct pollfd pfd[2];
-	nfds_t n;
+	size_t n, first;
 
 	runner_scan(r);
 	while (!r->stop) {
 		if (now_s() >= r->next_scan)
 			runner_scan(r);
 		runner_start_jobs(r);
-		pfd[0].fd = r->sfd;
-		pfd[0].events = POLLIN;
-		n = 1;
-		if (r->ifd != -1) {
-			pfd[1].fd = r->ifd;
-			pfd[1].events = POLLIN;
-			n = 2;
+		if ((n = runner_pollfds(r, &first)) == 0) {
+			log_warnx("poll: %s", strerror(ENOMEM));
+			return 1;
 		}
-		if (poll(pfd, n, runner_timeout(r)) == -1 && errno != EINTR) {
+		if (poll(r->pfd, n, runner_timeout(r)) == -1 &&
+		    errno != EINTR) {
 			log_warn("poll");
 			return 1;
 		}
 		runner_signal(r);
 		if (r->ifd != -1)
 			runner_events(r);
+		runner_reports(r, first, n);
 	}
 	return 0;
 }
@@ -316,49 +455,44 @@ runner_signal_workers(struct runner *r, int sig)
 {
 	size_t i;
 
-	for (i = 0; i < runner_sched_running(r->s); i++)
-		if (runner_sched_job_at(r->s, i)->pid > 0)
-			(void)kill(runner_sched_job_at(r->s, i)->pid, sig);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (i = 0; i < r->wk.n; i++)
+		(void)kill(r->wk.w[i].pid, sig);
 }
 
 /*
- * TERM or HUP: every worker finishes the message in hand and exits; what
- * is still running after WORKER_GRACE is killed (its connection then
- * ends with a reset, so a half-sent message is not delivered). The runner
- * exits only once every worker is reaped: none outlives it, so a new
- * runner's limits and "relayctl stop" see them all.
+ * TERM or HUP: idle workers are let go, busy ones finish the message in
+ * hand and exit; what is still running after WORKER_GRACE is killed (its
+ * connection then ends with a reset, so a half-sent message is not
+ * delivered). The runner exits only once every worker is reaped: none
+ * outlives it, so a new runner's limits and "relayctl stop" see them all.
  */
 static void
 runner_stop_workers(struct runner *r)
 {
 	struct pollfd pfd = { .fd = r->sfd, .events = POLLIN };
 	int64_t left, deadline = now_ms() + WORKER_GRACE * 1000;
+	struct runner_worker *w;
 	pid_t pid;
 	int status;
 
+	runner_workers_close_all(&r->wk);
 	runner_signal_workers(r, SIGTERM);
-	while (runner_sched_running(r->s) > 0 &&
-	    (left = deadline - now_ms()) > 0) {
+	while (r->wk.n > 0 && (left = deadline - now_ms()) > 0) {
 		(void)poll(&pfd, 1, (int)left);
 		runner_signal(r);
 	}
-	if (runner_sched_running(r->s) == 0)
+	if (r->wk.n == 0)
 		return;
-	log_warnx("killing %zu delivery workers", runner_sched_running(r->s));
+	log_warnx("killing %zu delivery workers", r->wk.n);
 	runner_signal_workers(r, SIGKILL);
-	while (runner_sched_running(r->s) > 0 &&
-	    ((pid = waitpid(-1, &status, 0)) > 0 || errno == EINTR))
-		if (pid > 0 && runner_sched_job(r->s, pid) != NULL)
-			runner_finish(r, runner_sched_job(r->s, pid));
+	while (r->wk.n > 0 &&
+	    ((pid = waitpid(-1, &status, 0)) > 0 || errno == EINTR)) {
+		if (pid <= 0 || (w = runner_workers_pid(&r->wk, pid)) == NULL)
+			continue;
+		if (w->job != NULL)
+			runner_finish(r, w->job);
+		runner_workers_remove(&r->wk, w);
+	}
 }
 
 static void __attribute__((noreturn)) runner_main(struct master *m)

@@ -296,6 +296,23 @@ fail:
 	return -1;
 }
 
+int
+smtpc_reuse(struct smtpc *c)
+{
+	if (c->broken)
+		return -1;
+	if (!c->used)
+		return 0;
+	if (smtpc_io_cmd(c, "RSET", c->to.helo) != 0 ||
+	    smtpc_io_flush(c, c->to.helo) != 0 ||
+	    smtpc_io_reply(c, c->to.helo) != 0 || c->reply.code / 100 != 2) {
+		c->broken = 1;
+		return -1;
+	}
+	c->used = 0; /* as after EHLO: smtpc_send needs no RSET of its own */
+	return 0;
+}
+
 void
 smtpc_quit(struct smtpc *c)
 {

@@ -118,6 +118,14 @@ int smtpc_tls_ctx(int rootfd, const char *cafile, struct ssl_ctx_st **ctxp,
 int smtpc_send(struct smtpc *c, const struct queue_file *qf, const size_t *idx,
     size_t n, struct smtpc_status *rcpt_st, struct smtpc_status *msg_st);
 
+/*
+ * Before a connection kept open between jobs carries more mail: RSET and
+ * its 2xx, so a connection the server has meanwhile closed or timed out
+ * costs a new connection, not a deferral of the next message.  0 if c
+ * is ready for smtpc_send(), -1 if it is not (then smtpc_quit() it).
+ */
+int smtpc_reuse(struct smtpc *c);
+
 /* QUIT if the connection is healthy, close, free.  NULL is fine. */
 void smtpc_quit(struct smtpc *c);
 
