@@ -15,8 +15,8 @@ import signal
 
 import pytest
 
-from relayd_harness import (NO_CAPS, Client, alive,
-                            held_relay, proc_status, proc_title,  # noqa: F401
+from relayd_harness import (NO_CAPS, Client, alive, children_of,
+                            held_relay, runner_of, proc_status, proc_title,  # noqa: F401
                             idle_servers_of, send_message, sessions_of,
                             wait_for)
 
@@ -79,6 +79,12 @@ def test_one_child_serves_max_use_sessions_then_goes(relay):
     # relayctl check finds an idle server as it should be: no runtime.*
     with open(os.path.join(relay.root, "run/relayd.pid"), "w") as f:
         f.write("%d\n" % master)  # -f: relayd may not write one
+    # The delivery worker that tried q1 (no MX for dest.test) stays 2 s
+    # for a next job; once it is gone: the runner and the idle server.
+    runner = wait_for(lambda: (runner_of(master) or [None])[0], 10,
+                      what="the queue runner")
+    wait_for(lambda: children_of(runner) == [], 10,
+             what="no delivery worker")
     r = relay.relayctl("check", "--json")
     doc = json.loads(r.out)
     assert [f for f in doc["findings"]
