@@ -17,21 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "milter_int.h"
+#include "monotime.h"
 
 #define MILTER_PROGRESS_MAX 1000 /* PROGRESS replies in a row */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait for ev on fd until deadline; 0, -ETIMEDOUT or -errno. */
 static int
@@ -42,7 +33,7 @@ wait_fd(int fd, short ev, int64_t deadline)
 	int r;
 
 	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - monotime_ms()) <= 0)
 			return -ETIMEDOUT;
 		r = poll(&pfd, 1, left > 3600000 ? 3600000 : (int)left);
 		if (r == 1)
@@ -107,7 +98,7 @@ milter_io_connect(const struct milter_env *env, struct milter_conn *c)
 			goto fail;
 		}
 		rv = wait_fd(fd, POLLOUT,
-		    now_ms() + (int64_t)c->cm->connect_timeout * 1000);
+		    monotime_ms() + (int64_t)c->cm->connect_timeout * 1000);
 		if (rv == 0 &&
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
 			rv = -errno;
@@ -126,7 +117,8 @@ fail:
 int
 milter_io_send(struct milter_conn *c)
 {
-	int64_t deadline = now_ms() + (int64_t)c->cm->command_timeout * 1000;
+	int64_t deadline =
+	    monotime_ms() + (int64_t)c->cm->command_timeout * 1000;
 	size_t off = 0;
 	ssize_t n;
 	int rv;
@@ -185,7 +177,7 @@ milter_io_recv(struct milter_conn *c, unsigned timeout)
 
 	/* PROGRESS restarts the clock, but not for ever. */
 	for (progress = 0; progress < MILTER_PROGRESS_MAX; progress++) {
-		int64_t deadline = now_ms() + (int64_t)timeout * 1000;
+		int64_t deadline = monotime_ms() + (int64_t)timeout * 1000;
 
 		if ((rv = read_full(c->fd, hdr, sizeof(hdr), deadline)) != 0 ||
 		    (rv = milter_frame_len(hdr, &len)) != 0 ||

@@ -14,8 +14,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "monotime.h"
 #include "route_dns.h"
 
 /*
@@ -59,10 +59,7 @@ route_dns_ctx_new(struct route_dns *d)
 int64_t
 route_dns_now(void)
 {
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 /* "ADDR" and bare IPv6 get the DNS port; other forms go to c-ares as is. */

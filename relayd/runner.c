@@ -28,6 +28,7 @@
 
 #include "deliver.h"
 #include "log.h"
+#include "monotime.h"
 #include "privdrop.h"
 #include "runner.h"
 #include "runner_corrupt.h"
@@ -209,15 +210,6 @@ runner_finish(struct runner *r, struct runner_job *j)
 	runner_sched_job_free(r->s, j);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A new worker for job j; -1 if none could be started. */
 static int
 runner_fork(struct runner *r, struct runner_job *j)
@@ -244,8 +236,8 @@ runner_fork(struct runner *r, struct runner_job *j)
 		worker_main(r, j, sv[1], self);
 	}
 	(void)close(sv[1]);
-	if ((w = runner_workers_add(&r->wk, pid, sv[0], j->hop, now_ms())) ==
-	    NULL) {
+	if ((w = runner_workers_add(
+		 &r->wk, pid, sv[0], j->hop, monotime_ms())) == NULL) {
 		(void)kill(pid, SIGKILL); /* reaped as nobody's */
 		(void)close(sv[0]);
 		return -1;
@@ -326,7 +318,7 @@ runner_reports(struct runner *r, size_t from, size_t n)
 		    (w = runner_workers_pid(&r->wk, r->pfd_pid[i])) == NULL ||
 		    w->fd != r->pfd[i].fd)
 			continue;
-		switch (runner_workers_report(w, now_ms(), &done)) {
+		switch (runner_workers_report(w, monotime_ms(), &done)) {
 		case 1:
 			runner_finish(r, done);
 			break;
@@ -372,7 +364,7 @@ static int
 runner_timeout(struct runner *r)
 {
 	int64_t now = now_s(), t = runner_sched_wakeup(r->s);
-	int ms, idle = runner_workers_expire(&r->wk, now_ms());
+	int ms, idle = runner_workers_expire(&r->wk, monotime_ms());
 
 	/* Due but held back by the worker limits: a job's report wakes us. */
 	if (t <= now)
@@ -470,14 +462,14 @@ static void
 runner_stop_workers(struct runner *r)
 {
 	struct pollfd pfd = { .fd = r->sfd, .events = POLLIN };
-	int64_t left, deadline = now_ms() + WORKER_GRACE * 1000;
+	int64_t left, deadline = monotime_ms() + WORKER_GRACE * 1000;
 	struct runner_worker *w;
 	pid_t pid;
 	int status;
 
 	runner_workers_close_all(&r->wk);
 	runner_signal_workers(r, SIGTERM);
-	while (r->wk.n > 0 && (left = deadline - now_ms()) > 0) {
+	while (r->wk.n > 0 && (left = deadline - monotime_ms()) > 0) {
 		(void)poll(&pfd, 1, (int)left);
 		runner_signal(r);
 	}

@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "monotime.h"
 #include "session_io.h"
 
 void
@@ -31,21 +31,12 @@ sio_init(struct sio *io, int fd)
 	io->fd = fd;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sio_limits(struct sio *io, unsigned session_s, size_t min_rate)
 {
 	io->session_end = 0;
 	if (session_s > 0)
-		io->session_end = now_ms() + (int64_t)session_s * 1000;
+		io->session_end = monotime_ms() + (int64_t)session_s * 1000;
 	io->rate = min_rate;
 	io->replied = 1; /* the first wait starts a request */
 }
@@ -54,7 +45,7 @@ sio_limits(struct sio *io, unsigned session_s, size_t min_rate)
 static int
 expired(struct sio *io, int reading)
 {
-	int64_t t = now_ms();
+	int64_t t = monotime_ms();
 
 	if (io->session_end != 0 && t >= io->session_end) {
 		io->expired = SIO_DEADLINE;
@@ -71,7 +62,7 @@ expired(struct sio *io, int reading)
 static int
 wait_ms(const struct sio *io, int ms, int reading, enum sio_expiry *why)
 {
-	int64_t t = now_ms(), w = ms;
+	int64_t t = monotime_ms(), w = ms;
 
 	*why = SIO_TIMEOUT;
 	if (reading && io->rate > 0 && io->request_end - t < w) {
@@ -254,7 +245,7 @@ sio_fill(struct sio *io, int ms)
 		return r;
 	if (io->replied) {
 		io->replied = 0;
-		io->request_end = now_ms() + ms;
+		io->request_end = monotime_ms() + ms;
 	}
 	for (;;) {
 		/* Checked before reading: a fast client has deadlines too. */
@@ -341,7 +332,7 @@ sio_tls_accept(
 		tls_reason(err, errlen, -ENOMEM);
 		return -ENOMEM;
 	}
-	end = now_ms() + ms; /* the handshake as a whole, not per wait */
+	end = monotime_ms() + ms; /* the handshake as a whole, not per wait */
 	for (;;) {
 		if ((r = expired(io, 0)) < 0)
 			return r;
@@ -354,11 +345,11 @@ sio_tls_accept(
 			tls_reason(err, errlen, n);
 			return -EPROTO;
 		}
-		if (now_ms() >= end) {
+		if (monotime_ms() >= end) {
 			io->expired = SIO_TIMEOUT;
 			return -ETIMEDOUT;
 		}
-		if ((r = wait_fd(io, ev, (int)(end - now_ms()), 0)) < 0)
+		if ((r = wait_fd(io, ev, (int)(end - monotime_ms()), 0)) < 0)
 			return r;
 	}
 }
