@@ -200,6 +200,7 @@ server_session(struct master *m, int fd, const struct pool_conn *c,
 		pl->reported = 0;
 		env.quitting = report_quit;
 		env.quitting_arg = pl;
+		env.quitting_wake = pl->sock;
 	}
 	env.locallen = sizeof(env.local);
 	if (getsockname(fd, (struct sockaddr *)&env.local, &env.locallen) ==

@@ -169,18 +169,20 @@ loop(struct session *s)
 /*
  * Close without a reset: unread client input at close() makes TCP send
  * RST, which can destroy our last reply (554, 421) before the client
- * reads it.  Half-close, then discard input for at most a second.
+ * reads it.  Half-close, then discard input for at most a second, or
+ * until wake (-1: none) has input: a next client is waiting for us.
  */
 static void
-lingering_close(int fd)
+lingering_close(int fd, int wake)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { wake, POLLIN, 0 } };
 	char junk[4096];
 	size_t total = 0;
 	ssize_t n;
 
 	(void)shutdown(fd, SHUT_WR);
-	while (total < 65536 && poll(&pfd, 1, 1000) == 1) {
+	while (total < 65536 && poll(pfd, wake == -1 ? 1 : 2, 1000) > 0 &&
+	    pfd[1].revents == 0) {
 		if ((n = read(fd, junk, sizeof(junk))) <= 0)
 			break;
 		total += (size_t)n;
@@ -265,7 +267,7 @@ session_run(int fd, const struct session_env *env)
 	}
 	(void)sio_flush(&s->io, (int)env->cfg->timeout_command * 1000);
 	sio_tls_close(&s->io);
-	lingering_close(fd);
+	lingering_close(fd, env->quitting != NULL ? env->quitting_wake : -1);
 	rc = s->rc;
 	rc = session_report(s, rc);
 	sio_free(&s->io);

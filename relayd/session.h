@@ -58,6 +58,10 @@ struct session_env {
 	 * ended before the client can connect again (a pooled server). */
 	void (*quitting)(void *arg, int status);
 	void *quitting_arg;
+	/* With quitting set: input on this fd (the next connection passed
+	 * to a pooled server, or the master letting go) ends the lingering
+	 * close after the 221 at once, so that client does not wait. */
+	int quitting_wake;
 };
 
 /*

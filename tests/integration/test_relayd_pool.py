@@ -12,6 +12,8 @@ import json
 import os
 import re
 import signal
+import threading
+import time
 
 import pytest
 
@@ -232,6 +234,52 @@ def test_quit_ends_the_session_for_the_master_before_221(relay):
                     what="the server idle")
     assert len(kids) == 1 and sessions_of(p.pid) == [], kids
     assert seen == set(kids), (seen, kids)
+
+
+def test_next_client_does_not_wait_for_the_lingering_close(relay):
+    """After its 221 a server discards what its client still sends, for
+    a while, before it closes (no reset over the 221).  A pooled server
+    that has a next client waiting stops doing that at once: here the
+    first client goes on trickling after the 221 and the second is
+    greeted by the same process while it does (max_children 1)."""
+    relay.configure(max_use=100, max_children=1)
+    p = relay.start_fg()
+    c1 = Client(relay.port)
+    c1.greet()
+    first = one_session(p.pid)
+    c1.send("QUIT\r\n")
+    c1.expect(221)
+    stop = threading.Event()
+    trickled = []
+
+    def trickle():
+        # A byte every 50 ms for up to 10 s keeps the lingering close
+        # going for as long (it waits at most 1 s per read).
+        end = time.monotonic() + 10
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                c1.sock.send(b"x")
+            except OSError:
+                return  # closed by the server: done lingering
+            trickled.append(time.monotonic())
+            time.sleep(0.05)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    try:
+        wait_for(lambda: len(trickled) >= 3, 5, what="the trickle")
+        c2 = Client(relay.port)
+        c2.greet()
+        # Greeted while the first client was still sending.
+        assert t.is_alive(), "the trickle had ended before the greeting"
+        assert sessions_of(p.pid) == [first]
+        c2.send("QUIT\r\n")
+        c2.expect(221)
+        c2.close()
+    finally:
+        stop.set()
+        t.join()
+        c1.close()
 
 
 def test_max_use_1_gives_each_connection_a_process_of_its_own(relay):
