@@ -36,6 +36,7 @@
 #define QUEUE_ENV_MAX (((size_t)QUEUE_RCPT_MAX * 2 + 16) * QUEUE_LINE_MAX)
 #define QUEUE_READ_MAX (QUEUE_ENV_MAX + QUEUE_MSG_MAX) /* whole file */
 #define QUEUE_ENV_HEAD 65536 /* envelope read: first try this prefix */
+#define QUEUE_MSG_CHUNK 65536 /* a message is streamed this much at a time */
 #define QUEUE_ERROR_MAX 512 /* last-error text: "X.Y.Z text" */
 
 /* queue_file.flags */
@@ -80,8 +81,19 @@ struct queue_file {
 	size_t nrcpt; /* >= 1 */
 	unsigned int attempts;
 	int64_t next_try; /* Unix time, 0: now */
-	char *msg; /* message octets, CRLF line ends; NULL: not read */
-	size_t size;
+	char *msg; /* message octets, CRLF line ends; NULL: not in memory */
+	size_t size; /* the message's octets, wherever they are */
+	/*
+	 * Where the message starts in the file that was read (the
+	 * envelope's length; 0: not read from a file) and, from
+	 * queue_read_fd() (qupdate_lock()), that open file, so the message
+	 * can be read from it (queue_msg_read()) instead of being held; -1
+	 * from the other readers.  Only msgoff > 0 makes msgfd mean
+	 * anything (a zeroed qf is in no file).  msgfd is the caller's (the
+	 * lock's), not qf's: queue_free() leaves it open.
+	 */
+	off_t msgoff;
+	int msgfd;
 };
 
 /*
@@ -199,7 +211,8 @@ int queue_parse(const char *buf, size_t len, struct queue_file **out);
 /*
  * Parse the envelope at the start of buf[0..len), which may stop anywhere
  * after it; total is the whole file's length, which must be the envelope
- * plus the size field.  The message is not looked at: qf->msg is NULL.
+ * plus the size field.  The message is not looked at: qf->msg is NULL,
+ * qf->msgoff is where it would start (the envelope's length), msgfd -1.
  * Returns 0 with *out allocated, -EAGAIN if buf ends before the envelope
  * does (and len < total), -EINVAL, -EFBIG or -ENOMEM.
  */
@@ -225,6 +238,42 @@ int queue_read(int dirfd, const char *name, struct queue_file **out);
  * nothing per message octet.
  */
 int queue_read_envelope(int dirfd, const char *name, struct queue_file **out);
+
+/*
+ * queue_read() of the file already open as fd (qupdate_lock's locked fd,
+ * named name in dirfd), without holding the message: the same checks on
+ * the file (fd's own fstat), the envelope read as queue_read_envelope()
+ * does, then the message checked as queue_parse() checks it, streamed
+ * through a QUEUE_MSG_CHUNK buffer, and the file unchanged meanwhile
+ * (-ESTALE).  *out has msg NULL, msgfd fd and msgoff set: read the
+ * message with queue_msg_read() while fd stays open.
+ */
+int queue_read_fd(int dirfd, const char *name, int fd, struct queue_file **out);
+
+/*
+ * Up to len octets of qf's message from offset off into buf: from qf->msg,
+ * or with pread(2) from qf->msgfd.  *got is min(len, what is left): 0
+ * only at the end.  Returns 0, -EIO if the file ends before its size
+ * field says (it shrank after it was checked), -EINVAL if the message is
+ * neither in memory nor in a file, or a pread(2) -errno.
+ */
+int queue_msg_read(const struct queue_file *qf, size_t off, void *buf,
+    size_t len, size_t *got);
+
+/*
+ * Check qf's message as queue_parse() does (CRLF line ends only, no bare
+ * CR or LF, a non-empty message ends in CRLF): in place when it is in
+ * memory, else read into buf[0..len) a piece at a time.  Returns 0,
+ * -EINVAL for a bad message, or a queue_msg_read() error.
+ */
+int queue_msg_check(const struct queue_file *qf, char *buf, size_t len);
+
+/*
+ * Append qf's message to fd (at fd's offset): written from memory, or
+ * copied from qf->msgfd with copy_file_range(2) (else pread and write).
+ * Returns 0, -EIO if the file is shorter than it should be, or -errno.
+ */
+int queue_msg_copy(const struct queue_file *qf, int fd);
 
 void queue_free(struct queue_file *qf);
 

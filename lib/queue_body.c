@@ -17,6 +17,7 @@
 
 #include "fdio.h"
 #include "queue.h"
+#include "queue_int.h"
 #include "spooldir.h"
 
 #define BODY_BUF 65536
@@ -132,52 +133,13 @@ queue_body_error(const struct queue_body *b)
 	return b->err;
 }
 
-/* The copy without copy_file_range: pread and write through b->buf. */
-static int
-copy_rw(struct queue_body *b, int fd, off_t off)
-{
-	ssize_t n;
-	int rv;
-
-	while ((size_t)off < b->size) {
-		n = pread(b->fd, b->buf, sizeof(b->buf), off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* the file shrank under us */
-		if ((rv = fdio_write_all(fd, b->buf, (size_t)n)) != 0)
-			return rv;
-		off += n;
-	}
-	return 0;
-}
-
 int
 queue_body_copy(struct queue_body *b, int fd)
 {
-	off_t off = 0;
-	ssize_t n;
-
 	body_flush(b);
 	if (b->err != 0)
 		return b->err;
-	while ((size_t)off < b->size) {
-		n = copy_file_range(
-		    b->fd, &off, fd, NULL, b->size - (size_t)off, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && off == 0 &&
-		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			errno == EOPNOTSUPP))
-			return copy_rw(b, fd, 0);
-		if (n == -1)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* the file shrank under us */
-	}
-	return 0;
+	return queue_copy_range(b->fd, 0, b->size, fd, b->buf, sizeof(b->buf));
 }
 
 int

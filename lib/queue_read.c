@@ -4,7 +4,8 @@
  * and the delivery side, so every octet is untrusted: no symlinks, no
  * hard links, no holes, size caps, each line checked against what the
  * writer makes.  Files are read through readfile (one reader); listing
- * and scheduling read the envelope only.
+ * and scheduling read the envelope only, delivery streams the message
+ * from the open file (queue_msg.c).
  */
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -310,21 +311,6 @@ rcpts_parse(struct cursor *c, struct queue_file *qf)
 	}
 }
 
-/* CRLF line ends only, and a non-empty message ends in CRLF. */
-static int
-msg_ok(const char *m, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (m[i] == '\r' && (i + 1 == n || m[i + 1] != '\n'))
-			return 0;
-		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
-			return 0;
-	}
-	return n == 0 || m[n - 1] == '\n';
-}
-
 /* The envelope, through its empty line; *size from the size field. */
 static int
 parse_env(struct cursor *c, struct queue_file *qf, uint64_t *size)
@@ -392,6 +378,8 @@ envelope(const char *buf, size_t len, size_t total, struct queue_file **out,
 		return rv;
 	}
 	qf->size = (size_t)n;
+	qf->msgoff = (off_t)*envlen;
+	qf->msgfd = -1;
 	*out = qf;
 	return 0;
 }
@@ -414,15 +402,15 @@ queue_parse(const char *buf, size_t len, struct queue_file **out)
 
 	if ((rv = envelope(buf, len, len, &qf, &envlen)) != 0)
 		return rv == -EAGAIN ? -EINVAL : rv;
-	if (!msg_ok(buf + envlen, qf->size)) {
-		queue_free(qf);
-		return -EINVAL;
-	}
 	if ((qf->msg = malloc(qf->size > 0 ? qf->size : 1)) == NULL) {
 		queue_free(qf);
 		return -ENOMEM;
 	}
 	memcpy(qf->msg, buf + envlen, qf->size);
+	if ((rv = queue_msg_check(qf, NULL, 0)) != 0) {
+		queue_free(qf);
+		return rv;
+	}
 	*out = qf;
 	return 0;
 }
@@ -444,31 +432,39 @@ sparse(int fd, const struct stat *st)
 }
 
 /*
- * Open name in dirfd as a candidate queue file: id name, plain, 1 link,
- * owned by the directory's owner (only the spool's owner writes queue
- * files: another's was planted).
+ * fd (open in dirfd) as a candidate queue file: plain, 1 link, owned by
+ * the directory's owner (only the spool's owner writes queue files:
+ * another's was planted), within the caps, no holes.
  */
+static int
+qcheck(int dirfd, int fd, struct stat *st)
+{
+	struct stat dst;
+
+	if (fstat(fd, st) == -1 || fstat(dirfd, &dst) == -1)
+		return -errno;
+	if (!S_ISREG(st->st_mode) || st->st_nlink != 1)
+		return -EPERM; /* a device, fifo or hard link is never ours */
+	if (st->st_uid != dst.st_uid)
+		return -EPERM;
+	if ((uint64_t)st->st_size > QUEUE_READ_MAX)
+		return -EFBIG;
+	if (sparse(fd, st))
+		return -EINVAL;
+	return 0;
+}
+
+/* Open name in dirfd as a candidate queue file (an id, qcheck). */
 static int
 qopen(int dirfd, const char *name, struct stat *st)
 {
-	struct stat dst;
 	int fd, rv;
 
 	if (!queue_id_valid(name))
 		return -EINVAL;
 	if ((fd = readfile_open(dirfd, name)) < 0)
 		return fd;
-	if (fstat(fd, st) == -1 || fstat(dirfd, &dst) == -1)
-		rv = -errno;
-	else if (!S_ISREG(st->st_mode) || st->st_nlink != 1)
-		rv = -EPERM; /* a device, fifo or hard link is never ours */
-	else if (st->st_uid != dst.st_uid)
-		rv = -EPERM;
-	else if ((uint64_t)st->st_size > QUEUE_READ_MAX)
-		rv = -EFBIG;
-	else if (sparse(fd, st))
-		rv = -EINVAL;
-	else
+	if ((rv = qcheck(dirfd, fd, st)) == 0)
 		return fd;
 	(void)close(fd);
 	return rv;
@@ -504,30 +500,87 @@ queue_read(int dirfd, const char *name, struct queue_file **out)
 	return rv;
 }
 
-int
-queue_read_envelope(int dirfd, const char *name, struct queue_file **out)
+/*
+ * The envelope of the checked file fd: a prefix of QUEUE_ENV_HEAD octets,
+ * or, for a longer envelope, once more up to QUEUE_ENV_MAX.  *st: the
+ * file after the read.
+ */
+static int
+envelope_fd(int fd, const char *name, struct queue_file **out, struct stat *st)
 {
-	struct stat st;
 	char *buf = NULL;
 	size_t len, max = QUEUE_ENV_HEAD;
-	int fd, rv;
+	int rv;
 
-	*out = NULL;
-	if ((fd = qopen(dirfd, name, &st)) < 0)
-		return fd;
 	for (;;) {
-		rv = readfile_head_fd(fd, max, &buf, &len, &st);
+		rv = readfile_head_fd(fd, max, &buf, &len, st);
 		if (rv == 0)
 			rv = queue_parse_envelope(
-			    buf, len, (size_t)st.st_size, out);
+			    buf, len, (size_t)st->st_size, out);
 		free(buf);
 		buf = NULL;
 		if (rv != -EAGAIN || max == QUEUE_ENV_MAX)
 			break;
 		max = QUEUE_ENV_MAX; /* a long envelope: once more, all of it */
 	}
-	(void)close(fd);
 	return id_check(name, out, rv == -EAGAIN ? -EINVAL : rv);
+}
+
+int
+queue_read_envelope(int dirfd, const char *name, struct queue_file **out)
+{
+	struct stat st;
+	int fd, rv;
+
+	*out = NULL;
+	if ((fd = qopen(dirfd, name, &st)) < 0)
+		return fd;
+	rv = envelope_fd(fd, name, out, &st);
+	(void)close(fd);
+	return rv;
+}
+
+/* The message of qf (in the file fd), checked; fd unchanged since *st. */
+static int
+message_fd(struct queue_file *qf, int fd, const struct stat *st)
+{
+	struct stat after;
+	char *buf;
+	int rv;
+
+	qf->msgfd = fd;
+	if ((buf = malloc(QUEUE_MSG_CHUNK)) == NULL)
+		return -ENOMEM;
+	rv = queue_msg_check(qf, buf, QUEUE_MSG_CHUNK);
+	free(buf);
+	if (rv != 0)
+		return rv;
+	if (fstat(fd, &after) == -1)
+		return -errno;
+	if (after.st_size != st->st_size ||
+	    after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)
+		return -ESTALE; /* written while we read it */
+	return 0;
+}
+
+int
+queue_read_fd(int dirfd, const char *name, int fd, struct queue_file **out)
+{
+	struct stat st;
+	int rv;
+
+	*out = NULL;
+	if (!queue_id_valid(name))
+		return -EINVAL;
+	if ((rv = qcheck(dirfd, fd, &st)) != 0 ||
+	    (rv = envelope_fd(fd, name, out, &st)) != 0)
+		return rv;
+	if ((rv = message_fd(*out, fd, &st)) != 0) {
+		queue_free(*out);
+		*out = NULL;
+	}
+	return rv;
 }
 
 void

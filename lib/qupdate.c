@@ -88,7 +88,7 @@ qupdate_lock(int spoolfd, const char *dir, const char *id, int *lockfd,
 	rv = -EPERM;
 	if (!S_ISREG(a.st_mode) || a.st_nlink != 1)
 		goto out;
-	rv = qf != NULL ? queue_read(dfd, id, qf) : 0;
+	rv = qf != NULL ? queue_read_fd(dfd, id, fd, qf) : 0;
 out:
 	close_fd(dfd);
 	if (rv != 0)
@@ -98,29 +98,31 @@ out:
 	return rv;
 }
 
-/* Write qf to the new file fd: envelope, message, fsync. */
+/*
+ * Write qf to the new file fd: envelope, the message (copied from the
+ * old file when it is not in memory), fsync.  *envlen: where it starts.
+ */
 static int
-write_file(int fd, const struct queue_file *qf)
+write_file(int fd, const struct queue_file *qf, size_t *envlen)
 {
 	char *env = NULL;
-	size_t envlen;
 	int rv;
 
-	if ((rv = queue_envelope(qf, &env, &envlen)) != 0)
+	if ((rv = queue_envelope(qf, &env, envlen)) != 0)
 		return rv;
-	if ((rv = fdio_write_all(fd, env, envlen)) == 0 &&
-	    (rv = fdio_write_all(fd, qf->msg, qf->size)) == 0 &&
-	    fsync(fd) == -1)
+	if ((rv = fdio_write_all(fd, env, *envlen)) == 0 &&
+	    (rv = queue_msg_copy(qf, fd)) == 0 && fsync(fd) == -1)
 		rv = -errno;
 	free(env);
 	return rv;
 }
 
 int
-qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
+qupdate_write(int spoolfd, struct queue_file *qf, int *lockfd)
 {
 	char tmp[QUEUE_ID_MAX + 8];
 	int tfd = -1, qfd = -1, fd = -1, rv, made = 0;
+	size_t envlen = 0;
 
 	if ((rv = entry_dir(spoolfd, "tmp", qf->id, &tfd)) != 0 ||
 	    (rv = entry_dir(spoolfd, "queue", qf->id, &qfd)) != 0)
@@ -131,8 +133,9 @@ qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 		rv = -errno;
 		goto out;
 	}
-	fd = openat(tfd, tmp,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Readable: the message is read from the lock's file (qf->msgfd). */
+	fd = openat(
+	    tfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		rv = -errno;
 		goto out;
@@ -143,7 +146,7 @@ qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 		rv = -errno;
 		goto out;
 	}
-	if ((rv = write_file(fd, qf)) != 0)
+	if ((rv = write_file(fd, qf, &envlen)) != 0)
 		goto out;
 	if (renameat(tfd, tmp, qfd, qf->id) == -1) {
 		rv = -errno;
@@ -152,6 +155,10 @@ qupdate_write(int spoolfd, const struct queue_file *qf, int *lockfd)
 	made = 0;
 	qupdate_unlock(lockfd);
 	*lockfd = fd;
+	if (qf->msg == NULL) { /* the old file is closed: use the new one */
+		qf->msgfd = fd;
+		qf->msgoff = (off_t)envlen;
+	}
 	fd = -1;
 	rv = sync_fd(qfd);
 out:

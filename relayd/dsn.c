@@ -1,6 +1,7 @@
 /*
  * RFC 3464 bounces.  Input: a queue file (written by the relay user, read
- * back strictly) and error texts that came from remote servers and were
+ * back strictly; the message is read from the file, and only the part
+ * that is quoted) and error texts that came from remote servers and were
  * sanitised to printable ASCII by queue_error_set().  The original
  * message is quoted inside a MIME part whose boundary is checked not to
  * occur in it.
@@ -232,14 +233,54 @@ put_status_part(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
 		put_rcpt_fields(b, &qf->rcpt[idx[i]], now);
 }
 
+/* n octets of qf's message from off, read into the end of b. */
 static void
-put_original(struct dbuf *b, const struct queue_file *qf)
+put_msg(struct dbuf *b, const struct queue_file *qf, size_t off, size_t n)
+{
+	size_t got;
+	int rv;
+
+	db_grow(b, n);
+	if (b->err)
+		return;
+	if ((rv = queue_msg_read(qf, off, b->p + b->len, n, &got)) != 0)
+		b->err = rv;
+	else
+		b->len += got;
+}
+
+/*
+ * The header section: up to the first empty line, at most DSN_HDRS_MAX
+ * octets, cut after the last line end within them (a message with no
+ * empty line and no bigger than that is quoted whole, as it is).
+ */
+static void
+put_headers(struct dbuf *b, const struct queue_file *qf)
+{
+	size_t max = qf->size < DSN_HDRS_MAX ? qf->size : DSN_HDRS_MAX, n;
+	const char *h, *nl;
+
+	put_msg(b, qf, 0, max);
+	if (b->err)
+		return;
+	h = b->p + b->len - max;
+	n = header_len(h, max);
+	if (n == max && max < qf->size) {
+		nl = memrchr(h, '\n', max);
+		n = nl != NULL ? (size_t)(nl - h) + 1 : 0;
+	}
+	b->len -= max - n;
+}
+
+/* The original, quoted; *qoff and *qlen: where it is in b. */
+static void
+put_original(
+    struct dbuf *b, const struct queue_file *qf, size_t *qoff, size_t *qlen)
 {
 	/* A client outside relay_from may have forged the sender. */
 	int full = (qf->flags & QUEUE_F_RET_FULL) &&
 	    (qf->flags & QUEUE_F_TRUSTED) && qf->size <= DSN_FULL_MAX;
 	int utf8 = (qf->flags & QUEUE_F_SMTPUTF8) != 0;
-	size_t n = full ? qf->size : header_len(qf->msg, qf->size);
 
 	/* RFC 6522 3: text/rfc822-headers; RFC 6533 6.4: global-headers */
 	db_printf(b,
@@ -248,34 +289,32 @@ put_original(struct dbuf *b, const struct queue_file *qf)
 	    full ? "" : " Headers",
 	    full ? (utf8 ? "message/global" : "message/rfc822")
 		 : (utf8 ? "message/global-headers" : "text/rfc822-headers"));
-	db_put(b, qf->msg, n);
-	if (n > 0 && qf->msg[n - 1] != '\n')
+	*qoff = b->len;
+	if (full)
+		put_msg(b, qf, 0, qf->size);
+	else
+		put_headers(b, qf);
+	*qlen = b->err ? 0 : b->len - *qoff;
+	if (*qlen > 0 && b->p[b->len - 1] != '\n')
 		db_printf(b, "\r\n");
 }
 
 /*
- * A boundary that occurs nowhere in the quoted message, from the queue id
- * (at most QUEUE_ID_MAX) and 64 random bits: at most 49 characters,
- * within RFC 2046's 70 whatever the host name.
+ * The bounce into b, with a boundary made of the queue id (at most
+ * QUEUE_ID_MAX) and 64 random bits: at most 49 characters, within RFC
+ * 2046's 70 whatever the host name.  It must occur nowhere in the quoted
+ * original: 0, or 1 to try again with another.
  */
-static void
-make_boundary(
-    const struct queue_file *qf, const char *id, char *buf, size_t len)
-{
-	do {
-		(void)snprintf(buf, len, "%s/%08" PRIx32 "%08" PRIx32, id,
-		    arc4random(), arc4random());
-	} while (memmem(qf->msg, qf->size, buf, strlen(buf)) != NULL);
-}
-
-static void
+static int
 put_message(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
     size_t n, const char *id, const char *hostname, int64_t now)
 {
 	char date[64], bnd[400];
+	size_t qoff, qlen;
 
 	rfc5322_date(now, date, sizeof(date));
-	make_boundary(qf, id, bnd, sizeof(bnd));
+	(void)snprintf(bnd, sizeof(bnd), "%s/%08" PRIx32 "%08" PRIx32, id,
+	    arc4random(), arc4random());
 	db_printf(b,
 	    "Date: %s\r\nFrom: MAILER-DAEMON@%s "
 	    "(Mail Delivery System)\r\nTo: ",
@@ -294,8 +333,9 @@ put_message(struct dbuf *b, const struct queue_file *qf, const size_t *idx,
 	db_printf(b, "\r\n--%s\r\n", bnd);
 	put_status_part(b, qf, idx, n, hostname, now);
 	db_printf(b, "\r\n--%s\r\n", bnd);
-	put_original(b, qf);
+	put_original(b, qf, &qoff, &qlen);
 	db_printf(b, "\r\n--%s--\r\n", bnd);
+	return !b->err && memmem(b->p + qoff, qlen, bnd, strlen(bnd)) != NULL;
 }
 
 /* The DSN's envelope: from <>, to the original sender. */
@@ -347,7 +387,8 @@ dsn_build(const struct queue_file *qf, const size_t *idx, size_t n,
 	rv = -ENOMEM;
 	if ((d = dsn_envelope(qf, hostname, now)) == NULL)
 		goto out;
-	put_message(&b, qf, want, nwant, d->id, hostname, now);
+	while (put_message(&b, qf, want, nwant, d->id, hostname, now))
+		b.len = 0;
 	if ((rv = b.err) != 0)
 		goto out;
 	d->msg = b.p;

@@ -13,6 +13,11 @@
 
 /* RET=FULL returns at most this much of the message, else headers only. */
 #define DSN_FULL_MAX ((size_t)10 * 1024 * 1024)
+/*
+ * Headers only: at most this much of the header section (Postfix's
+ * header_size_limit), cut after a line end.
+ */
+#define DSN_HDRS_MAX ((size_t)100 * 1024)
 
 /*
  * 1 if recipient r of qf should appear in a failure DSN: the sender is not
@@ -30,11 +35,13 @@ int dsn_wanted(const struct queue_file *qf, const struct queue_rcpt *r);
  * original sender) holding a multipart/report; report-type=
  * delivery-status message from MAILER-DAEMON@hostname: a text part, the
  * message/delivery-status part (message/global-delivery-status for an
- * SMTPUTF8 message) and the original headers (text/rfc822-headers) or,
- * with RET=FULL from a trusted client (QUEUE_F_TRUSTED: against
- * backscatter to a forged sender) and at most DSN_FULL_MAX octets, the
- * whole message (message/rfc822).  *out is NULL when no DSN is due.  Returns 0,
- * -EINVAL or -ENOMEM.
+ * SMTPUTF8 message) and the original headers (text/rfc822-headers, up to
+ * DSN_HDRS_MAX octets) or, with RET=FULL from a trusted client
+ * (QUEUE_F_TRUSTED: against backscatter to a forged sender) and at most
+ * DSN_FULL_MAX octets, the whole message (message/rfc822).  Only what is
+ * quoted is read of qf's message (queue_msg_read(): it may be in the
+ * locked queue file).  *out is NULL when no DSN is due.  Returns 0,
+ * -EINVAL, -ENOMEM, or the error of reading the message.
  */
 int dsn_build(const struct queue_file *qf, const size_t *idx, size_t n,
     const char *hostname, int64_t now, struct queue_file **out);

@@ -47,15 +47,25 @@ int smtpc_io_flush(struct smtpc *c, unsigned timeout);
 /* Read one complete reply into c->reply within timeout seconds. */
 int smtpc_io_reply(struct smtpc *c, unsigned timeout);
 /*
- * Send msg[0..len) dot-stuffed, lines over SMTPC_LINE_FOLD octets folded
+ * Send qf's message dot-stuffed, lines over SMTPC_LINE_FOLD octets folded
  * (CRLF and a space inserted, as Postfix's smtp_line_length_limit), and
- * terminated by CRLF "." CRLF.
+ * terminated by CRLF "." CRLF.  It is read with queue_msg_read() (from
+ * the locked queue file) SMTPC_DATA_CHUNK octets at a time, so memory
+ * does not grow with it.  Returns 0, -1 if the connection failed, or
+ * SMTPC_UNREAD if the message could not be read (the end of data was not
+ * sent and c is broken); c->why says why.
  */
 #define SMTPC_LINE_FOLD 998 /* RFC 5322 2.1.1: 998 octets + CRLF */
-int smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
+#define SMTPC_DATA_CHUNK 65536
+#define SMTPC_UNREAD (-2)
+int smtpc_io_data(struct smtpc *c, const struct queue_file *qf, unsigned block,
     unsigned timeout);
-/* The size of msg once folded by smtpc_io_data (for SIZE=). */
-size_t smtpc_io_data_size(const char *msg, size_t len);
+/*
+ * One pass over qf's message before the transaction: *size, its size once
+ * folded by smtpc_io_data (for SIZE=), and *eight, 1 if it holds an octet
+ * over 127.  Returns 0 or a queue_msg_read() -errno.
+ */
+int smtpc_io_data_scan(const struct queue_file *qf, size_t *size, int *eight);
 /*
  * on: a close, or the death of this process, resets the connection and
  * drops unsent octets (SO_LINGER 0), so a message whose end is still in

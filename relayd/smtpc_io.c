@@ -2,7 +2,8 @@
  * Deadline-bound I/O for the SMTP client: every write and every reply
  * has an absolute deadline (a server dribbling one octet at a time does
  * not extend it), reads never buffer more than two reply lines, and the
- * message body is dot-stuffed and long lines folded on the way out.
+ * message body, read from the queue file a piece at a time, is
+ * dot-stuffed and long lines folded on the way out.
  */
 #include <sys/socket.h>
 
@@ -11,6 +12,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "queue.h"
 #include "smtpc_int.h"
 
 #define SMTPC_WANT_MORE (-2) /* smtpc_raw_*: wait for *events, again */
@@ -44,6 +47,20 @@ smtpc_fail(struct smtpc *c, int proto, const char *why)
 	c->proto = proto;
 	(void)strlcpy(c->why, why, sizeof(c->why)); /* a cut reason is fine */
 	return -1;
+}
+
+/*
+ * The message could not be read (rv: -errno): part of it may have gone
+ * out, so the connection must never carry its end; SMTPC_UNREAD.
+ */
+static int
+smtpc_io_unread(struct smtpc *c, int rv)
+{
+	(void)snprintf(c->why, sizeof(c->why), "cannot read the message: %s",
+	    strerror(-rv));
+	c->broken = 1;
+	c->proto = 0;
+	return SMTPC_UNREAD;
 }
 
 /* Wait for events on c->fd until deadline: 1 ready, 0 timeout, -1 error. */
@@ -304,15 +321,109 @@ fold_step(const char *msg, size_t len, size_t i, size_t *col)
 	return fold;
 }
 
-size_t
-smtpc_io_data_size(const char *msg, size_t len)
-{
-	size_t i, col = 0, n = len;
+/*
+ * The message read a piece at a time (SMTPC_DATA_CHUNK octets).  A CR
+ * that ends a piece is held back and put in front of the next one: what
+ * it is (a line end, or a bare CR) depends on the octet after it, so a
+ * piece never ends between the CR and LF of a line end, and fold_step and
+ * the dot-stuffing see exactly what they would see in the whole message.
+ */
+struct smtpc_piece {
+	const struct queue_file *qf;
+	size_t off; /* message octets read */
+	int held; /* buf[0] is a CR held from the last piece */
+	char buf[SMTPC_DATA_CHUNK + 1];
+};
 
-	for (i = 0; i < len; i++)
-		if (fold_step(msg, len, i, &col) && n < SIZE_MAX - 3)
-			n += 3;
-	return n;
+/* The next piece into p->buf[0..*n); *last: it ends the message. */
+static int
+smtpc_piece_next(struct smtpc_piece *p, size_t *n, int *last)
+{
+	size_t got = 0;
+	int rv;
+
+	if (p->held)
+		p->buf[0] = '\r';
+	if ((rv = queue_msg_read(
+		 p->qf, p->off, p->buf + p->held, SMTPC_DATA_CHUNK, &got)) != 0)
+		return rv;
+	p->off += got;
+	*n = (size_t)p->held + got;
+	*last = p->off >= p->qf->size;
+	p->held = !*last && *n > 0 && p->buf[*n - 1] == '\r';
+	*n -= (size_t)p->held;
+	return 0;
+}
+
+static struct smtpc_piece *
+smtpc_piece_new(const struct queue_file *qf)
+{
+	struct smtpc_piece *p = malloc(sizeof(*p));
+
+	if (p != NULL) {
+		p->qf = qf;
+		p->off = 0;
+		p->held = 0;
+	}
+	return p;
+}
+
+int
+smtpc_io_data_scan(const struct queue_file *qf, size_t *size, int *eight)
+{
+	struct smtpc_piece *p = smtpc_piece_new(qf);
+	size_t i, n, col = 0, folds = 0;
+	int last = 0, rv = 0;
+	unsigned high = 0; /* every octet or'ed: bit 7 for 8-bit data */
+
+	*size = qf->size;
+	*eight = 0;
+	if (p == NULL)
+		return -ENOMEM;
+	while (!last && (rv = smtpc_piece_next(p, &n, &last)) == 0) {
+		for (i = 0; i < n; i++) {
+			folds += fold_step(p->buf, n, i, &col);
+			high |= (unsigned char)p->buf[i];
+		}
+	}
+	*eight = high >= 0x80;
+	free(p);
+	/* Each fold adds CRLF and a space. */
+	*size =
+	    folds > (SIZE_MAX - qf->size) / 3 ? SIZE_MAX : qf->size + folds * 3;
+	return rv;
+}
+
+/* Where the dot-stuffing is: the column, and whether a line starts. */
+struct smtpc_dot {
+	size_t col;
+	int bol;
+};
+
+/* msg[0..len), a piece: stuffed, folded, into the write buffer. */
+static int
+smtpc_io_piece(struct smtpc *c, struct smtpc_dot *d, const char *msg,
+    size_t len, unsigned block)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		if (fold_step(msg, len, i, &d->col)) {
+			if (smtpc_io_write(c, msg + start, i - start, block) ||
+			    smtpc_io_write(c, "\r\n ", 3, block))
+				return -1;
+			start = i;
+		}
+		if (d->bol && msg[i] == '.') {
+			if (smtpc_io_write(c, msg + start, i - start, block) ||
+			    smtpc_io_write(c, ".", 1, block))
+				return -1;
+			start = i;
+		}
+		d->bol = msg[i] == '\n' ||
+		    (msg[i] == '\r' && (i + 1 == len || msg[i + 1] != '\n'));
+	}
+	return smtpc_io_write(c, msg + start, len - start, block);
 }
 
 /*
@@ -323,38 +434,33 @@ smtpc_io_data_size(const char *msg, size_t len)
  * 4.5.3.1.6 lets a server refuse it, and we accept such lines (see
  * relayd.conf(5), max_line_length); the continuation starts with a space,
  * so it is never a dot line and, in a header, it continues the field.
+ * The last piece holds the message's last two octets (a CR is never
+ * held at the end), which say whether a CRLF must be added.
  */
 int
-smtpc_io_data(struct smtpc *c, const char *msg, size_t len, unsigned block,
+smtpc_io_data(struct smtpc *c, const struct queue_file *qf, unsigned block,
     unsigned timeout)
 {
-	size_t i, start = 0, col = 0;
-	int bol = 1;
+	struct smtpc_piece *p = smtpc_piece_new(qf);
+	struct smtpc_dot d = { 0, 1 };
+	size_t n = 0;
+	int last = 0, rv = 0;
 
-	for (i = 0; i < len; i++) {
-		if (fold_step(msg, len, i, &col)) {
-			if (smtpc_io_write(c, msg + start, i - start, block) ||
-			    smtpc_io_write(c, "\r\n ", 3, block))
-				return -1;
-			start = i;
-		}
-		if (bol && msg[i] == '.') {
-			if (smtpc_io_write(c, msg + start, i - start, block) ||
-			    smtpc_io_write(c, ".", 1, block))
-				return -1;
-			start = i;
-		}
-		bol = msg[i] == '\n' ||
-		    (msg[i] == '\r' && (i + 1 == len || msg[i + 1] != '\n'));
+	if (p == NULL)
+		return smtpc_io_unread(c, -ENOMEM);
+	while (!last && rv == 0) {
+		if ((rv = smtpc_piece_next(p, &n, &last)) != 0)
+			rv = smtpc_io_unread(c, rv);
+		else if (smtpc_io_piece(c, &d, p->buf, n, block) != 0)
+			rv = -1;
 	}
-	if (smtpc_io_write(c, msg + start, len - start, block) != 0)
-		return -1;
-	if (len > 0 &&
-	    (len < 2 || msg[len - 2] != '\r' || msg[len - 1] != '\n'))
-		if (smtpc_io_write(c, "\r\n", 2, block) != 0)
-			return -1;
-	if (smtpc_io_write(c, ".\r\n", 3, block) != 0)
-		return -1;
+	if (rv == 0 && n > 0 &&
+	    (n < 2 || p->buf[n - 2] != '\r' || p->buf[n - 1] != '\n') &&
+	    smtpc_io_write(c, "\r\n", 2, block) != 0)
+		rv = -1;
+	free(p);
+	if (rv != 0 || smtpc_io_write(c, ".\r\n", 3, block) != 0)
+		return rv != 0 ? rv : -1;
 	return smtpc_io_flush(c, timeout);
 }
 

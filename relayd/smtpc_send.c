@@ -22,6 +22,7 @@ struct smtpc_txn {
 	const size_t *idx;
 	size_t n;
 	struct smtpc_status *rst, *mst;
+	size_t size; /* the message once folded: SIZE= */
 };
 
 static int
@@ -102,8 +103,8 @@ smtpc_txn_mail(struct smtpc_txn *x, int eight, int utf8)
 
 	n = snprintf(cmd, sizeof(cmd), "MAIL FROM:%s", qf->sender);
 	if (ext & SMTPC_EXT_SIZE && n > 0 && (size_t)n < sizeof(cmd))
-		n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " SIZE=%zu",
-		    smtpc_io_data_size(qf->msg, qf->size));
+		n += snprintf(
+		    cmd + n, sizeof(cmd) - (size_t)n, " SIZE=%zu", x->size);
 	if (ext & SMTPC_EXT_8BITMIME &&
 	    (eight || qf->flags & QUEUE_F_8BITMIME) && n > 0 &&
 	    (size_t)n < sizeof(cmd))
@@ -212,6 +213,7 @@ smtpc_txn_data(struct smtpc_txn *x)
 {
 	struct smtpc *c = x->c;
 	struct smtpc_status st;
+	int rc;
 
 	if (smtpc_io_cmd(c, "DATA", c->to.data_init) != 0 ||
 	    smtpc_io_flush(c, c->to.data_init) != 0)
@@ -234,8 +236,13 @@ smtpc_txn_data(struct smtpc_txn *x)
 	}
 	/* Until the final reply, dying must not let the message complete. */
 	smtpc_io_abort_on_close(c, 1);
-	if (smtpc_io_data(c, x->qf->msg, x->qf->size, c->to.data_block,
-		c->to.data_block) != 0)
+	rc = smtpc_io_data(c, x->qf, c->to.data_block, c->to.data_block);
+	if (rc == SMTPC_UNREAD) {
+		smtpc_status_set(&st, 0, "4.3.0", 1, "%s", c->why);
+		smtpc_txn_settle(x, &st, 1);
+		return -1;
+	}
+	if (rc != 0)
 		return smtpc_txn_lost(x, "while sending the message");
 	if (smtpc_txn_reply(x, c->to.data_term, "after end of data", &st))
 		return smtpc_txn_lost(x, "after end of data");
@@ -250,7 +257,7 @@ smtpc_txn_refuse(struct smtpc_txn *x, int eight, int utf8)
 {
 	struct smtpc *c = x->c;
 	struct smtpc_status st;
-	size_t size = smtpc_io_data_size(x->qf->msg, x->qf->size);
+	size_t size = x->size;
 
 	if (eight && !(c->ext & SMTPC_EXT_8BITMIME))
 		smtpc_status_set(&st, 0, "5.6.3", 0,
@@ -274,9 +281,9 @@ int
 smtpc_send(struct smtpc *c, const struct queue_file *qf, const size_t *idx,
     size_t n, struct smtpc_status *rcpt_st, struct smtpc_status *msg_st)
 {
-	struct smtpc_txn x = { c, qf, idx, n, rcpt_st, msg_st };
+	struct smtpc_txn x = { c, qf, idx, n, rcpt_st, msg_st, 0 };
 	struct smtpc_status mail, st;
-	int eight = smtp_addr_8bit(qf->msg, qf->size), utf8, rc;
+	int eight, utf8, rc;
 	size_t i, ok = 0;
 
 	for (i = 0; i < n; i++)
@@ -286,6 +293,13 @@ smtpc_send(struct smtpc *c, const struct queue_file *qf, const size_t *idx,
 		return c->broken ? -1 : 0;
 	if (c->broken)
 		return smtpc_txn_lost(&x, "before MAIL FROM");
+	/* One read of the message first: MAIL says its size and body. */
+	if ((rc = smtpc_io_data_scan(qf, &x.size, &eight)) != 0) {
+		smtpc_status_set(&st, 0, "4.3.0", 1,
+		    "cannot read the message: %s", strerror(-rc));
+		smtpc_txn_settle(&x, &st, 0);
+		return 0;
+	}
 	utf8 = smtpc_utf8_env(&x);
 	if (smtpc_txn_refuse(&x, eight, utf8))
 		return 0;

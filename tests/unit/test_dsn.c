@@ -3,9 +3,12 @@
  * sender, one recipient: the original sender), its MIME structure
  * (multipart/report; report-type=delivery-status, boundary, three
  * parts), per-recipient fields, RET=FULL vs headers, NOTIFY, SMTPUTF8,
- * and no DSN at all for a <> sender.
+ * and no DSN at all for a <> sender.  From a locked queue file (the
+ * message not in memory): the same quote, headers capped at DSN_HDRS_MAX
+ * and cut after a line end, and no bounce at all if the file shrank.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "dsn.h"
+#include "tmptree.h"
 
 static struct queue_rcpt rcpts[3];
 static char msg[] = "From: <alice@example.net>\r\n"
@@ -386,6 +391,168 @@ test_smtputf8(void **state)
 	queue_free(d);
 }
 
+/* The third part of d (the original) after its own header; malloc'ed. */
+static char *
+quoted(const struct queue_file *d, size_t *len)
+{
+	const char *part[8], *p;
+	char v[1024], bnd[512], *m, *out;
+	size_t plen[8];
+
+	m = part_str(d->msg, d->size);
+	assert_non_null(header(m, "Content-Type", v, sizeof(v)));
+	assert_non_null(p = strstr(v, "boundary=\""));
+	strlcpy(bnd, p + 10, sizeof(bnd));
+	*strchr(bnd, '"') = '\0';
+	assert_int_equal(parts(m, bnd, part, plen, 8), 3);
+	assert_non_null(p = memmem(part[2], plen[2], "\r\n\r\n", 4));
+	p += 4;
+	*len = plen[2] - (size_t)(p - part[2]);
+	out = part_str(p, *len);
+	free(m);
+	return out;
+}
+
+struct spool {
+	char dir[64];
+	int fd, msgfd;
+};
+
+/* qf (its message m[0..n)) queued and read back: the message stays there. */
+static struct queue_file *
+from_file(struct spool *sp, struct queue_file *qf, char *m, size_t n)
+{
+	struct queue_file *rd = NULL;
+	int qd;
+
+	strlcpy(sp->dir, "/tmp/relayd-dsn-XXXXXX", sizeof(sp->dir));
+	assert_non_null(mkdtemp(sp->dir));
+	sp->fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(sp->fd >= 0);
+	assert_int_equal(mkdirat(sp->fd, "tmp", 0700), 0);
+	assert_int_equal(mkdirat(sp->fd, "queue", 0700), 0);
+	qf->msg = m;
+	qf->size = n;
+	assert_int_equal(queue_enqueue(sp->fd, qf), 0);
+	qd = openat(sp->fd, "queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(qd >= 0);
+	sp->msgfd = openat(qd, qf->id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	assert_true(sp->msgfd >= 0);
+	/* As qupdate_lock() reads it for a delivery worker. */
+	assert_int_equal(queue_read_fd(qd, qf->id, sp->msgfd, &rd), 0);
+	close(qd);
+	assert_null(rd->msg);
+	return rd;
+}
+
+static void
+spool_done(struct spool *sp, struct queue_file *rd)
+{
+	close(sp->msgfd);
+	queue_free(rd);
+	close(sp->fd);
+	assert_int_equal(tmptree_remove(sp->dir), 0);
+}
+
+/* From the queue file: the same quote as from memory, headers or all. */
+static void
+test_from_file(void **state)
+{
+	struct queue_file qf, *rd, *d;
+	struct spool sp;
+	char *q;
+	size_t len, hdrs = (size_t)(strstr(msg, "\r\n\r\n") + 2 - msg);
+
+	(void)state;
+	sample(&qf);
+	rd = from_file(&sp, &qf, msg, sizeof(msg) - 1);
+	build(rd, &d);
+	q = quoted(d, &len);
+	assert_int_equal(len, hdrs);
+	assert_memory_equal(q, msg, hdrs);
+	free(q);
+	queue_free(d);
+	spool_done(&sp, rd);
+
+	sample(&qf);
+	qf.flags |= QUEUE_F_RET_FULL | QUEUE_F_TRUSTED;
+	rd = from_file(&sp, &qf, msg, sizeof(msg) - 1);
+	build(rd, &d);
+	q = quoted(d, &len);
+	assert_int_equal(len, sizeof(msg) - 1);
+	assert_memory_equal(q, msg, len);
+	free(q);
+	queue_free(d);
+	spool_done(&sp, rd);
+}
+
+/*
+ * A header section bigger than DSN_HDRS_MAX: what is quoted is its
+ * start, cut after a line end, never the body.  A message without an
+ * empty line (all header) that fits is quoted whole.
+ */
+static void
+test_headers_capped(void **state)
+{
+	size_t n = 0, len, i;
+	char *big = malloc(300000), *q, v[90];
+	struct queue_file qf, *rd, *d;
+	struct spool sp;
+
+	(void)state;
+	assert_non_null(big);
+	memset(v, 'v', sizeof(v));
+	for (i = 0; n < 200000; i++)
+		n += (size_t)snprintf(big + n, 300000 - n,
+		    "X-Header-%05zu: %.*s\r\n", i, (int)(i % 90), v);
+	n += (size_t)snprintf(big + n, 300000 - n, "\r\nthe secret body\r\n");
+	sample(&qf);
+	rd = from_file(&sp, &qf, big, n);
+	build(rd, &d);
+	q = quoted(d, &len);
+	assert_true(len <= DSN_HDRS_MAX && len > DSN_HDRS_MAX - 200);
+	assert_memory_equal(q, big, len);
+	assert_memory_equal(q + len - 2, "\r\n", 2);
+	assert_null(memmem(q, len, "secret", 6));
+	free(q);
+	queue_free(d);
+	spool_done(&sp, rd);
+
+	/* No empty line, within the cap: all of it, as before. */
+	sample(&qf);
+	n = (size_t)((char *)memmem(big + 5000, 1000, "\r\n", 2) - big) + 2;
+	rd = from_file(&sp, &qf, big, n);
+	build(rd, &d);
+	q = quoted(d, &len);
+	assert_int_equal(len, n);
+	assert_memory_equal(q, big, n);
+	free(q);
+	queue_free(d);
+	spool_done(&sp, rd);
+	free(big);
+}
+
+/* The file shrank after it was checked: no bounce with a short quote. */
+static void
+test_unreadable(void **state)
+{
+	struct queue_file qf, *rd, *d = NULL;
+	size_t idx[] = { 0, 1, 2 };
+	struct spool sp;
+	char path[128];
+
+	(void)state;
+	sample(&qf);
+	qf.flags |= QUEUE_F_RET_FULL | QUEUE_F_TRUSTED;
+	rd = from_file(&sp, &qf, msg, sizeof(msg) - 1);
+	snprintf(path, sizeof(path), "%s/queue/%s", sp.dir, qf.id);
+	assert_int_equal(truncate(path, rd->msgoff + 10), 0);
+	assert_int_equal(
+	    dsn_build(rd, idx, 3, "relay.test", 1700003600, &d), -EIO);
+	assert_null(d);
+	spool_done(&sp, rd);
+}
+
 int
 main(void)
 {
@@ -397,6 +564,9 @@ main(void)
 		cmocka_unit_test(test_ret_full_untrusted),
 		cmocka_unit_test(test_no_dsn),
 		cmocka_unit_test(test_smtputf8),
+		cmocka_unit_test(test_from_file),
+		cmocka_unit_test(test_headers_capped),
+		cmocka_unit_test(test_unreadable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,9 @@
  * Unit tests for lib/qupdate and lib/spooldir: a rewrite changes only the recipient
  * lines it must (every other octet identical), the lock moves to the new
  * file and keeps a second writer out, a process killed at any moment of
- * a rewrite leaves the old file or the new one, and remove/move; a spool
+ * a rewrite leaves the old file or the new one, a multi-megabyte message
+ * is copied from file to file byte for byte (never held), a file that
+ * shrank is never rewritten short, and remove/move; a spool
  * subdirectory that is a symlink, not the spool owner's or writable by
  * others is refused and nothing outside the spool changes.
  */
@@ -333,6 +335,150 @@ test_crash_old_or_new(void **state)
 	spool_done(&sp);
 }
 
+/* n octets of numbered CRLF lines: a lost or moved octet shows. */
+static char *
+big_body(size_t n)
+{
+	char *m = malloc(n);
+	size_t off = 0, i, k;
+
+	assert_non_null(m);
+	for (i = 0; n - off > 100; i++) {
+		k = (size_t)snprintf(m + off, 64, "line %zu of the body", i);
+		memset(m + off + k, (int)('a' + i % 26), 17 + i % 40);
+		k += 17 + i % 40;
+		memcpy(m + off + k, "\r\n", 2);
+		off += k + 2;
+	}
+	memset(m + off, '.', n - off - 2);
+	memcpy(m + n - 2, "\r\n", 2);
+	return m;
+}
+
+/* queue/ID is env(qf) and then exactly body[0..n). */
+static void
+file_is(int spoolfd, const struct queue_file *qf, const char *body, size_t n)
+{
+	char path[64], *file, *env;
+	size_t len, envlen;
+
+	snprintf(path, sizeof(path), "queue/%s", qf->id);
+	file = slurp(spoolfd, path, &len);
+	assert_int_equal(queue_envelope(qf, &env, &envlen), 0);
+	assert_int_equal(len, envlen + n);
+	assert_memory_equal(file, env, envlen);
+	assert_memory_equal(file + envlen, body, n);
+	free(env);
+	free(file);
+}
+
+/*
+ * A deferred recipient on a multi-megabyte message: the worker never
+ * holds the message (msg NULL), and each rewrite copies it from the old
+ * file byte for byte, also from a file that is itself a rewrite.
+ */
+static void
+test_rewrite_big_body(void **state)
+{
+	size_t n = 5 * 1024 * 1024 + 77;
+	struct queue_file qf, *rd = NULL;
+	char *body = big_body(n);
+	struct spool sp;
+	int lockfd = -1, i;
+
+	(void)state;
+	spool_init(&sp);
+	sample(&qf);
+	qf.msg = body;
+	qf.size = n;
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), 0);
+	assert_null(rd->msg);
+	assert_int_equal(rd->msgfd, lockfd);
+	assert_int_equal(rd->size, n);
+	for (i = 0; i < 3; i++) {
+		rd->rcpt[0].state = QUEUE_RCPT_SENT;
+		assert_int_equal(queue_error_set(&rd->rcpt[1], "4.4.2",
+				     "lost connection while sending the "
+				     "message"),
+		    0);
+		rd->attempts++;
+		rd->next_try = 1700000300 + i;
+		assert_int_equal(qupdate_write(sp.fd, rd, &lockfd), 0);
+		/* The lock and the message moved to the new file. */
+		assert_int_equal(rd->msgfd, lockfd);
+		assert_null(rd->msg);
+		file_is(sp.fd, rd, body, n);
+		assert_int_equal(entries(sp.fd, "tmp"), 0);
+	}
+	qupdate_unlock(&lockfd);
+	queue_free(rd);
+	/* Read back whole: the reader agrees. */
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), 0);
+	assert_int_equal(rd->attempts, 3);
+	assert_int_equal(rd->size, n);
+	qupdate_unlock(&lockfd);
+	queue_free(rd);
+	free(body);
+	spool_done(&sp);
+}
+
+/*
+ * The locked file shrinks (someone else wrote it in place): the rewrite
+ * fails rather than store a short message; the old file and the lock
+ * stay, tmp/ is clean.  A file whose message breaks the format is
+ * refused at the lock, as queue_read refuses it.
+ */
+static void
+test_rewrite_shrunk(void **state)
+{
+	size_t n = 300000;
+	struct queue_file qf, *rd = NULL;
+	char *body = big_body(n), path[64];
+	struct spool sp;
+	struct stat a, b;
+	int lockfd = -1, old, wfd;
+
+	(void)state;
+	spool_init(&sp);
+	sample(&qf);
+	qf.msg = body;
+	qf.size = n;
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	snprintf(path, sizeof(path), "queue/%s", qf.id);
+	assert_int_equal(qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), 0);
+	old = lockfd;
+	assert_int_equal(fstat(lockfd, &a), 0);
+	wfd = openat(sp.fd, path, O_WRONLY);
+	assert_true(wfd >= 0);
+	assert_int_equal(ftruncate(wfd, rd->msgoff + 100000), 0);
+	rd->attempts = 1;
+	assert_int_equal(qupdate_write(sp.fd, rd, &lockfd), -EIO);
+	assert_int_equal(lockfd, old);
+	assert_int_equal(rd->msgfd, old);
+	assert_int_equal(fstatat(sp.fd, path, &b, 0), 0);
+	assert_true(a.st_ino == b.st_ino);
+	assert_int_equal(entries(sp.fd, "tmp"), 0);
+	qupdate_unlock(&lockfd);
+	queue_free(rd);
+	rd = NULL;
+	/* Now too short for its size field: refused whole. */
+	assert_int_equal(
+	    qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), -EINVAL);
+	assert_null(rd);
+	assert_int_equal(lockfd, -1);
+	/* A bare LF far into the message: refused too. */
+	close(wfd);
+	assert_int_equal(unlinkat(sp.fd, path, 0), 0);
+	memcpy(body + 199999, "x\n", 2);
+	assert_int_equal(queue_enqueue(sp.fd, &qf), 0);
+	assert_int_equal(
+	    qupdate_lock(sp.fd, "queue", qf.id, &lockfd, &rd), -EINVAL);
+	assert_int_equal(lockfd, -1);
+	free(body);
+	spool_done(&sp);
+}
+
 static void
 test_error_field(void **state)
 {
@@ -466,6 +612,8 @@ main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_remove_move),
 		cmocka_unit_test(test_crash_old_or_new),
+		cmocka_unit_test(test_rewrite_big_body),
+		cmocka_unit_test(test_rewrite_shrunk),
 		cmocka_unit_test(test_error_field),
 		cmocka_unit_test(test_symlinked_dirs),
 		cmocka_unit_test(test_spooldir_checks),
