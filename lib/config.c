@@ -65,6 +65,7 @@ static const struct key keys[] = {
 	{ "max_conn_rate", K_COUNT, NUM(max_conn_rate), 0, 100000 },
 	{ "stress_timeout", K_DURATION, NUM(stress_timeout), 0, 3600 },
 	{ "queue_lifetime", K_DURATION, NUM(queue_lifetime), 1, 365 * DAY },
+	{ "max_per_hop", K_COUNT, NUM(max_per_hop), 1, CONFIG_WORKERS_MAX },
 	{ "retry", K_RETRY, 0, 0, 1, 30 * DAY },
 	{ "chroot", K_BOOL, NUM(chroot), 0, 1 },
 	{ "pidfile", K_PIDFILE, STR(pidfile), 0, 0 },
@@ -460,6 +461,7 @@ config_defaults(struct config *c)
 	c->max_conn_rate = 0;
 	c->stress_timeout = 10;
 	c->queue_lifetime = 5 * DAY;
+	c->max_per_hop = CONFIG_WORKERS_MAX; /* Postfix's concurrency, 20 */
 	c->retry_min = 300;
 	c->retry_max = 3600;
 	c->chroot = 0;

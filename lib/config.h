@@ -17,6 +17,7 @@
 #define CONFIG_NET_MAX 64
 #define CONFIG_DOMAIN_MAX 64
 #define CONFIG_MILTER_MAX 8
+#define CONFIG_WORKERS_MAX 20 /* delivery workers at once: max_per_hop's cap */
 
 /* "0.0.0.0:25", "[::1]:10025": numeric, normalised by inet_ntop. */
 /* A listener's TLS: the "tls" key's, implicit (handshake before the 220)
@@ -106,6 +107,7 @@ struct config {
 	size_t max_conn_rate; /* connections a minute per client (IPv6 /64) */
 	unsigned stress_timeout; /* seconds, the timeouts near max_children */
 	unsigned queue_lifetime, retry_min, retry_max; /* seconds */
+	size_t max_per_hop; /* delivery workers busy with one next hop */
 	int chroot; /* 1: smtp children chroot into the spool */
 	char pidfile[4096];
 	struct config_milter milter[CONFIG_MILTER_MAX];

@@ -491,7 +491,7 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 {
 	struct privdrop pd = { .uid = m->uid, .gid = m->gid };
 	struct runner r = { .m = m, .qfd = -1, .ifd = -1, .sfd = -1 };
-	struct runner_limits lim = { RUNNER_WORKERS_MAX, RUNNER_PER_DEST_MAX,
+	struct runner_limits lim = { RUNNER_WORKERS_MAX, m->cfg.max_per_hop,
 		RUNNER_BATCH_MAX };
 	char why[512];
 	pid_t master = getppid();

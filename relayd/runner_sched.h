@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "queue.h"
 
-#define RUNNER_WORKERS_MAX 20 /* delivery workers at once */
-#define RUNNER_PER_DEST_MAX 4 /* ... to one next hop */
+#define RUNNER_WORKERS_MAX CONFIG_WORKERS_MAX /* delivery workers at once */
 #define RUNNER_BATCH_MAX 20 /* messages one worker sends in turn */
 #define RUNNER_HOPS_MAX 64 /* next hops tracked per message per round */
 

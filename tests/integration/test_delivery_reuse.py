@@ -1,7 +1,8 @@
 """Delivery workers that live across jobs: a worker keeps its connection
 to a next hop open between jobs (RSET before the next transaction), goes
 after RUNNER_IDLE_MS (2 s) without a job, and a connection the next hop
-closed meanwhile costs a new connection, never a deferral."""
+closed meanwhile costs a new connection, never a deferral; max_per_hop
+workers at most send to one next hop at once (default 20)."""
 
 import socket
 import threading
@@ -156,3 +157,43 @@ def test_connection_the_hop_closed_while_idle_costs_no_deferral(relay):
     finally:
         relay.stop()
         hop.close()
+
+
+def stalled_in_parallel(relay, sink, n):
+    """Inject n messages one after another, each once the ones before it
+    are in workers (a message that arrives while its hop is at the
+    limit waits in the queue); returns how many DATAs the sink holds at
+    once, a second after the last injection."""
+    ids = []
+    for i in range(n):
+        qid, _ = inject(relay, "alice@sender.test", ["bob@dest.test"],
+                        subject="par%d" % i)
+        ids.append(qid)
+        time.sleep(0.3)
+    time.sleep(1)
+    held = len(sink.stalled_ids())
+    sink.release.set()
+    sink.wait(n, relay=relay)
+    return held, ids
+
+
+def test_max_per_hop_caps_the_connections_to_one_hop(relay, peers):
+    sink = peers.sink()
+    sink.stall_data, sink.stall_after = True, 0
+    configure(relay, smarthost=sink.nexthop, max_per_hop=2)
+    relay.start_fg()
+    wait_runner(relay)
+    held, ids = stalled_in_parallel(relay, sink, 4)
+    assert held == 2
+    assert sorted(r.queue_id() for r in sink.accepted()) == sorted(ids)
+
+
+def test_default_per_hop_is_postfix_concurrency_not_four(relay, peers):
+    sink = peers.sink()
+    sink.stall_data, sink.stall_after = True, 0
+    configure(relay, smarthost=sink.nexthop)
+    relay.start_fg()
+    wait_runner(relay)
+    held, ids = stalled_in_parallel(relay, sink, 6)
+    assert held == 6
+    assert sorted(r.queue_id() for r in sink.accepted()) == sorted(ids)

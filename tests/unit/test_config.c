@@ -94,6 +94,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->timeout_data_block, 180);
 	assert_int_equal(cfg->timeout_data_term, 600);
 	assert_int_equal(cfg->queue_lifetime, 5 * 86400);
+	assert_int_equal(cfg->max_per_hop, 20);
 	assert_int_equal(cfg->retry_min, 300);
 	assert_int_equal(cfg->retry_max, 3600);
 	assert_int_equal(cfg->chroot, 0);
@@ -132,6 +133,7 @@ test_every_key(void **state)
 		  "timeout_data_block = 1h\n"
 		  "timeout_data_term = 30m\n"
 		  "queue_lifetime = 2w\n"
+		  "max_per_hop = 3\n"
 		  "retry = 1m 2h\n"
 		  "chroot = yes\n"
 		  "pidfile = /run/relayd/relayd.pid\n"
@@ -176,6 +178,7 @@ test_every_key(void **state)
 	assert_int_equal(cfg->timeout_data_block, 3600);
 	assert_int_equal(cfg->timeout_data_term, 1800);
 	assert_int_equal(cfg->queue_lifetime, 14 * 86400);
+	assert_int_equal(cfg->max_per_hop, 3);
 	assert_int_equal(cfg->retry_min, 60);
 	assert_int_equal(cfg->retry_max, 7200);
 	assert_int_equal(cfg->chroot, 1);
@@ -459,6 +462,8 @@ static const struct err_case number_errors[] = {
 	    "'0' out of range (1 to 100000)" },
 	{ "[relayd]\nmax_idle = 0s\n", 2, "max_idle", "out of range" },
 	{ "[relayd]\nmax_idle = 2h\n", 2, "max_idle", "out of range" },
+	{ "[relayd]\nmax_per_hop = 0\n", 2, "max_per_hop", "out of range" },
+	{ "[relayd]\nmax_per_hop = 21\n", 2, "max_per_hop", "out of range" },
 	{ "[relayd]\nmax_message_size = 10MB\n", 2, "max_message_size",
 	    "invalid size" },
 	{ "[relayd]\nmax_message_size = M\n", 2, "max_message_size",
