@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for relayd/smtp_data.  Checks, on arbitrary streams:
- * the result does not depend on how the stream is split; end of data is
- * exactly the first <CRLF>.<CRLF> (or "." CRLF at once); bare CR/LF flags
- * match a naive scan; clean output equals a naive line-by-line decoder.
+ * the result does not depend on how the stream is split and is the
+ * octet-by-octet reference decoder's; end of data is exactly the first
+ * <CRLF>.<CRLF> (or "." CRLF at once); bare CR/LF flags match a naive
+ * scan; clean output equals a naive line-by-line decoder.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "smtp_data.h"
+#include "../unit/smtp_data_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +25,7 @@ struct out {
 	char *buf;
 	size_t len;
 	size_t cap;
+	size_t calls;
 };
 
 static int
@@ -31,6 +34,7 @@ out_fn(void *arg, const char *buf, size_t len)
 	struct out *o = arg;
 
 	CHECK(len > 0 && o->len + len <= o->cap);
+	o->calls++;
 	memcpy(o->buf + o->len, buf, len);
 	o->len += len;
 	return 0;
@@ -43,24 +47,40 @@ struct res {
 	size_t used;
 };
 
-/* Feed with chunk sizes taken cyclically from pat (0 in pat = 1). */
+struct limits {
+	uint64_t max_size, max_line;
+	unsigned int max_hops;
+};
+
+/*
+ * Feed with chunk sizes taken cyclically from pat (0 in pat = 1), to
+ * smtp_data or, with ref, to the reference.
+ */
 static void
 run(struct res *r, const char *in, size_t n, const uint8_t *pat, size_t npat,
-    uint64_t max_size, unsigned int max_hops)
+    const struct limits *lim, int ref)
 {
 	size_t off = 0, k = 0, len, used;
 
-	r->o.len = 0;
+	memset(&r->o, 0, sizeof(r->o));
 	r->o.cap = n;
 	r->o.buf = malloc(n + 1);
 	CHECK(r->o.buf != NULL);
-	smtp_data_init(&r->d, max_size, max_hops, out_fn, &r->o);
+	if (ref)
+		ref_init(&r->d, lim->max_size, lim->max_hops, out_fn, &r->o);
+	else
+		smtp_data_init(
+		    &r->d, lim->max_size, lim->max_hops, out_fn, &r->o);
+	r->d.max_line = lim->max_line;
 	r->rc = 0;
 	while (off < n && r->rc == 0) {
 		len = npat ? (size_t)(pat[k++ % npat] % 64) + 1 : n - off;
 		if (len > n - off)
 			len = n - off;
-		r->rc = smtp_data_feed(&r->d, in + off, len, &used);
+		if (ref)
+			r->rc = ref_feed(&r->d, in + off, len, &used);
+		else
+			r->rc = smtp_data_feed(&r->d, in + off, len, &used);
 		CHECK(r->rc == 0 || r->rc == 1);
 		CHECK(used <= len && (r->rc == 1 || used == len));
 		off += used;
@@ -104,7 +124,8 @@ oracle_clean(const struct res *r, const char *in)
 		line = i - start - (in[start] == '.');
 		longest = line > longest ? line : longest;
 	}
-	CHECK((longest > 1000) == !!(r->d.flags & SMTP_DATA_LONG_LINE));
+	CHECK((r->d.max_line > 0 && longest > r->d.max_line) ==
+	    !!(r->d.flags & SMTP_DATA_LONG_LINE));
 	CHECK(r->d.size == j);
 	CHECK(r->o.len <= j && memcmp(r->o.buf, want, r->o.len) == 0);
 	if (r->d.flags == 0)
@@ -112,31 +133,44 @@ oracle_clean(const struct res *r, const char *in)
 	free(want);
 }
 
+/* All smtp_data_feed tells its caller, and the output. */
+static void
+check_same(const struct res *x, const struct res *y)
+{
+	CHECK(x->rc == y->rc && x->used == y->used);
+	CHECK(x->d.flags == y->d.flags && x->d.size == y->d.size);
+	CHECK(x->d.hops == y->d.hops && x->d.done == y->d.done);
+	CHECK(
+	    x->o.len == y->o.len && memcmp(x->o.buf, y->o.buf, x->o.len) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct res a, b;
+	struct res a, b, ref;
+	struct limits lim;
 	const char *in;
 	size_t n, i, end, npat;
-	uint64_t max_size;
-	unsigned int max_hops, bare = 0;
+	unsigned int bare = 0;
 
 	if (size < 4)
 		return 0;
-	max_size = data[0] < 128 ? 0 : (uint64_t)data[0] * 4;
-	max_hops = data[1] % 4;
+	lim.max_size = data[0] < 128 ? 0 : (uint64_t)data[0] * 4;
+	lim.max_hops = data[1] % 4;
+	/* short lines over a limit too: 0 (none) to 31, or the default */
+	lim.max_line = data[1] < 128 ? SMTP_DATA_LINE_MAX : data[1] / 4 - 32;
 	npat = data[2] % 8;
 	if (size < 3 + npat)
 		return 0;
 	in = (const char *)data + 3 + npat;
 	n = size - 3 - npat;
 
-	run(&a, in, n, NULL, 0, max_size, max_hops);
-	run(&b, in, n, data + 3, npat, max_size, max_hops);
-	CHECK(a.rc == b.rc && a.used == b.used);
-	CHECK(a.d.flags == b.d.flags && a.d.size == b.d.size);
-	CHECK(a.d.hops == b.d.hops);
-	CHECK(a.o.len == b.o.len && memcmp(a.o.buf, b.o.buf, a.o.len) == 0);
+	run(&a, in, n, NULL, 0, &lim, 0);
+	run(&b, in, n, data + 3, npat, &lim, 0);
+	run(&ref, in, n, data + 3, npat, &lim, 1);
+	check_same(&a, &b);
+	check_same(&b, &ref);
+	CHECK(b.o.calls == ref.o.calls); /* same batches as octet by octet */
 
 	end = oracle_end(in, n);
 	CHECK(a.rc == (end != 0));
@@ -149,13 +183,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK((a.d.flags & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR)) == bare);
 	CHECK(!!(a.d.flags & SMTP_DATA_TOO_BIG) ==
-	    (max_size > 0 && a.d.size > max_size));
-	if (max_size > 0)
-		CHECK(a.o.len <= max_size);
+	    (lim.max_size > 0 && a.d.size > lim.max_size));
+	if (lim.max_size > 0)
+		CHECK(a.o.len <= lim.max_size);
 	if (a.rc == 1 && bare == 0)
 		oracle_clean(&a, in);
 	CHECK((a.d.flags != 0) == (smtp_data_reply(&a.d) != NULL));
 	free(a.o.buf);
 	free(b.o.buf);
+	free(ref.o.buf);
 	return 0;
 }
