@@ -167,7 +167,10 @@ class RelaydSide:
         return len(os.listdir(self.queue))
 
     def is_server(self, pid):
-        return title(pid).startswith("relayd: server")
+        # A pooled server between sessions is the same process (as
+        # Postfix's smtpd waiting for its next connection).
+        return title(pid).startswith(("relayd: server", "relayd: idle "
+                                      "server"))
 
     def log_tail(self):
         if not self.foreground:

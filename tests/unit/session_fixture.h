@@ -32,6 +32,7 @@
 #include "config.h"
 #include "queue.h"
 #include "session.h"
+#include "tmpspool.h"
 #include "tmptree.h"
 
 struct fx {
@@ -72,13 +73,8 @@ setup(void **state)
 	struct sockaddr_in *net;
 
 	assert_non_null(f);
-	strlcpy(f->dir, "/tmp/relayd-session-XXXXXX", sizeof(f->dir));
-	assert_non_null(mkdtemp(f->dir));
-	f->spoolfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(f->spoolfd >= 0);
-	assert_int_equal(mkdirat(f->spoolfd, "tmp", 0700), 0);
-	assert_int_equal(mkdirat(f->spoolfd, "queue", 0700), 0);
-	assert_int_equal(mkdirat(f->spoolfd, "hold", 0700), 0);
+	f->spoolfd = tmpspool_new(f->dir, sizeof(f->dir), "session", "tmp",
+	    "queue", "hold", (char *)NULL);
 
 	config_defaults(&f->cfg);
 	strlcpy(f->cfg.hostname, "mx.test", sizeof(f->cfg.hostname));

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "dsn.h"
+#include "tmpspool.h"
 #include "tmptree.h"
 
 static struct queue_rcpt rcpts[3];
@@ -425,12 +426,8 @@ from_file(struct spool *sp, struct queue_file *qf, char *m, size_t n)
 	struct queue_file *rd = NULL;
 	int qd;
 
-	strlcpy(sp->dir, "/tmp/relayd-dsn-XXXXXX", sizeof(sp->dir));
-	assert_non_null(mkdtemp(sp->dir));
-	sp->fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(sp->fd >= 0);
-	assert_int_equal(mkdirat(sp->fd, "tmp", 0700), 0);
-	assert_int_equal(mkdirat(sp->fd, "queue", 0700), 0);
+	sp->fd = tmpspool_new(
+	    sp->dir, sizeof(sp->dir), "dsn", "tmp", "queue", (char *)NULL);
 	qf->msg = m;
 	qf->size = n;
 	assert_int_equal(queue_enqueue(sp->fd, qf), 0);

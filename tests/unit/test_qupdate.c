@@ -29,6 +29,7 @@
 
 #include "qupdate.h"
 #include "spooldir.h"
+#include "tmpspool.h"
 #include "tmptree.h"
 
 struct spool {
@@ -39,13 +40,8 @@ struct spool {
 static void
 spool_init(struct spool *sp)
 {
-	strlcpy(sp->dir, "/tmp/relayd-qupdate-XXXXXX", sizeof(sp->dir));
-	assert_non_null(mkdtemp(sp->dir));
-	sp->fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(sp->fd >= 0);
-	assert_int_equal(mkdirat(sp->fd, "tmp", 0700), 0);
-	assert_int_equal(mkdirat(sp->fd, "queue", 0700), 0);
-	assert_int_equal(mkdirat(sp->fd, "hold", 0700), 0);
+	sp->fd = tmpspool_new(sp->dir, sizeof(sp->dir), "qupdate", "tmp",
+	    "queue", "hold", (char *)NULL);
 }
 
 static void
