@@ -4,9 +4,9 @@
  * line ending is flagged, never normalised, so that no downstream MTA can
  * see a message boundary we did not see (SMTP smuggling, CVE-2023-51764).
  */
-#include <endian.h>
 #include <string.h>
 
+#include "plain.h"
 #include "smtp_data.h"
 
 enum { S_BOL, S_MID, S_CR, S_DOT, S_DOTCR, S_END };
@@ -149,31 +149,6 @@ static int
 fast_path(const struct smtp_data *d)
 {
 	return d->state == S_MID && (!d->in_header || d->hdr_pos < 0);
-}
-
-/* Octets before the first CR, LF or NUL in p[0..n). */
-static size_t
-plain_len(const char *p, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101ULL;
-	uint64_t w, cr, lf, hit;
-	size_t i;
-
-	for (i = 0; n - i >= 8; i += 8) {
-		memcpy(&w, p + i, 8);
-		w = le64toh(w); /* p[i] is the low octet */
-		cr = w ^ (ones * '\r');
-		lf = w ^ (ones * '\n');
-		/* high bit set in 0 octets, falsely only above a real one */
-		hit = ((w - ones) & ~w) | ((cr - ones) & ~cr) |
-		    ((lf - ones) & ~lf);
-		hit &= ones * 0x80;
-		if (hit != 0)
-			return i + (size_t)__builtin_ctzll(hit) / 8;
-	}
-	while (i < n && p[i] != '\r' && p[i] != '\n' && p[i] != '\0')
-		i++;
-	return i;
 }
 
 /* line_octet() and emit()'s counting for n plain octets. */
