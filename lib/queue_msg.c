@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "plain.h"
 #include "queue.h"
 #include "queue_int.h"
 
@@ -50,16 +51,22 @@ queue_msg_read(
 
 /*
  * p[0..n) keeps to CRLF line ends: a CR is followed by LF, an LF follows
- * a CR.  *prev is the octet before p ('\0' at the start), updated.
+ * a CR.  *prev is the octet before p ('\0' at the start), updated.  Runs
+ * of other octets are fine unless a CR comes before them: taken whole.
  */
 static int
 crlf_ok(const char *p, size_t n, char *prev)
 {
 	char c, last = *prev;
-	size_t i;
+	size_t i = 0, k;
 
-	for (i = 0; i < n; i++) {
-		c = p[i];
+	while (i < n) {
+		if (last != '\r' && (k = plain_len(p + i, n - i)) > 0) {
+			i += k;
+			last = p[i - 1];
+			continue;
+		}
+		c = p[i++];
 		if (last == '\r' ? c != '\n' : c == '\n')
 			return 0;
 		last = c;
