@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "plain.h"
 #include "queue.h"
 #include "smtpc_int.h"
 
@@ -368,25 +369,75 @@ smtpc_piece_new(const struct queue_file *qf)
 	return p;
 }
 
+/*
+ * fold_step() for k octets that are no CR or LF, at once: the folds
+ * among them, *col updated.  A fold comes before each octet met at
+ * column SMTPC_LINE_FOLD; the space and that octet make column 2.
+ */
+static size_t
+fold_run(size_t k, size_t *col)
+{
+	size_t folds = 0, m;
+
+	for (; k > 0; k -= m) {
+		if (*col >= SMTPC_LINE_FOLD) {
+			folds++;
+			*col = 1;
+		}
+		m = SMTPC_LINE_FOLD - *col < k ? SMTPC_LINE_FOLD - *col : k;
+		*col += m;
+	}
+	return folds;
+}
+
+/* The folds of a piece, runs of plain octets (plain_len) taken whole. */
+static size_t
+fold_count(const char *p, size_t n, size_t *col)
+{
+	size_t i = 0, k, folds = 0;
+
+	while (i < n) {
+		if (p[i] != '\r' && p[i] != '\n' &&
+		    (k = plain_len(p + i, n - i)) > 0) {
+			folds += fold_run(k, col);
+			i += k;
+		} else
+			folds += fold_step(p, n, i++, col);
+	}
+	return folds;
+}
+
+/* Whether p[0..n) holds an octet over 127: all or'ed, a word at a time. */
+static int
+has_8bit(const char *p, size_t n)
+{
+	uint64_t w, high = 0;
+	size_t i;
+
+	for (i = 0; n - i >= 8; i += 8) {
+		memcpy(&w, p + i, 8);
+		high |= w;
+	}
+	for (; i < n; i++)
+		high |= (unsigned char)p[i];
+	return (high & 0x8080808080808080ULL) != 0;
+}
+
 int
 smtpc_io_data_scan(const struct queue_file *qf, size_t *size, int *eight)
 {
 	struct smtpc_piece *p = smtpc_piece_new(qf);
-	size_t i, n, col = 0, folds = 0;
+	size_t n, col = 0, folds = 0;
 	int last = 0, rv = 0;
-	unsigned high = 0; /* every octet or'ed: bit 7 for 8-bit data */
 
 	*size = qf->size;
 	*eight = 0;
 	if (p == NULL)
 		return -ENOMEM;
 	while (!last && (rv = smtpc_piece_next(p, &n, &last)) == 0) {
-		for (i = 0; i < n; i++) {
-			folds += fold_step(p->buf, n, i, &col);
-			high |= (unsigned char)p->buf[i];
-		}
+		folds += fold_count(p->buf, n, &col);
+		*eight = *eight || has_8bit(p->buf, n);
 	}
-	*eight = high >= 0x80;
 	free(p);
 	/* Each fold adds CRLF and a space. */
 	*size =
@@ -400,30 +451,86 @@ struct smtpc_dot {
 	int bol;
 };
 
-/* msg[0..len), a piece: stuffed, folded, into the write buffer. */
+/* A piece on its way to the write buffer: msg[start..) not written yet. */
+struct smtpc_out {
+	struct smtpc *c;
+	const char *msg;
+	size_t len, start;
+	unsigned block;
+};
+
+/* What is pending up to msg[i], then s[0..n): a fold or a dot goes in. */
+static int
+smtpc_out_insert(struct smtpc_out *o, size_t i, const char *s, size_t n)
+{
+	if (smtpc_io_write(o->c, o->msg + o->start, i - o->start, o->block) ||
+	    smtpc_io_write(o->c, s, n, o->block))
+		return -1;
+	o->start = i;
+	return 0;
+}
+
+/*
+ * msg[i..i+k), no CR or LF and not a line's first '.': nothing to stuff,
+ * only the folds fold_run() counts, each written where it goes.
+ */
+static int
+smtpc_out_run(struct smtpc_out *o, struct smtpc_dot *d, size_t i, size_t k)
+{
+	size_t m;
+
+	d->bol = 0;
+	for (; k > 0; k -= m, i += m) {
+		if (d->col >= SMTPC_LINE_FOLD) {
+			if (smtpc_out_insert(o, i, "\r\n ", 3) != 0)
+				return -1;
+			d->col = 1;
+		}
+		m = SMTPC_LINE_FOLD - d->col < k ? SMTPC_LINE_FOLD - d->col : k;
+		d->col += m;
+	}
+	return 0;
+}
+
+/* msg[i], octet by octet: a fold, a stuffing dot, where a line starts. */
+static int
+smtpc_out_octet(struct smtpc_out *o, struct smtpc_dot *d, size_t i)
+{
+	const char *msg = o->msg;
+
+	if (fold_step(msg, o->len, i, &d->col) &&
+	    smtpc_out_insert(o, i, "\r\n ", 3) != 0)
+		return -1;
+	if (d->bol && msg[i] == '.' && smtpc_out_insert(o, i, ".", 1) != 0)
+		return -1;
+	d->bol = msg[i] == '\n' ||
+	    (msg[i] == '\r' && (i + 1 == o->len || msg[i + 1] != '\n'));
+	return 0;
+}
+
+/*
+ * msg[0..len), a piece: stuffed, folded, into the write buffer.  Runs of
+ * plain octets (plain_len) are taken whole and written with what is
+ * pending; line ends, NULs and a line's first '.' octet by octet.
+ */
 static int
 smtpc_io_piece(struct smtpc *c, struct smtpc_dot *d, const char *msg,
     size_t len, unsigned block)
 {
-	size_t i, start = 0;
+	struct smtpc_out o = { c, msg, len, 0, block };
+	size_t i = 0, k;
 
-	for (i = 0; i < len; i++) {
-		if (fold_step(msg, len, i, &d->col)) {
-			if (smtpc_io_write(c, msg + start, i - start, block) ||
-			    smtpc_io_write(c, "\r\n ", 3, block))
+	while (i < len) {
+		if (msg[i] != '\r' && msg[i] != '\n' &&
+		    !(d->bol && msg[i] == '.') &&
+		    (k = plain_len(msg + i, len - i)) > 0) {
+			if (smtpc_out_run(&o, d, i, k) != 0)
 				return -1;
-			start = i;
-		}
-		if (d->bol && msg[i] == '.') {
-			if (smtpc_io_write(c, msg + start, i - start, block) ||
-			    smtpc_io_write(c, ".", 1, block))
-				return -1;
-			start = i;
-		}
-		d->bol = msg[i] == '\n' ||
-		    (msg[i] == '\r' && (i + 1 == len || msg[i + 1] != '\n'));
+			i += k;
+		} else if (smtpc_out_octet(&o, d, i++) != 0)
+			return -1;
 	}
-	return smtpc_io_write(c, msg + start, len - start, block);
+	return smtpc_io_write(c, msg + o.start, len - o.start, block);
 }
 
 /*
