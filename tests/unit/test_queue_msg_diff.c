@@ -67,11 +67,14 @@ put(struct buf *b, const char *p, size_t n)
 	b->len += n;
 }
 
-/* n octets of a line: no CR or LF, sometimes NUL and 8-bit. */
+/*
+ * n octets of a line: no CR or LF, sometimes NUL; 8-bit, and controls on
+ * either side of plain_len's first test (an octet below 14 stops it).
+ */
 static void
 put_text(struct buf *b, size_t n)
 {
-	static const char text[] = "abcXYZ019 \t.:-\x7f\x80\xff";
+	static const char text[] = "abcXYZ019 \t\v\f\x01\x0e.:-\x7f\x80\xff";
 	size_t k = sizeof(text) - 1;
 	char c;
 

@@ -68,7 +68,11 @@ put(struct buf *b, const char *p, size_t n)
 	b->len += n;
 }
 
-/* Octets of a message: 7-bit text; eight adds 8-bit ones and NUL. */
+/*
+ * Octets of a message: 7-bit text, with controls on either side of
+ * plain_len's first test (an octet below 14 stops it); eight adds 8-bit
+ * octets and NUL.
+ */
 struct gen {
 	struct buf *b;
 	int eight;
@@ -77,7 +81,7 @@ struct gen {
 static void
 put_text(struct gen *g, size_t n)
 {
-	static const char text[] = "abcXYZ019 \t.:-\x7f\x80\xff";
+	static const char text[] = "abcXYZ019 \t\v\f\x01\x0e.:-\x7f\x80\xff";
 	size_t k = sizeof(text) - (g->eight ? 0 : 3); /* NUL last */
 	char c;
 
