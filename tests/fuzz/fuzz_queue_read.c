@@ -6,7 +6,8 @@
  * queue_parse accepts (or asks for more with -EAGAIN) and says where the
  * message starts; the message then checked and read from a file a piece
  * at a time (as delivery reads it, pieces of 1..16 octets here so that
- * every octet is on a boundary once) gives the same verdict and octets.
+ * every octet is on a boundary once) gives the same verdict and octets,
+ * and the same verdict as the octet-by-octet check (queue_msg_ref.h).
  */
 #include <sys/mman.h>
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "../unit/queue_msg_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,7 +85,8 @@ stream_agrees(const uint8_t *data, size_t size, const struct queue_file *whole)
 	}
 	qf->msgfd = memfd(data, size);
 	rv = queue_msg_check(qf, buf, piece);
-	if ((rv == 0) != (whole != NULL) || (rv != 0 && rv != -EINVAL))
+	if ((rv == 0) != (whole != NULL) || (rv != 0 && rv != -EINVAL) ||
+	    rv != ref_queue_msg_check(qf, buf, piece))
 		abort();
 	for (off = 0; rv == 0 && off < qf->size; off += got)
 		if (queue_msg_read(qf, off, buf, piece, &got) != 0 ||
