@@ -9,7 +9,6 @@
  * acceptance must be the reference's.  Seed: RELAY_TEST_SEED.
  */
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +24,7 @@
 
 #include "queue.h"
 #include "queue_msg_ref.h"
+#include "tmpspool.h"
 #include "tmptree.h"
 
 #define CHUNK QUEUE_MSG_CHUNK
@@ -306,7 +306,7 @@ enqueue(int spool, struct queue_file *qf, const struct buf *m)
 static void
 test_read_fd_same_as_reference(void **state)
 {
-	char dir[] = "/tmp/relayd-qmdiff-XXXXXX";
+	char dir[64];
 	struct buf m = { NULL, 0, 0 };
 	struct queue_file w, *rd;
 	struct trial t = { 0 };
@@ -316,11 +316,8 @@ test_read_fd_same_as_reference(void **state)
 	t.seed = pick_seed();
 	rng_state = t.seed ^ 0x5a5a;
 	t.m = &m;
-	assert_non_null(mkdtemp(dir));
-	spool = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(spool >= 0);
-	assert_int_equal(mkdirat(spool, "tmp", 0700), 0);
-	assert_int_equal(mkdirat(spool, "queue", 0700), 0);
+	spool = tmpspool_new(
+	    dir, sizeof(dir), "qmdiff", "tmp", "queue", (char *)NULL);
 	qd = openat(spool, "queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(qd >= 0);
 	for (i = 0; i < 24; i++, t.n++) {
