@@ -61,7 +61,8 @@ crlf_ok(const char *p, size_t n, char *prev)
 	size_t i = 0, k;
 
 	while (i < n) {
-		if (last != '\r' && (k = plain_len(p + i, n - i)) > 0) {
+		if (last != '\r' && p[i] != '\r' && p[i] != '\n' &&
+		    (k = plain_len(p + i, n - i)) > 0) {
 			i += k;
 			last = p[i - 1];
 			continue;
