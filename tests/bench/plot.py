@@ -22,9 +22,11 @@ METRICS = [("delivered_per_s", "delivered msg/s"),
 def medians(rows, relay, size, col):
     out = []
     for n in sorted({int(r["sessions"]) for r in rows}):
+        # An RSS of 0: the sampler saw no server that run (not a value).
         vals = [float(r[col]) for r in rows
                 if r["relay"] == relay and int(r["size"]) == size and
-                int(r["sessions"]) == n and r.get(col, "") != ""]
+                int(r["sessions"]) == n and r.get(col, "") != "" and
+                not (col.endswith("_kib") and float(r[col]) == 0)]
         if vals:
             out.append((n, statistics.median(vals)))
     return out
