@@ -24,48 +24,13 @@
 
 #include "queue.h"
 #include "queue_msg_ref.h"
+#include "testgen.h"
 #include "tmpspool.h"
 #include "tmptree.h"
 
 #define CHUNK QUEUE_MSG_CHUNK
 
 /* ---- generator ---- */
-
-static uint64_t rng_state;
-
-/* splitmix64: the same messages on every libc */
-static uint64_t
-rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static size_t
-below(size_t n)
-{
-	return n == 0 ? 0 : (size_t)(rng() % n);
-}
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-put(struct buf *b, const char *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
 
 /*
  * n octets of a line: no CR or LF, sometimes NUL; 8-bit, and controls on
@@ -246,19 +211,6 @@ check_both(struct trial *t)
 	return ref;
 }
 
-static unsigned long
-pick_seed(void)
-{
-	const char *env = getenv("RELAY_TEST_SEED");
-	unsigned long seed = 20240612;
-
-	if (env != NULL && *env != '\0')
-		seed = strtoul(env, NULL, 0);
-	print_message(
-	    "random seed %lu (set RELAY_TEST_SEED to change it)\n", seed);
-	return seed;
-}
-
 static void
 test_check_same_as_reference(void **state)
 {
@@ -267,7 +219,7 @@ test_check_same_as_reference(void **state)
 	unsigned seen = 0;
 
 	(void)state;
-	t.seed = pick_seed();
+	t.seed = pick_seed(20240612);
 	rng_state = t.seed;
 	t.m = &m;
 	for (t.n = 0; t.n < 3000; t.n++) {
@@ -313,7 +265,7 @@ test_read_fd_same_as_reference(void **state)
 	int spool, qd, fd, i;
 
 	(void)state;
-	t.seed = pick_seed();
+	t.seed = pick_seed(20240612);
 	rng_state = t.seed ^ 0x5a5a;
 	t.m = &m;
 	spool = tmpspool_new(

@@ -18,44 +18,9 @@
 
 #include "smtp_data.h"
 #include "smtp_data_ref.h"
+#include "testgen.h"
 
 /* ---- generator ---- */
-
-static uint64_t rng_state;
-
-/* splitmix64: the same streams on every libc */
-static uint64_t
-rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static size_t
-below(size_t n)
-{
-	return n == 0 ? 0 : (size_t)(rng() % n);
-}
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-put(struct buf *b, const char *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
 
 /* Text without CR, LF or NUL: what the fast path takes in one go. */
 static void
@@ -345,19 +310,6 @@ side_free(struct side *s)
 	free(s->sink.calls);
 }
 
-static unsigned long
-pick_seed(void)
-{
-	const char *env = getenv("RELAY_TEST_SEED");
-	unsigned long seed = 20240611;
-
-	if (env != NULL && *env != '\0')
-		seed = strtoul(env, NULL, 0);
-	print_message(
-	    "random seed %lu (set RELAY_TEST_SEED to change it)\n", seed);
-	return seed;
-}
-
 static void
 test_same_as_reference(void **state)
 {
@@ -367,7 +319,7 @@ test_same_as_reference(void **state)
 	unsigned int max_hops, seen = 0;
 
 	(void)state;
-	t.seed = pick_seed();
+	t.seed = pick_seed(20240611);
 	rng_state = t.seed;
 	t.in = &in;
 	for (t.n = 0; t.n < 4000; t.n++) {

@@ -27,46 +27,11 @@
 #include "queue.h"
 #include "smtpc_data_ref.h"
 #include "smtpc_int.h"
+#include "testgen.h"
 
 #define B SMTPC_DATA_CHUNK
 
 /* ---- generator ---- */
-
-static uint64_t rng_state;
-
-/* splitmix64: the same messages on every libc */
-static uint64_t
-rng(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static size_t
-below(size_t n)
-{
-	return n == 0 ? 0 : (size_t)(rng() % n);
-}
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-put(struct buf *b, const char *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
 
 /*
  * Octets of a message: 7-bit text, with controls on either side of
@@ -305,19 +270,6 @@ compare(const struct trial *t)
 	return (unsigned)reight | (rsize > qf.size ? 2 : 0);
 }
 
-static unsigned long
-pick_seed(void)
-{
-	const char *env = getenv("RELAY_TEST_SEED");
-	unsigned long seed = 20240613;
-
-	if (env != NULL && *env != '\0')
-		seed = strtoul(env, NULL, 0);
-	print_message(
-	    "random seed %lu (set RELAY_TEST_SEED to change it)\n", seed);
-	return seed;
-}
-
 /* Sizes: empty, short, around one boundary, or several pieces. */
 static size_t
 pick_size(void)
@@ -344,7 +296,7 @@ test_same_as_reference(void **state)
 	unsigned seen = 0;
 
 	(void)state;
-	t.seed = pick_seed();
+	t.seed = pick_seed(20240613);
 	rng_state = t.seed;
 	t.m = &m;
 	for (t.n = 0; t.n < 1500; t.n++) {
