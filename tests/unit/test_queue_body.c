@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "queue.h"
+#include "tmpspool.h"
 #include "tmptree.h"
 
 struct spool {
@@ -102,18 +103,7 @@ static struct queue_rcpt rcpt;
 static void
 sample(struct queue_file *qf, char *msg, size_t size)
 {
-	memset(qf, 0, sizeof(*qf));
-	memset(&rcpt, 0, sizeof(rcpt));
-	queue_id_new(qf->id);
-	qf->arrival = 1700000000;
-	strlcpy(qf->client, "192.0.2.1", sizeof(qf->client));
-	strlcpy(qf->helo, "client.example", sizeof(qf->helo));
-	strlcpy(qf->sender, "<a@example.net>", sizeof(qf->sender));
-	strlcpy(rcpt.path, "<b@example.org>", sizeof(rcpt.path));
-	qf->rcpt = &rcpt;
-	qf->nrcpt = 1;
-	qf->msg = msg;
-	qf->size = size;
+	tmpspool_sample(qf, &rcpt, msg, size);
 }
 
 /* n octets of CRLF text lines. */

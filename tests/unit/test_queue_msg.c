@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "queue.h"
+#include "tmpspool.h"
 #include "tmptree.h"
 
 #define CHUNK QUEUE_MSG_CHUNK
@@ -58,18 +59,7 @@ static struct queue_rcpt rcpt;
 static void
 enqueue(struct spool *sp, struct queue_file *qf, char *m, size_t n)
 {
-	memset(qf, 0, sizeof(*qf));
-	memset(&rcpt, 0, sizeof(rcpt));
-	queue_id_new(qf->id);
-	qf->arrival = 1700000000;
-	strlcpy(qf->client, "192.0.2.1", sizeof(qf->client));
-	strlcpy(qf->helo, "client.example", sizeof(qf->helo));
-	strlcpy(qf->sender, "<a@example.net>", sizeof(qf->sender));
-	strlcpy(rcpt.path, "<b@example.org>", sizeof(rcpt.path));
-	qf->rcpt = &rcpt;
-	qf->nrcpt = 1;
-	qf->msg = m;
-	qf->size = n;
+	tmpspool_sample(qf, &rcpt, m, n);
 	assert_int_equal(queue_enqueue(sp->fd, qf), 0);
 }
 

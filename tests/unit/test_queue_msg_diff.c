@@ -239,18 +239,7 @@ static struct queue_rcpt rcpt;
 static void
 enqueue(int spool, struct queue_file *qf, const struct buf *m)
 {
-	memset(qf, 0, sizeof(*qf));
-	memset(&rcpt, 0, sizeof(rcpt));
-	queue_id_new(qf->id);
-	qf->arrival = 1700000000;
-	strlcpy(qf->client, "192.0.2.1", sizeof(qf->client));
-	strlcpy(qf->helo, "client.example", sizeof(qf->helo));
-	strlcpy(qf->sender, "<a@example.net>", sizeof(qf->sender));
-	strlcpy(rcpt.path, "<b@example.org>", sizeof(rcpt.path));
-	qf->rcpt = &rcpt;
-	qf->nrcpt = 1;
-	qf->msg = m->p;
-	qf->size = m->len;
+	tmpspool_sample(qf, &rcpt, m->p, m->len);
 	assert_int_equal(queue_enqueue(spool, qf), 0);
 }
 
