@@ -26,8 +26,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "qupdate.h"
-#include "runner_worker.h"
 #include "route.h"
+#include "runner_corrupt.h"
+#include "runner_worker.h"
 #include "smtp_addr.h"
 #include "smtpc.h"
 
@@ -47,6 +48,7 @@ struct worker {
 	int down; /* no hop answered: later messages get down_st */
 	struct smtpc_status down_st;
 	char peer[ROUTE_HOST_MAX + 80]; /* last hop connected to, for logs */
+	struct runner_corrupt corrupt; /* files set aside, logged once */
 };
 
 static int
@@ -492,6 +494,16 @@ deliver_one(struct worker *w, const char *id, int first)
 	int64_t now;
 
 	if ((rv = deliver_lock(w, id, &lockfd, &qf))) {
+		/*
+		 * The runner read only the envelope; a message that is not
+		 * what a writer makes would otherwise be tried again and
+		 * again, never expiring.
+		 */
+		if (rv == -EINVAL || rv == -EFBIG) {
+			runner_corrupt_set_aside(&w->corrupt, w->env->spoolfd,
+			    w->env->qfd, w->env->spooldir, id, rv);
+			return 0;
+		}
 		if (rv != -ENOENT && rv != -EWOULDBLOCK)
 			log_warnx("%s: cannot read the queue file: %s", id,
 			    strerror(-rv));

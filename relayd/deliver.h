@@ -22,6 +22,8 @@ struct deliver_env {
 	const struct config *cfg;
 	const struct route_table *table; /* transport map, may be NULL */
 	int spoolfd;
+	int qfd; /* SPOOL/queue, checked by the runner */
+	const char *spooldir; /* the spool's name, for log lines */
 	struct ssl_ctx_st *tls; /* client context (smtpc_tls_ctx); NULL */
 	const struct authfile *auth; /* smarthost_auth, read by the master */
 };
@@ -48,7 +50,9 @@ void deliver_keys_free(char **keys, size_t n);
  * A worker's life: take jobs (their hop, their messages) from the runner
  * on fd (runner_worker.h), one at a time, and report each with one int
  * once its results are recorded; keep the connection to the hop between
- * jobs.  Each message is locked (qupdate_lock; a busy one is skipped),
+ * jobs.  Each message is locked (qupdate_lock; a busy one is skipped, a
+ * malformed or oversized one set aside in SPOOL/corrupt/ as the runner
+ * does with a bad envelope),
  * sent, and its new recipient states written (qupdate_write) or the file
  * removed once no recipient is pending; failed recipients get a DSN
  * (dsn_build + queue_enqueue) before the state that says so is written.

@@ -541,6 +541,8 @@ static void __attribute__((noreturn)) runner_main(struct master *m)
 	r.env.cfg = &m->cfg;
 	r.env.table = r.table;
 	r.env.spoolfd = m->spoolfd;
+	r.env.qfd = r.qfd;
+	r.env.spooldir = m->spooldir;
 	r.env.auth = m->sauth;
 	runner_watch(&r);
 	log_info("queue runner started (pid %ld, %zu transport entries)",

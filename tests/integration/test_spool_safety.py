@@ -224,3 +224,31 @@ def test_runner_sets_foreign_files_aside_never_delivers(relay, peers):
     doc = json.loads(r.out)
     assert [(c["name"], c["dir"]) for c in doc["corrupt"]] == \
         [(QID1, "corrupt"), (QID2, "corrupt")], doc
+
+
+def test_worker_sets_aside_a_file_whose_message_is_malformed(relay, peers):
+    """The runner schedules from the envelope alone; the worker, which
+    reads the message, sets aside one that no writer makes (a bare LF)
+    instead of trying it again every retry until the end of time."""
+    sink = peers.sink()
+    configure(relay, smarthost=sink.nexthop, retry="1s, 2s")
+    msg = b"Subject: planted\r\n\r\nbare\nline\r\n"
+    data = ("relayd-queue 1\nid %s\narrival 1700000000\nclient 192.0.2.1 "
+            "client.example\nsender <a@example.net>\nrcpt <b@example.org> "
+            "pending\nattempts 0\nnext-try 0\nsize %d\n\n"
+            % (QID1, len(msg))).encode() + msg
+    write_file(relay.spool("queue", QID1), data, relay.uid, relay.gid, 0o600)
+    relay.start_fg()
+    wait_for(lambda: os.path.exists(relay.spool("corrupt", QID1)), 10,
+             what="the file in corrupt/")
+    assert relay.queue_ids() == []
+    # Still there after more than one retry_min: nothing tries it again.
+    qid, _ = inject(relay, "a@example.net", ["b@example.org"])
+    got = sink.wait(1, relay=relay)
+    assert [m.queue_id() for m in got] == [qid]
+    time.sleep(2.5)
+    log = relay.stderr().splitlines()
+    moved = [ln for ln in log if QID1 in ln and "corrupt" in ln]
+    assert len(moved) == 1 and "malformed" in moved[0], log
+    assert not [ln for ln in log if QID1 in ln and "cannot read" in ln], log
+    assert all(b"planted" not in m.content for m in sink.received)
