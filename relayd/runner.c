@@ -359,7 +359,10 @@ runner_signal(struct runner *r)
 	}
 }
 
-/* Milliseconds until the next due message, scan or idle worker's end. */
+/*
+ * Milliseconds until the next due message, scan or idle worker's end;
+ * idle workers whose time is up are let go on the way.
+ */
 static int
 runner_timeout(struct runner *r)
 {
