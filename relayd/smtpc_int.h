@@ -75,9 +75,8 @@ void smtpc_io_abort_on_close(struct smtpc *c, int on);
 /* Append a command line (CRLF added); -1 if it holds CR/LF or is long. */
 int smtpc_io_cmd(struct smtpc *c, const char *cmd, unsigned timeout);
 
-/* Wait for events on c->fd until deadline (smtpc_io_now_ms() based). */
+/* Wait for events on c->fd until deadline (monotime_ms() based). */
 int smtpc_io_wait(struct smtpc *c, short events, long long deadline);
-long long smtpc_io_now_ms(void);
 /* Wipe the write buffer (it held credentials). */
 void smtpc_io_wipe(struct smtpc *c);
 

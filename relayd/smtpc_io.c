@@ -14,32 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "monotime.h"
 #include "plain.h"
 #include "queue.h"
 #include "smtpc_int.h"
 
 #define SMTPC_WANT_MORE (-2) /* smtpc_raw_*: wait for *events, again */
-
-static int64_t
-smtpc_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long
-smtpc_io_now_ms(void)
-{
-	return smtpc_now_ms();
-}
 
 static int
 smtpc_fail(struct smtpc *c, int proto, const char *why)
@@ -73,7 +58,7 @@ smtpc_io_wait(struct smtpc *c, short events, long long deadline)
 	int r;
 
 	for (;;) {
-		if ((left = deadline - smtpc_now_ms()) <= 0)
+		if ((left = deadline - monotime_ms()) <= 0)
 			return 0;
 		pfd.fd = c->fd;
 		pfd.events = events;
@@ -169,7 +154,7 @@ smtpc_raw_read(struct smtpc *c, char *p, size_t n, short *events)
 int
 smtpc_io_flush(struct smtpc *c, unsigned timeout)
 {
-	int64_t deadline = smtpc_now_ms() + (int64_t)timeout * 1000;
+	int64_t deadline = monotime_ms() + (int64_t)timeout * 1000;
 	size_t off = 0;
 	ssize_t w;
 	short ev;
@@ -262,7 +247,7 @@ smtpc_io_lines(struct smtpc *c)
 int
 smtpc_io_reply(struct smtpc *c, unsigned timeout)
 {
-	int64_t deadline = smtpc_now_ms() + (int64_t)timeout * 1000;
+	int64_t deadline = monotime_ms() + (int64_t)timeout * 1000;
 	ssize_t r;
 	short ev;
 	int rc;

@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "monotime.h"
 #include "readfile.h"
 #include "smtpc_int.h"
 #include "tls.h"
@@ -158,7 +159,7 @@ int
 smtpc_tls_start(struct smtpc *c, const struct smtpc_tls *tls, const char *host,
     unsigned timeout, struct smtpc_status *st)
 {
-	long long deadline = smtpc_io_now_ms() + (long long)timeout * 1000;
+	long long deadline = monotime_ms() + (long long)timeout * 1000;
 	int verify = tls->level >= CONFIG_TLSC_VERIFY, r, e, w;
 	char why[200];
 
