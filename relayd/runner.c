@@ -53,7 +53,6 @@ struct runner {
 	struct runner_corrupt corrupt; /* files that could not be set aside */
 	struct runner_workers wk; /* delivery worker processes */
 	struct pollfd *pfd; /* signalfd, inotify, the workers' sockets */
-	pid_t *pfd_pid; /* the worker of each pfd[] entry, 0: none */
 	size_t pfd_cap;
 };
 
@@ -314,9 +313,9 @@ runner_reports(struct runner *r, size_t from, size_t n)
 	size_t i;
 
 	for (i = from; i < n; i++) {
+		/* By fd: a worker let go meanwhile has none. */
 		if (r->pfd[i].revents == 0 ||
-		    (w = runner_workers_pid(&r->wk, r->pfd_pid[i])) == NULL ||
-		    w->fd != r->pfd[i].fd)
+		    (w = runner_workers_fd(&r->wk, r->pfd[i].fd)) == NULL)
 			continue;
 		switch (runner_workers_report(w, monotime_ms(), &done)) {
 		case 1:
@@ -387,30 +386,20 @@ runner_pollfds(struct runner *r, size_t *first_worker)
 {
 	size_t i, n = 0, need = 2 + r->wk.n;
 	struct pollfd *np;
-	pid_t *pp;
 
 	if (need > r->pfd_cap) {
 		if ((np = reallocarray(r->pfd, need, sizeof(*np))) == NULL)
 			return 0;
 		r->pfd = np;
-		if ((pp = reallocarray(r->pfd_pid, need, sizeof(*pp))) == NULL)
-			return 0;
-		r->pfd_pid = pp;
 		r->pfd_cap = need;
 	}
-	r->pfd[n].fd = r->sfd;
-	r->pfd_pid[n++] = 0;
-	if (r->ifd != -1) {
-		r->pfd[n].fd = r->ifd;
-		r->pfd_pid[n++] = 0;
-	}
+	r->pfd[n++].fd = r->sfd;
+	if (r->ifd != -1)
+		r->pfd[n++].fd = r->ifd;
 	*first_worker = n;
-	for (i = 0; i < r->wk.n; i++) {
-		if (r->wk.w[i].fd == -1)
-			continue;
-		r->pfd[n].fd = r->wk.w[i].fd;
-		r->pfd_pid[n++] = r->wk.w[i].pid;
-	}
+	for (i = 0; i < r->wk.n; i++)
+		if (r->wk.w[i].fd != -1)
+			r->pfd[n++].fd = r->wk.w[i].fd;
 	for (i = 0; i < n; i++) {
 		r->pfd[i].events = POLLIN;
 		r->pfd[i].revents = 0;

@@ -97,6 +97,17 @@ runner_workers_pid(struct runner_workers *t, pid_t pid)
 	return NULL;
 }
 
+struct runner_worker *
+runner_workers_fd(struct runner_workers *t, int fd)
+{
+	size_t i;
+
+	for (i = 0; fd != -1 && i < t->n; i++)
+		if (t->w[i].fd == fd)
+			return &t->w[i];
+	return NULL;
+}
+
 void
 runner_workers_remove(struct runner_workers *t, struct runner_worker *w)
 {

@@ -62,6 +62,9 @@ struct runner_worker *runner_workers_add(
 /* The entry of pid, or NULL. */
 struct runner_worker *runner_workers_pid(struct runner_workers *t, pid_t pid);
 
+/* The worker whose runner's end is fd (not one told to go), or NULL. */
+struct runner_worker *runner_workers_fd(struct runner_workers *t, int fd);
+
 /* Forget entry w (its process was reaped); its fd is closed. */
 void runner_workers_remove(struct runner_workers *t, struct runner_worker *w);
 

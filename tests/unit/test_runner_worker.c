@@ -193,9 +193,12 @@ test_table(void **state)
 	assert_null(runner_workers_idle(&t, "y.test")); /* busy */
 	assert_null(runner_workers_idle(&t, "z.test"));
 	assert_int_equal(runner_workers_live(&t), 3);
+	assert_int_equal(runner_workers_fd(&t, cfd)->pid, 3);
+	assert_null(runner_workers_fd(&t, -1));
 	/* Idle 2 s: let go; the next is due when b's 2 s are up. */
 	assert_int_equal(runner_workers_expire(&t, 3000), 500);
 	assert_int_equal(runner_workers_pid(&t, 1)->fd, -1);
+	assert_null(runner_workers_fd(&t, -1)); /* let go: found by pid only */
 	assert_true(runner_workers_pid(&t, 2)->fd >= 0);
 	assert_int_equal(runner_workers_live(&t), 2);
 	/* A busy worker is never let go, however long it runs. */
